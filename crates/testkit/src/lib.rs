@@ -1,0 +1,2 @@
+//! Real local peers for patcher's tests: bare git repositories with tags, a Terraform module
+//! registry and a GitHub REST API server, all on 127.0.0.1.

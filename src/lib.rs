@@ -1,0 +1,21 @@
+//! patcher: keeps Terraform, OpenTofu and Terragrunt module versions current and promotes each
+//! update through environments. The modules follow the data flow of DESIGN.md:
+//! environment → scan → resolve → plan → spec (report), then edit → publish (update), promote.
+
+pub mod model;
+
+// scan stage
+pub mod edit;
+pub mod environment;
+pub mod scan;
+pub mod source;
+
+// resolve / plan stage
+pub mod plan;
+pub mod resolve;
+pub mod spec;
+pub mod version;
+
+// publish stage and runner contract
+pub mod action;
+pub mod publish;
