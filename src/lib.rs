@@ -2,6 +2,7 @@
 //! update through environments. The modules follow the data flow of DESIGN.md:
 //! environment → scan → resolve → plan → spec (report), then edit → publish (update), promote.
 
+pub mod gitcmd;
 pub mod http;
 pub mod model;
 

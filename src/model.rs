@@ -93,3 +93,7 @@ pub struct ScanResult {
     pub skipped: Vec<Skipped>,
     pub errors: Vec<FileError>,
 }
+
+/// The versions (tag names or registry versions, as listed) of every origin of a run, or why
+/// they could not be listed. Filled by `resolve`, read by `plan`.
+pub type Listings = std::collections::BTreeMap<Origin, Result<Vec<String>, String>>;

@@ -1,2 +1,6 @@
 //! Real local peers for patcher's tests: bare git repositories with tags, a Terraform module
 //! registry and a GitHub REST API server, all on 127.0.0.1.
+
+pub mod git;
+pub mod github;
+pub mod registry;
