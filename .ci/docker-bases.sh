@@ -78,8 +78,23 @@ CFG
   rm -rf "$root"/usr/share/{man,info,groff,lintian,linda,locale}/* \
     "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
     "$root"/var/lib/apt/lists/* "$root"/var/log/*.log "$root"/var/log/apt/*
+  trust_host_cas "$root"
   : >"$root/etc/machine-id"
   echo localhost >"$root/etc/hostname"
+}
+
+# This machine reaches crates.io through a TLS-intercepting egress proxy whose CA is added under
+# /usr/local/share/ca-certificates. Placing the same certificates in the stand-in base makes every
+# later `apt-get install ca-certificates` (the rust image, the Dockerfile's runtime stage) trust
+# them, as the host does, so the repository's Dockerfile needs no change. GitHub's real images
+# do not carry them and do not need them.
+trust_host_cas() {
+  local root=$1 src=/usr/local/share/ca-certificates
+  mkdir -p "$root$src"
+  if compgen -G "$src/*.crt" >/dev/null; then
+    cp "$src"/*.crt "$root$src/"
+    log "host CAs added: $(cd "$src" && echo *.crt)"
+  fi
 }
 
 build_debian() {
