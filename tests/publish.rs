@@ -663,3 +663,65 @@ fn the_fake_paginates_lists_with_link_headers() {
     assert_eq!((count(&first.body), count(&second.body)), (2, 1));
     assert_no_violations(&server);
 }
+
+#[test]
+fn a_label_created_meanwhile_by_someone_else_is_fine() {
+    let server = GitHubServer::start(TOKEN);
+    let gh = client(&server, TOKEN);
+    server.inject(
+        Fault::new("POST", &format!("/repos/{REPO}/labels"), 422)
+            .error("Label", "already_exists")
+            .message(""),
+    );
+    gh.ensure_labels(&["updates-stage".into()]).unwrap();
+    server.inject(
+        Fault::new("POST", &format!("/repos/{REPO}/labels"), 422).error("Label", "invalid"),
+    );
+    let err = gh.ensure_labels(&["updates-prod".into()]).unwrap_err();
+    assert!(matches!(err, GitHubError::Validation { .. }), "{err:?}");
+    assert_no_violations(&server);
+}
+
+#[test]
+fn pull_requests_follow_the_pushed_branch_and_merge_into_the_base() {
+    let fx = Fixture::new();
+    let server = GitHubServer::start(TOKEN);
+    server.attach_origin(REPO, &fx.origin);
+    let gh = client(&server, TOKEN);
+    let err = gh.create_pull(&new_pull(BRANCH)).unwrap_err();
+    assert!(
+        err.to_string().contains("head"),
+        "no branch pushed yet: {err}"
+    );
+
+    let repo = fx.repo();
+    let (base, first) = commit_update(&fx, &repo, MODULE_V2);
+    repo.push_branch(BRANCH, false).unwrap();
+    let number = gh.create_pull(&new_pull(BRANCH)).unwrap().number;
+    assert_eq!(server.pull(REPO, number).unwrap().head_sha, first);
+
+    repo.remote_branch_tree(BRANCH).unwrap();
+    let (_, second) = commit_update(&fx, &repo, &MODULE_V2.replace("v1.2.0", "v1.3.0"));
+    assert_ne!(first, second);
+    repo.push_branch(BRANCH, true).unwrap();
+    assert_eq!(server.pull(REPO, number).unwrap().head_sha, second);
+
+    let merge = server.merge(REPO, number).unwrap();
+    assert_eq!(fx.origin_sha("main"), merge);
+    let parents = git(&fx.origin, &["rev-list", "--parents", "-n", "1", &merge]);
+    assert_eq!(parents, format!("{merge} {base} {second}"));
+    let merged = server.pull(REPO, number).unwrap();
+    assert!(merged.merged && merged.state == "closed");
+    assert_eq!(merged.merge_commit_sha.as_deref(), Some(merge.as_str()));
+
+    // The merged branch is deleted on origin; a later run recreates it under a fresh lease.
+    git(
+        &fx.origin,
+        &["update-ref", "-d", &format!("refs/heads/{BRANCH}")],
+    );
+    assert_eq!(repo.remote_branch_tree(BRANCH).unwrap(), None);
+    let (_, third) = commit_update(&fx, &repo, &MODULE_V2.replace("v1.2.0", "v1.4.0"));
+    repo.push_branch(BRANCH, true).unwrap();
+    assert_eq!(fx.origin_sha(BRANCH), third);
+    assert_no_violations(&server);
+}

@@ -112,7 +112,8 @@ impl Repo {
         author: Option<&str>,
     ) -> Result<String, GitError> {
         let mut add = self.git();
-        add.args(["add", "--"]).args(paths);
+        add.args(["add", "--"])
+            .args(paths.iter().map(|p| self.relative(p)));
         self.output("add", add)?;
         let mut commit = self.git();
         commit.args(["commit", "--quiet", "--file=-"]);
@@ -150,15 +151,19 @@ impl Repo {
     ) -> Result<Option<(String, String, String)>, GitError> {
         check_ref(branch)?;
         let head = format!("refs/heads/{branch}");
+        let tracking = format!("refs/remotes/origin/{branch}");
         if self.remote_sha(&head)?.is_none() {
+            // Forget a branch deleted on origin (merged PR), so the next lease expects none.
+            if self.tracking_sha(branch).is_some() {
+                self.run("update-ref", &["update-ref", "-d", &tracking])?;
+            }
             return Ok(None);
         }
-        let refspec = format!("+{head}:refs/remotes/origin/{branch}");
+        let refspec = format!("+{head}:{tracking}");
         self.run(
             "fetch",
             &["fetch", "--no-tags", "--quiet", "origin", &refspec],
         )?;
-        let tracking = format!("refs/remotes/origin/{branch}");
         let parents = self.run(
             "rev-list",
             &[
@@ -214,6 +219,24 @@ impl Repo {
             branch: branch.to_string(),
             stderr: format!("{}\n{}", rejected.join("\n"), stderr.trim_end()),
         })
+    }
+
+    /// `path` relative to the root, also when it was spelled through a symlink (`/tmp` on
+    /// macOS), which `git add` would call outside the repository.
+    fn relative(&self, path: &Path) -> PathBuf {
+        if let Ok(rel) = path.strip_prefix(&self.root) {
+            return rel.to_path_buf();
+        }
+        let resolved = match (path.parent(), path.file_name()) {
+            (Some(dir), Some(name)) => dir.canonicalize().map(|d| d.join(name)),
+            _ => path.canonicalize(),
+        };
+        match resolved {
+            Ok(full) => full
+                .strip_prefix(&self.root)
+                .map_or_else(|_| path.to_path_buf(), Path::to_path_buf),
+            Err(_) => path.to_path_buf(),
+        }
     }
 
     /// The sha origin's `full_ref` points to, if it exists.

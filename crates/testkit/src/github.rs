@@ -8,6 +8,8 @@
 use crate::openapi::{self, Operation};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
@@ -74,6 +76,8 @@ pub struct Fault {
     pub status: u16,
     pub retry_after: Option<u64>,
     pub message: String,
+    /// `resource` and `code` of the `errors` entry of a 422 answer.
+    pub error: (String, String),
 }
 
 impl Fault {
@@ -85,7 +89,14 @@ impl Fault {
             status,
             retry_after: None,
             message: format!("injected {status}"),
+            error: ("PullRequest".into(), "custom".into()),
         }
+    }
+
+    /// For 422: the `errors[0]` entry's resource and code, e.g. `("Label", "already_exists")`.
+    pub fn error(mut self, resource: &str, code: &str) -> Fault {
+        self.error = (resource.into(), code.into());
+        self
     }
 
     pub fn times(mut self, times: usize) -> Fault {
@@ -116,6 +127,8 @@ struct RepoState {
 struct State {
     repos: BTreeMap<String, RepoState>,
     faults: Vec<Fault>,
+    /// Bare repositories standing for a repository's git side, by `owner/name`.
+    origins: BTreeMap<String, PathBuf>,
     deny_writes: bool,
     requests: Vec<LoggedRequest>,
     violations: Vec<String>,
@@ -193,15 +206,25 @@ impl GitHubServer {
         self.shared.lock().deny_writes = deny;
     }
 
+    /// Backs `repo` with a bare git repository: pull requests then need their head and base
+    /// branches to exist there, report the head branch's real sha, and merging creates a real
+    /// merge commit on the base branch (what a workflow triggered by the merge would check out).
+    pub fn attach_origin(&self, repo: &str, bare: &Path) {
+        let mut state = self.shared.lock();
+        state.origins.insert(repo.into(), bare.to_path_buf());
+    }
+
     pub fn add_release(&self, repo: &str, tag: &str, body: &str) {
         let mut state = self.shared.lock();
         state.repo(repo).releases.insert(tag.into(), body.into());
     }
 
     /// Opens a pull request directly, as if someone else had.
+    /// Panics when an attached origin lacks the head branch.
     pub fn open_pull(&self, repo: &str, head: &str, base: &str, title: &str, body: &str) -> u64 {
         let mut state = self.shared.lock();
-        create_pull(&mut state, repo, head, base, title, Some(body)).number
+        let head_sha = branch_sha(&mut state, repo, head).expect("head branch in the origin");
+        create_pull(&mut state, repo, (head, &head_sha), base, title, Some(body)).number
     }
 
     /// Merges a pull request directly, as a reviewer would. Returns the merge commit sha.
@@ -211,7 +234,9 @@ impl GitHubServer {
     }
 
     pub fn pulls(&self, repo: &str) -> Vec<Pull> {
-        self.shared.lock().repo(repo).pulls.clone()
+        let mut state = self.shared.lock();
+        sync_heads(&mut state);
+        state.repo(repo).pulls.clone()
     }
 
     pub fn pull(&self, repo: &str, number: u64) -> Option<Pull> {
@@ -295,17 +320,41 @@ impl Answer {
 /// The parts of a request the handlers look at.
 struct Incoming {
     method: String,
+    /// As sent (percent-encoded), so segments stay apart when a name holds `%2F`.
+    raw_path: String,
+    /// Percent-decoded.
     path: String,
     segments: Vec<String>,
     query: Vec<(String, String)>,
+    raw_body: String,
     body: Option<Value>,
 }
 
+impl Incoming {
+    fn read(request: &mut tiny_http::Request) -> Incoming {
+        let mut raw_body = String::new();
+        let _ = request.as_reader().read_to_string(&mut raw_body);
+        let url = request.url().to_string();
+        let (raw_path, query) = url.split_once('?').unwrap_or((&url, ""));
+        let segments: Vec<String> = raw_path
+            .trim_matches('/')
+            .split('/')
+            .map(|s| decode(s, false))
+            .collect();
+        Incoming {
+            method: request.method().as_str().to_ascii_uppercase(),
+            raw_path: raw_path.to_string(),
+            path: format!("/{}", segments.join("/")),
+            segments,
+            query: parse_query(query),
+            raw_body,
+            body: None,
+        }
+    }
+}
+
 fn serve(shared: &Shared, spec: &openapi::Spec, mut request: tiny_http::Request) {
-    let mut raw_body = String::new();
-    let _ = request.as_reader().read_to_string(&mut raw_body);
-    let method = request.method().as_str().to_ascii_uppercase();
-    let (path, query) = split_url(request.url());
+    let mut incoming = Incoming::read(&mut request);
     let mut authorization = None;
     let mut headers = Vec::new();
     for header in request.headers() {
@@ -324,15 +373,15 @@ fn serve(shared: &Shared, spec: &openapi::Spec, mut request: tiny_http::Request)
             &mut state,
             spec,
             authorization.as_deref(),
-            (&method, &path, &query, &raw_body),
+            &mut incoming,
         ),
     };
     state.requests.push(LoggedRequest {
-        method,
-        path,
-        query,
+        method: incoming.method,
+        path: incoming.path,
+        query: incoming.query,
         headers,
-        body: raw_body,
+        body: incoming.raw_body,
         status: answer.status,
     });
     drop(state);
@@ -344,40 +393,36 @@ fn answer(
     state: &mut State,
     spec: &openapi::Spec,
     authorization: Option<&str>,
-    (method, path, query, raw_body): (&str, &str, &[(String, String)], &str),
+    req: &mut Incoming,
 ) -> Answer {
     if !authorized(authorization, &shared.token) {
         return Answer::error(401, "Bad credentials");
     }
-    let Some(op) = spec.operation(method, path) else {
+    let Some(op) = spec.operation(&req.method, &req.raw_path) else {
+        let (method, path) = (&req.method, &req.path);
         state.violations.push(format!(
             "{method} {path}: no such operation in GitHub's REST API"
         ));
         return Answer::not_found();
     };
-    let body = match checked_body(state, spec, op, (method, path, query, raw_body)) {
-        Ok(body) => body,
-        Err(answer) => return answer,
-    };
-    if let Some(answer) = take_fault(state, method, path) {
+    match checked_body(spec, op, req) {
+        Ok(body) => req.body = body,
+        Err((problem, answer)) => {
+            state
+                .violations
+                .push(format!("{} {}: {problem}", req.method, req.path));
+            return answer;
+        }
+    }
+    if let Some(answer) = take_fault(state, &req.method, &req.path) {
         return answer;
     }
-    if state.deny_writes && method != "GET" {
+    if state.deny_writes && req.method != "GET" {
         return Answer::error(403, "Resource not accessible by integration");
     }
-    let incoming = Incoming {
-        method: method.to_string(),
-        path: path.to_string(),
-        segments: path
-            .trim_matches('/')
-            .split('/')
-            .map(String::from)
-            .collect(),
-        query: query.to_vec(),
-        body,
-    };
-    let answer = route(shared, state, &incoming);
-    record_response_violations(state, spec, op, &incoming, &answer);
+    sync_heads(state);
+    let answer = route(shared, state, req);
+    record_response_violations(state, spec, op, req, &answer);
     answer
 }
 
@@ -399,24 +444,21 @@ fn authorized(header: Option<&str>, token: &str) -> bool {
         && value == token
 }
 
-/// The parsed body, or GitHub's answer to a request that breaks the description.
+/// The parsed body, or what broke GitHub's description and GitHub's answer to that.
 fn checked_body(
-    state: &mut State,
     spec: &openapi::Spec,
     op: Operation<'_>,
-    (method, path, query, raw_body): (&str, &str, &[(String, String)], &str),
-) -> Result<Option<Value>, Answer> {
-    let mut problems = spec.query_violations(op, query);
-    let body = if raw_body.trim().is_empty() {
+    req: &Incoming,
+) -> Result<Option<Value>, (String, Answer)> {
+    let mut problems = spec.query_violations(op, &req.query);
+    let body = if req.raw_body.trim().is_empty() {
         None
     } else {
-        match serde_json::from_str::<Value>(raw_body) {
+        match serde_json::from_str::<Value>(&req.raw_body) {
             Ok(value) => Some(value),
             Err(e) => {
-                state
-                    .violations
-                    .push(format!("{method} {path}: body is not JSON: {e}"));
-                return Err(Answer::error(400, "Problems parsing JSON"));
+                let answer = Answer::error(400, "Problems parsing JSON");
+                return Err((format!("body is not JSON: {e}"), answer));
             }
         }
     };
@@ -430,8 +472,8 @@ fn checked_body(
         return Ok(body);
     }
     let detail = problems.join("; ");
-    state.violations.push(format!("{method} {path}: {detail}"));
-    Err(Answer::error(422, &format!("Invalid request.\n\n{detail}")))
+    let answer = Answer::error(422, &format!("Invalid request.\n\n{detail}"));
+    Err((detail, answer))
 }
 
 fn take_fault(state: &mut State, method: &str, path: &str) -> Option<Answer> {
@@ -442,7 +484,7 @@ fn take_fault(state: &mut State, method: &str, path: &str) -> Option<Answer> {
     fault.times -= 1;
     let fault = fault.clone();
     let mut answer = if fault.status == 422 {
-        Answer::validation("PullRequest", "custom", &fault.message)
+        Answer::validation(&fault.error.0, &fault.error.1, &fault.message)
     } else {
         Answer::error(fault.status, &fault.message)
     };
@@ -488,7 +530,7 @@ fn route(shared: &Shared, state: &mut State, req: &Incoming) -> Answer {
         ("POST", ["pulls"]) => post_pull(state, &ctx, req),
         ("GET", ["pulls", n]) => with_pull(state, &ctx, n, |_, pull| Answer::json(200, pull)),
         ("PATCH", ["pulls", n]) => patch_pull(state, &ctx, n, req),
-        ("PUT", ["pulls", n, "merge"]) => put_merge(state, &repo, n),
+        ("PUT", ["pulls", n, "merge"]) => put_merge(state, &repo, n, req),
         ("GET", ["labels"]) => {
             let all = state.repo(&repo).labels.iter().map(label_json).collect();
             paginate(&ctx, req, all)
@@ -561,10 +603,17 @@ fn post_pull(state: &mut State, ctx: &Ctx<'_>, req: &Incoming) -> Answer {
         let message = format!("A pull request already exists for {}:{head}.", ctx.owner);
         return Answer::validation("PullRequest", "custom", &message);
     }
+    let Some(head_sha) = branch_sha(state, ctx.repo, &head) else {
+        return Answer::validation("PullRequest", "invalid", "head: no such branch");
+    };
+    if state.origins.contains_key(ctx.repo) && branch_sha(state, ctx.repo, &base).is_none() {
+        return Answer::validation("PullRequest", "invalid", "base: no such branch");
+    }
+    let head = (head.as_str(), head_sha.as_str());
     let pull = create_pull(
         state,
         ctx.repo,
-        &head,
+        head,
         &base,
         &title,
         field("body").as_deref(),
@@ -579,12 +628,11 @@ fn post_pull(state: &mut State, ctx: &Ctx<'_>, req: &Incoming) -> Answer {
 fn create_pull(
     state: &mut State,
     repo: &str,
-    head: &str,
+    (head, head_sha): (&str, &str),
     base: &str,
     title: &str,
     body: Option<&str>,
 ) -> Pull {
-    let head_sha = state.next_sha();
     let repo = state.repo(repo);
     let number = repo.pulls.iter().map(|p| p.number).max().unwrap_or(0) + 1;
     let pull = Pull {
@@ -592,7 +640,7 @@ fn create_pull(
         title: title.into(),
         body: body.map(String::from),
         head: head.into(),
-        head_sha,
+        head_sha: head_sha.into(),
         base: base.into(),
         state: "open".into(),
         merged: false,
@@ -647,34 +695,116 @@ fn patch_pull(state: &mut State, ctx: &Ctx<'_>, number: &str, req: &Incoming) ->
     }
 }
 
-fn put_merge(state: &mut State, repo: &str, number: &str) -> Answer {
+fn put_merge(state: &mut State, repo: &str, number: &str, req: &Incoming) -> Answer {
     let Ok(number) = number.parse() else {
         return Answer::not_found();
     };
+    sync_heads(state);
     let Some(pull) = state.repo(repo).pulls.iter().find(|p| p.number == number) else {
         return Answer::not_found();
     };
-    if pull.state != "open" {
-        return Answer::error(405, "Pull Request is not mergeable");
+    let expected = req.body.as_ref().and_then(|b| b["sha"].as_str());
+    if expected.is_some_and(|sha| sha != pull.head_sha) {
+        return Answer::error(
+            409,
+            "Head branch was modified. Review and try the merge again.",
+        );
     }
-    let sha = merge_pull(state, repo, number).unwrap_or_default();
-    Answer::json(
-        200,
-        json!({"sha": sha, "merged": true, "message": "Pull Request successfully merged"}),
-    )
+    match merge_pull(state, repo, number) {
+        Some(sha) => Answer::json(
+            200,
+            json!({"sha": sha, "merged": true, "message": "Pull Request successfully merged"}),
+        ),
+        None => Answer::error(405, "Pull Request is not mergeable"),
+    }
 }
 
+/// Merges an open pull request; `None` when it is not open or does not merge cleanly.
 fn merge_pull(state: &mut State, repo: &str, number: u64) -> Option<String> {
-    let sha = state.next_sha();
+    sync_heads(state);
     let pull = state
         .repo(repo)
         .pulls
+        .iter()
+        .find(|p| p.number == number && p.state == "open")?
+        .clone();
+    let sha = match state.origins.get(repo) {
+        Some(bare) => merge_in_origin(bare, &pull)?,
+        None => state.next_sha(),
+    };
+    let stored = state
+        .repo(repo)
+        .pulls
         .iter_mut()
-        .find(|p| p.number == number && p.state == "open")?;
-    pull.state = "closed".into();
-    pull.merged = true;
-    pull.merge_commit_sha = Some(sha.clone());
+        .find(|p| p.number == number)?;
+    stored.state = "closed".into();
+    stored.merged = true;
+    stored.merge_commit_sha = Some(sha.clone());
     Some(sha)
+}
+
+/// A merge commit of head into base, as GitHub's merge button makes.
+fn merge_in_origin(bare: &Path, pull: &Pull) -> Option<String> {
+    let base_ref = format!("refs/heads/{}", pull.base);
+    let base = git_in(bare, &["rev-parse", "--verify", "--quiet", &base_ref])?;
+    let tree = git_in(bare, &["merge-tree", "--write-tree", &base, &pull.head_sha])?;
+    let tree = tree.lines().next()?.to_string();
+    let message = format!("Merge pull request #{} from {}", pull.number, pull.head);
+    let parents = ["-p", &base, "-p", &pull.head_sha];
+    let commit = git_in(
+        bare,
+        &[&["commit-tree", &tree][..], &parents, &["-m", &message]].concat(),
+    )?;
+    git_in(bare, &["update-ref", &base_ref, &commit, &base])?;
+    Some(commit)
+}
+
+/// The branch's commit in the attached origin, or a made-up sha when none is attached.
+fn branch_sha(state: &mut State, repo: &str, branch: &str) -> Option<String> {
+    match state.origins.get(repo) {
+        Some(bare) => {
+            let full = format!("refs/heads/{branch}");
+            git_in(bare, &["rev-parse", "--verify", "--quiet", &full])
+        }
+        None => Some(state.next_sha()),
+    }
+}
+
+/// Open pull requests follow pushes to their head branch, as on GitHub.
+fn sync_heads(state: &mut State) {
+    let origins = state.origins.clone();
+    for (repo, bare) in origins {
+        let open = state
+            .repo(&repo)
+            .pulls
+            .iter_mut()
+            .filter(|p| p.state == "open");
+        for pull in open {
+            let full = format!("refs/heads/{}", pull.head);
+            if let Some(sha) = git_in(&bare, &["rev-parse", "--verify", "--quiet", &full]) {
+                pull.head_sha = sha;
+            }
+        }
+    }
+}
+
+/// Trimmed stdout of a git command in a bare repository, `None` when it fails.
+fn git_in(bare: &Path, args: &[&str]) -> Option<String> {
+    let output = Command::new("git")
+        .arg("--git-dir")
+        .arg(bare)
+        .args(["-c", "safe.directory=*"])
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "GitHub")
+        .env("GIT_AUTHOR_EMAIL", "noreply@github.com")
+        .env("GIT_COMMITTER_NAME", "GitHub")
+        .env("GIT_COMMITTER_EMAIL", "noreply@github.com")
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
 fn get_label(state: &mut State, repo: &str, name: &str) -> Answer {
@@ -915,19 +1045,16 @@ fn to_response(answer: Answer) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> 
     response
 }
 
-/// Decoded path and query pairs of a request target.
-fn split_url(url: &str) -> (String, Vec<(String, String)>) {
-    let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    let segments: Vec<String> = path.split('/').map(|s| decode(s, false)).collect();
-    let pairs = query
+/// Decoded `name=value` pairs of a query string.
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             (decode(k, true), decode(v, true))
         })
-        .collect();
-    (segments.join("/"), pairs)
+        .collect()
 }
 
 fn decode(text: &str, plus_is_space: bool) -> String {
