@@ -497,6 +497,20 @@ fn rate_limits_and_server_errors_are_retried() {
     server.inject(Fault::new("GET", &pulls, 502).times(10));
     let err = gh.find_open_pull(BRANCH).unwrap_err();
     assert!(matches!(err, GitHubError::Api { status: 502, .. }), "{err}");
+
+    // Still rate limited after every retry: not a permission problem.
+    server.inject(
+        Fault::new("POST", &pulls, 403)
+            .times(10)
+            .retry_after(0)
+            .message("API rate limit exceeded"),
+    );
+    let err = gh.create_pull(&new_pull("other")).unwrap_err();
+    assert!(
+        matches!(err, GitHubError::Api { status: 403, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("API rate limit exceeded"), "{err}");
     assert_no_violations(&server);
 }
 
@@ -563,6 +577,14 @@ fn missing_permissions_are_named() {
     assert!(
         gh.find_open_pull(BRANCH).unwrap().is_some(),
         "reads still work"
+    );
+    server.deny_writes(false);
+    let err = gh.update_pull(999, "t", "b").unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, GitHubError::NotFound { .. }), "{err:?}");
+    assert!(
+        text.contains("pull request #999") && text.contains("Not Found"),
+        "{text}"
     );
     assert_no_violations(&server);
 }

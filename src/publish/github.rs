@@ -33,7 +33,7 @@ pub enum GitHubError {
     BadToken,
     #[error("{action} was refused: {hint}")]
     MissingPermission { action: String, hint: String },
-    #[error("{what} was not found")]
+    #[error("not found: {what}")]
     NotFound { what: String },
     #[error("GitHub rejected the request: {message}")]
     Validation { message: String },
@@ -84,7 +84,7 @@ impl Needs {
 struct Call<'a> {
     action: &'a str,
     needs: Needs,
-    what: &'a str,
+    what: String,
 }
 
 pub struct GitHubClient {
@@ -110,6 +110,10 @@ impl GitHubClient {
     pub fn with_http(mut self, http: Client) -> GitHubClient {
         self.http = http;
         self
+    }
+
+    fn repo_name(&self) -> String {
+        format!("repository {}", self.repository)
     }
 
     fn owner(&self) -> &str {
@@ -167,7 +171,7 @@ impl GitHubClient {
         let call = Call {
             action: "creating label",
             needs: Needs::IssuesWrite,
-            what: "the repository",
+            what: self.repo_name(),
         };
         if resp.status != 404 {
             return Err(failure(&resp, &call));
@@ -192,7 +196,7 @@ impl Forge for GitHubClient {
         let call = Call {
             action: "listing pull requests",
             needs: Needs::PullRequestsRead,
-            what: "the repository",
+            what: self.repo_name(),
         };
         let list = self.call("GET", &path, None, &call)?;
         let first = list.as_array().and_then(|items| items.first());
@@ -206,7 +210,7 @@ impl Forge for GitHubClient {
         let call = Call {
             action: "creating the pull request",
             needs: Needs::PullRequestsWrite,
-            what: "the repository",
+            what: self.repo_name(),
         };
         match self.call("POST", &path, Some(&body), &call) {
             Ok(created) => pull_request(&created),
@@ -228,7 +232,7 @@ impl Forge for GitHubClient {
         let call = Call {
             action: "updating the pull request",
             needs: Needs::PullRequestsWrite,
-            what: &what,
+            what,
         };
         let updated = self.call(
             "PATCH",
@@ -255,7 +259,7 @@ impl Forge for GitHubClient {
         let call = Call {
             action: "labelling the pull request",
             needs: Needs::IssuesWrite,
-            what: &what,
+            what,
         };
         self.call("POST", &path, Some(&json!({"labels": labels})), &call)
             .map(drop)
@@ -270,7 +274,7 @@ impl Forge for GitHubClient {
         let call = Call {
             action: "reading release notes",
             needs: Needs::ContentsRead,
-            what: "the release",
+            what: format!("release {tag} of {github_repo}"),
         };
         match self.call("GET", &path, None, &call) {
             Ok(release) => Ok(Some(
@@ -287,7 +291,7 @@ impl Forge for GitHubClient {
         let call = Call {
             action: "sending repository_dispatch",
             needs: Needs::ContentsWrite,
-            what: "the repository",
+            what: self.repo_name(),
         };
         self.call("POST", &path, Some(&body), &call).map(drop)
     }
@@ -296,8 +300,18 @@ impl Forge for GitHubClient {
 /// The error for a non-2xx answer, carrying GitHub's own explanation.
 fn failure(resp: &Response, call: &Call<'_>) -> GitHubError {
     let message = api_message(&resp.body);
+    // A 403 that still carries rate-limit hints outlasted the client's retries.
+    let rate_limited =
+        resp.header("retry-after").is_some() || resp.header("x-ratelimit-remaining") == Some("0");
     match resp.status {
         401 => GitHubError::BadToken,
+        403 if rate_limited => GitHubError::Api {
+            status: 403,
+            message: format!(
+                "{}: rate limit still exceeded after retrying: {message}",
+                call.action
+            ),
+        },
         403 => GitHubError::MissingPermission {
             action: call.action.to_string(),
             hint: format!(
@@ -307,7 +321,7 @@ fn failure(resp: &Response, call: &Call<'_>) -> GitHubError {
         },
         404 => GitHubError::NotFound {
             what: format!(
-                "{} ({message}; a token without `{}` also gets 404)",
+                "{} (GitHub: {message}; a token without `{}` on it gets the same answer)",
                 call.what,
                 call.needs.permission()
             ),

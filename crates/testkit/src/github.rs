@@ -528,7 +528,7 @@ fn route(shared: &Shared, state: &mut State, req: &Incoming) -> Answer {
     match (req.method.as_str(), rest) {
         ("GET", ["pulls"]) => list_pulls(state, &ctx, req),
         ("POST", ["pulls"]) => post_pull(state, &ctx, req),
-        ("GET", ["pulls", n]) => with_pull(state, &ctx, n, |_, pull| Answer::json(200, pull)),
+        ("GET", ["pulls", n]) => get_pull(state, &ctx, n, false),
         ("PATCH", ["pulls", n]) => patch_pull(state, &ctx, n, req),
         ("PUT", ["pulls", n, "merge"]) => put_merge(state, &repo, n, req),
         ("GET", ["labels"]) => {
@@ -537,9 +537,7 @@ fn route(shared: &Shared, state: &mut State, req: &Incoming) -> Answer {
         }
         ("GET", ["labels", label]) => get_label(state, &repo, label),
         ("POST", ["labels"]) => post_label(state, &repo, req),
-        ("GET", ["issues", n, "labels"]) => with_pull(state, &ctx, n, |_, pull| {
-            Answer::json(200, pull["labels"].clone())
-        }),
+        ("GET", ["issues", n, "labels"]) => get_pull(state, &ctx, n, true),
         ("POST", ["issues", n, "labels"]) => post_issue_labels(state, &ctx, n, req),
         ("GET", ["releases", "tags", tag]) => get_release(state, &ctx, tag),
         ("POST", ["dispatches"]) => post_dispatch(state, &repo, req),
@@ -651,48 +649,41 @@ fn create_pull(
     pull
 }
 
-fn with_pull(
-    state: &mut State,
-    ctx: &Ctx<'_>,
-    number: &str,
-    then: impl FnOnce(&mut Pull, Value) -> Answer,
-) -> Answer {
+/// The pull request `number` (as written in the path).
+fn find_pull<'a>(pulls: &'a mut [Pull], number: &str) -> Option<&'a mut Pull> {
+    let number: u64 = number.parse().ok()?;
+    pulls.iter_mut().find(|p| p.number == number)
+}
+
+fn get_pull(state: &mut State, ctx: &Ctx<'_>, number: &str, labels_only: bool) -> Answer {
     let repo = state.repo(ctx.repo);
-    let labels = repo.labels.clone();
-    let Some(pull) = repo
-        .pulls
-        .iter_mut()
-        .find(|p| number.parse() == Ok(p.number))
-    else {
+    let Some(pull) = find_pull(&mut repo.pulls, number).map(|p| p.clone()) else {
         return Answer::not_found();
     };
-    let json = pull_json(ctx, &labels, pull);
-    then(pull, json)
+    let json = pull_json(ctx, &repo.labels, &pull);
+    Answer::json(
+        200,
+        if labels_only {
+            json["labels"].clone()
+        } else {
+            json
+        },
+    )
 }
 
 fn patch_pull(state: &mut State, ctx: &Ctx<'_>, number: &str, req: &Incoming) -> Answer {
     let body = req.body.clone().unwrap_or_default();
-    let mut updated = None;
-    let answer = with_pull(state, ctx, number, |pull, _| {
-        if let Some(title) = body.get("title").and_then(Value::as_str) {
-            pull.title = title.into();
-        }
-        if let Some(text) = body.get("body").and_then(Value::as_str) {
-            pull.body = Some(text.into());
-        }
-        if let Some(base) = body.get("base").and_then(Value::as_str) {
-            pull.base = base.into();
-        }
-        if let Some(new_state) = body.get("state").and_then(Value::as_str) {
-            pull.state = new_state.into();
-        }
-        updated = Some(pull.clone());
-        Answer::empty(200)
-    });
-    match updated {
-        Some(pull) => Answer::json(200, pull_json(ctx, &state.repo(ctx.repo).labels, &pull)),
-        None => answer,
-    }
+    let text = |name: &str| body.get(name).and_then(Value::as_str).map(String::from);
+    let repo = state.repo(ctx.repo);
+    let Some(pull) = find_pull(&mut repo.pulls, number) else {
+        return Answer::not_found();
+    };
+    pull.title = text("title").unwrap_or(pull.title.clone());
+    pull.body = text("body").or(pull.body.take());
+    pull.base = text("base").unwrap_or(pull.base.clone());
+    pull.state = text("state").unwrap_or(pull.state.clone());
+    let pull = pull.clone();
+    Answer::json(200, pull_json(ctx, &repo.labels, &pull))
 }
 
 fn put_merge(state: &mut State, repo: &str, number: &str, req: &Incoming) -> Answer {
@@ -841,11 +832,7 @@ fn post_issue_labels(state: &mut State, ctx: &Ctx<'_>, number: &str, req: &Incom
         .map(String::from)
         .collect();
     let repo = state.repo(ctx.repo);
-    let Some(pull) = repo
-        .pulls
-        .iter_mut()
-        .find(|p| number.parse() == Ok(p.number))
-    else {
+    let Some(pull) = find_pull(&mut repo.pulls, number) else {
         return Answer::not_found();
     };
     for name in names {
