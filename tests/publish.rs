@@ -600,6 +600,10 @@ fn repository_dispatch_is_sent_with_its_payload() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].event_type, "dev_updates_merged");
     assert_eq!(sent[0].client_payload, payload);
+    let event = server.dispatch_event(REPO, 0).unwrap();
+    assert_eq!(event["action"], "dev_updates_merged");
+    assert_eq!(event["client_payload"], payload);
+    assert!(server.dispatch_event(REPO, 1).is_none());
     assert_no_violations(&server);
 }
 
@@ -735,6 +739,12 @@ fn pull_requests_follow_the_pushed_branch_and_merge_into_the_base() {
     let merged = server.pull(REPO, number).unwrap();
     assert!(merged.merged && merged.state == "closed");
     assert_eq!(merged.merge_commit_sha.as_deref(), Some(merge.as_str()));
+    let event = server.pull_request_event(REPO, number).unwrap();
+    assert_eq!(event["action"], "closed");
+    assert_eq!(event["pull_request"]["merged"], true);
+    assert_eq!(event["pull_request"]["merge_commit_sha"], merge.as_str());
+    assert_eq!(event["pull_request"]["head"]["ref"], BRANCH);
+    assert_eq!(event["repository"]["full_name"], REPO);
 
     // The merged branch is deleted on origin; a later run recreates it under a fresh lease.
     git(

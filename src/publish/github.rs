@@ -81,8 +81,8 @@ impl Needs {
 }
 
 /// One call: what it does (for messages), what it needs, and what a 404 means.
-struct Call<'a> {
-    action: &'a str,
+struct Call {
+    action: &'static str,
     needs: Needs,
     what: String,
 }
@@ -147,7 +147,7 @@ impl GitHubClient {
         method: &str,
         path: &str,
         body: Option<&Value>,
-        call: &Call<'_>,
+        call: &Call,
     ) -> Result<Value, GitHubError> {
         let resp = self.send(method, path, body)?;
         if !resp.is_success() {
@@ -298,7 +298,7 @@ impl Forge for GitHubClient {
 }
 
 /// The error for a non-2xx answer, carrying GitHub's own explanation.
-fn failure(resp: &Response, call: &Call<'_>) -> GitHubError {
+fn failure(resp: &Response, call: &Call) -> GitHubError {
     let message = api_message(&resp.body);
     // A 403 that still carries rate-limit hints outlasted the client's retries.
     let rate_limited =

@@ -233,6 +233,41 @@ impl GitHubServer {
         merge_pull(&mut state, repo, number)
     }
 
+    /// The webhook payload of a `pull_request` event for this pull request as it is now
+    /// (`closed` once merged), for `GITHUB_EVENT_PATH`.
+    pub fn pull_request_event(&self, repo: &str, number: u64) -> Option<Value> {
+        let mut state = self.shared.lock();
+        sync_heads(&mut state);
+        let ctx = Ctx::new(&self.shared.base_url, repo);
+        let repo_state = state.repo(repo);
+        let pull = repo_state.pulls.iter().find(|p| p.number == number)?;
+        let action = if pull.state == "open" {
+            "opened"
+        } else {
+            "closed"
+        };
+        Some(json!({
+            "action": action,
+            "number": number,
+            "pull_request": pull_json(&ctx, &repo_state.labels, pull),
+            "repository": repository_json(&ctx),
+            "sender": {"login": "octocat", "type": "User"},
+        }))
+    }
+
+    /// The webhook payload of the `index`th `repository_dispatch` sent to `repo`.
+    pub fn dispatch_event(&self, repo: &str, index: usize) -> Option<Value> {
+        let dispatch = self.dispatches(repo).into_iter().nth(index)?;
+        let ctx = Ctx::new(&self.shared.base_url, repo);
+        Some(json!({
+            "action": dispatch.event_type,
+            "branch": "main",
+            "client_payload": dispatch.client_payload,
+            "repository": repository_json(&ctx),
+            "sender": {"login": "octocat", "type": "User"},
+        }))
+    }
+
     pub fn pulls(&self, repo: &str) -> Vec<Pull> {
         let mut state = self.shared.lock();
         sync_heads(&mut state);
@@ -520,11 +555,7 @@ fn route(shared: &Shared, state: &mut State, req: &Incoming) -> Answer {
         return Answer::not_found();
     };
     let repo = format!("{owner}/{name}");
-    let ctx = Ctx {
-        base_url: &shared.base_url,
-        repo: &repo,
-        owner,
-    };
+    let ctx = Ctx::new(&shared.base_url, &repo);
     match (req.method.as_str(), rest) {
         ("GET", ["pulls"]) => list_pulls(state, &ctx, req),
         ("POST", ["pulls"]) => post_pull(state, &ctx, req),
@@ -550,6 +581,31 @@ struct Ctx<'a> {
     base_url: &'a str,
     repo: &'a str,
     owner: &'a str,
+    name: &'a str,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(base_url: &'a str, repo: &'a str) -> Ctx<'a> {
+        let (owner, name) = repo.split_once('/').unwrap_or((repo, repo));
+        Ctx {
+            base_url,
+            repo,
+            owner,
+            name,
+        }
+    }
+}
+
+/// The `repository` object of webhook payloads, reduced to what workflows read.
+fn repository_json(ctx: &Ctx<'_>) -> Value {
+    json!({
+        "full_name": ctx.repo,
+        "name": ctx.name,
+        "owner": {"login": ctx.owner},
+        "default_branch": "main",
+        "html_url": format!("https://github.com/{}", ctx.repo),
+        "url": format!("{}/repos/{}", ctx.base_url, ctx.repo),
+    })
 }
 
 fn list_pulls(state: &mut State, ctx: &Ctx<'_>, req: &Incoming) -> Answer {
@@ -918,7 +974,6 @@ fn pull_json(ctx: &Ctx<'_>, labels: &[Label], pull: &Pull) -> Value {
         .cloned()
         .unwrap_or_else(|| json!({}));
     let api = format!("{}/repos/{}", ctx.base_url, ctx.repo);
-    let name = ctx.repo.split_once('/').map_or(ctx.repo, |(_, n)| n);
     out["id"] = json!(pull.number * 1000);
     out["number"] = json!(pull.number);
     out["url"] = json!(format!("{api}/pulls/{}", pull.number));
@@ -962,7 +1017,7 @@ fn pull_json(ctx: &Ctx<'_>, labels: &[Label], pull: &Pull) -> Value {
             out[side]["sha"] = json!(sha);
         }
         out[side]["repo"]["full_name"] = json!(ctx.repo);
-        out[side]["repo"]["name"] = json!(name);
+        out[side]["repo"]["name"] = json!(ctx.name);
         out[side]["repo"]["owner"]["login"] = json!(ctx.owner);
     }
     out
