@@ -309,6 +309,12 @@ fn errors_for_no_repository_nothing_to_commit_and_option_like_names() {
         .commit_all(&[fx.module_file()], "nothing", Some(BOT))
         .unwrap_err();
     assert!(err.to_string().contains("nothing to commit"), "{err}");
+    std::fs::write(fx.module_file(), MODULE_V2).unwrap();
+    let err = repo
+        .commit_all(&[fx.module_file()], "bad author", Some("bot@example.com"))
+        .unwrap_err();
+    assert!(err.to_string().contains("Name <email>"), "{err}");
+    std::fs::write(fx.module_file(), MODULE_V1).unwrap();
     assert!(repo.fetch_base("--upload-pack=touch /tmp/pwned").is_err());
     assert!(matches!(
         repo.fetch_base("no-such-branch"),

@@ -111,13 +111,20 @@ impl Repo {
         message: &str,
         author: Option<&str>,
     ) -> Result<String, GitError> {
+        let identity = match author {
+            Some(text) => Some(parse_identity(text).ok_or_else(|| GitError::Command {
+                action: "commit".into(),
+                stderr: format!("the author {text:?} is not in the form `Name <email>`"),
+            })?),
+            None => None,
+        };
         let mut add = self.git();
         add.args(["add", "--"])
             .args(paths.iter().map(|p| self.relative(p)));
         self.output("add", add)?;
         let mut commit = self.git();
         commit.args(["commit", "--quiet", "--file=-"]);
-        match author.and_then(parse_identity) {
+        match identity {
             Some((name, email)) => {
                 commit.arg(format!("--author={name} <{email}>"));
                 set_identity_env(&mut commit, "COMMITTER", name, email);
