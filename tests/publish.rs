@@ -166,8 +166,12 @@ fn branch_commit_push_and_read_back_the_remote_branch() {
     assert_eq!(repo.current_ref().unwrap(), "main");
     assert_eq!(repo.remote_branch_tree(BRANCH).unwrap(), None);
 
+    // Something the user staged must not ride along with the update.
+    std::fs::write(fx.work.join("README.md"), "staged by hand\n").unwrap();
+    git(&fx.work, &["add", "README.md"]);
     let (base, sha) = commit_update(&fx, &repo, MODULE_V2);
     assert_eq!(base, fx.origin_sha("main"));
+    git(&fx.work, &["checkout", "HEAD", "--", "README.md"]);
     assert_eq!(repo.current_ref().unwrap(), BRANCH);
     assert!(repo.is_clean().unwrap());
     let who = git(&fx.work, &["log", "-1", "--format=%an <%ae>|%cn <%ce>|%s"]);

@@ -102,7 +102,7 @@ impl Repo {
             .map(drop)
     }
 
-    /// Stages exactly `paths` and commits them; returns the new commit's sha. `author` is
+    /// Commits exactly `paths` (other staged changes stay out); returns the new sha. `author` is
     /// `Name <email>` and is also the committer; without it git's configured identity is used,
     /// or patcher's default identity when git has none.
     pub fn commit_all(
@@ -118,9 +118,10 @@ impl Repo {
             })?),
             None => None,
         };
+        let paths: Vec<PathBuf> = paths.iter().map(|p| self.relative(p)).collect();
+        // New files must be known to git before `commit -- <paths>` accepts them.
         let mut add = self.git();
-        add.args(["add", "--"])
-            .args(paths.iter().map(|p| self.relative(p)));
+        add.args(["add", "--"]).args(&paths);
         self.output("add", add)?;
         let mut commit = self.git();
         commit.args(["commit", "--quiet", "--file=-"]);
@@ -136,6 +137,7 @@ impl Repo {
             }
             None => {}
         }
+        commit.arg("--").args(&paths);
         self.output_with_stdin("commit", commit, message)?;
         self.run("rev-parse", &["rev-parse", "--verify", "HEAD"])
     }
