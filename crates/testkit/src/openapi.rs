@@ -15,10 +15,8 @@ fn candidates() -> Vec<PathBuf> {
         out.push(PathBuf::from(path));
     }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    out.push(manifest.join("../../vendor/github-rest-api/api.github.com.json"));
-    out.push(PathBuf::from(
-        "/work/shared/github-rest-api/api.github.com.json",
-    ));
+    // CI clones the repository with `shared/` beside it.
+    out.push(manifest.join("../../../shared/github-rest-api/api.github.com.json"));
     out
 }
 
