@@ -87,10 +87,12 @@ fn compile(globs: &[String]) -> Result<Option<GlobSet>, EnvironmentError> {
             .map_err(|err| invalid(glob, &err))?;
         set.add(compiled);
     }
-    set.build().map(Some).map_err(|err| EnvironmentError::InvalidGlob {
-        glob: err.glob().unwrap_or_default().to_string(),
-        message: err.kind().to_string(),
-    })
+    set.build()
+        .map(Some)
+        .map_err(|err| EnvironmentError::InvalidGlob {
+            glob: err.glob().unwrap_or_default().to_string(),
+            message: err.kind().to_string(),
+        })
 }
 
 fn invalid(glob: &str, err: &globset::Error) -> EnvironmentError {

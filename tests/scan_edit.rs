@@ -399,3 +399,318 @@ fn scan_output_is_deterministic() {
         assert_eq!(scan(&env(dir.path(), &[], &[])).unwrap(), first);
     }
 }
+
+// ---- edit -----------------------------------------------------------------------------------
+
+/// Files whose bytes must survive an update; each is a function of its version texts so the
+/// expected result is built independently of any span.
+fn crlf_tabs_comments(v: &[&str]) -> Vec<u8> {
+    format!(
+        "# top comment\r\nmodule \"a\" {{\r\n\tsource = /* before */ \"git::https://github.com/acme/mods.git//modules/a?ref={}\" # after ?ref=v0.0.1\r\n\t// trailing comment\r\n\tname   =\t\"x\"\r\n}}\r\n",
+        v[0]
+    )
+    .into_bytes()
+}
+
+fn heredoc_and_several_modules(v: &[&str]) -> Vec<u8> {
+    format!(
+        r#"locals {{
+  doc = <<-EOT
+    module "fake" {{ source = "github.com/x/y?ref=v9.9.9" }}
+  EOT
+}}
+module "one" {{ source = "github.com/acme/one?ref={}" }}
+module "two" {{
+  source  = "acme/two/aws"   # registry
+  version = "{}"
+}}
+
+module "three" {{
+    source = "tfr:///acme/three/aws?version={}"
+}}
+module "four" {{ source = "github.com/acme/one//modules/x?depth=1&ref={}&sshkey=k" }}
+"#,
+        v[0], v[1], v[2], v[3]
+    )
+    .into_bytes()
+}
+
+fn from_locals(v: &[&str]) -> Vec<u8> {
+    format!(
+        "locals {{\n  base_source_url = \"git::git@github.com:acme/mods.git//modules/vpc\"\n  ver = \"{}\"\n}}\n\nterraform {{\n  source = \"${{local.base_source_url}}?ref={}\"\n}}\n\ninputs = {{\n  url = \"${{local.base_source_url}}\"\n}}\n",
+        v[0], v[1]
+    )
+    .into_bytes()
+}
+
+fn bom_crlf_unicode(v: &[&str]) -> Vec<u8> {
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(
+        format!(
+            "module \"caf\u{e9}\" {{ source = \"github.com/acme/x?ref={}\" }} # \u{2713} \u{e9}t\u{e9}\r\n\r\nmodule \"b\" {{\r\n  source = \"github.com/acme/y?ref={}\"\r\n}}",
+            v[0], v[1]
+        )
+        .bytes(),
+    );
+    bytes
+}
+
+type Tricky = (
+    &'static str,
+    fn(&[&str]) -> Vec<u8>,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+const TRICKY: [Tricky; 4] = [
+    (
+        "dev/a/crlf.tf",
+        crlf_tabs_comments,
+        &["v1.2.3"],
+        &["v1.10.0"],
+    ),
+    (
+        "dev/b/several.tf",
+        heredoc_and_several_modules,
+        &["v0.1.0", "~> 5.1", "6.0.0", "v0.1.0"],
+        &["v0.10.0", "~> 5.4", "6.12.1", "v0.10.0"],
+    ),
+    (
+        "dev/c/terragrunt.hcl",
+        from_locals,
+        &["unused", "v2.0.0"],
+        &["unused", "v2.1.0"],
+    ),
+    (
+        "dev/d/bom.tf",
+        bom_crlf_unicode,
+        &["v3.0.0", "v3.0.0"],
+        &["v3.0.1", "v3.0.1"],
+    ),
+];
+
+fn tricky_tree() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    for (rel, make, old, _) in TRICKY {
+        write(dir.path(), rel, make(old));
+    }
+    dir
+}
+
+/// One edit per usage, moving each version to the same position in `new`.
+fn edits_to_new(result: &ScanResult) -> Vec<Edit> {
+    result
+        .usages
+        .iter()
+        .map(|usage| {
+            let (_, _, old, new) = TRICKY
+                .iter()
+                .find(|t| Path::new(t.0) == usage.file)
+                .unwrap();
+            let i = old.iter().position(|v| *v == usage.current).unwrap();
+            Edit {
+                file: usage.file.clone(),
+                span: usage.span.clone(),
+                old: usage.current.clone(),
+                new: new[i].to_string(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn apply_changes_only_the_version_text() {
+    let dir = tricky_tree();
+    let result = scan(&env(dir.path(), &[], &[])).unwrap();
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    assert_eq!(result.usages.len(), 1 + 4 + 1 + 2, "{:?}", result.usages);
+    let outcome = edit::apply(dir.path(), &edits_to_new(&result));
+    assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
+    let mut changed = outcome.changed.clone();
+    changed.sort();
+    let mut expected_files: Vec<PathBuf> = TRICKY.iter().map(|t| PathBuf::from(t.0)).collect();
+    expected_files.sort();
+    assert_eq!(changed, expected_files);
+    for (rel, make, _, new) in TRICKY {
+        let on_disk = fs::read(dir.path().join(rel)).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&on_disk),
+            String::from_utf8_lossy(&make(new)),
+            "{rel}"
+        );
+        assert_eq!(on_disk, make(new), "{rel}");
+    }
+    let rescanned = scan(&env(dir.path(), &[], &[])).unwrap();
+    assert!(rescanned
+        .usages
+        .iter()
+        .all(|u| !["v1.2.3", "v0.1.0", "v2.0.0", "v3.0.0"].contains(&u.current.as_str())));
+}
+
+#[test]
+fn changed_on_disk_rejects_the_whole_file() {
+    let dir = tricky_tree();
+    let result = scan(&env(dir.path(), &[], &[])).unwrap();
+    let edits = edits_to_new(&result);
+    let several = dir.path().join("dev/b/several.tf");
+    let moved = heredoc_and_several_modules(&["v0.1.0", "~> 5.2", "6.0.0", "v0.1.0"]);
+    fs::write(&several, &moved).unwrap();
+
+    let outcome = edit::apply(dir.path(), &edits);
+    let rejected: Vec<_> = outcome
+        .rejected
+        .iter()
+        .map(|r| (&r.file, &r.reason))
+        .collect();
+    assert_eq!(
+        rejected,
+        [(&PathBuf::from("dev/b/several.tf"), &RejectReason::Changed)]
+    );
+    assert_eq!(fs::read(&several).unwrap(), moved);
+    assert_eq!(outcome.changed.len(), 3);
+}
+
+#[test]
+fn edit_that_breaks_the_file_is_rejected_and_file_untouched() {
+    let dir = tricky_tree();
+    let result = scan(&env(dir.path(), &["dev/a/**"], &[])).unwrap();
+    let usage = &result.usages[0];
+    let original = fs::read(dir.path().join(&usage.file)).unwrap();
+    for evil in ["v2\"\n  evil = \"x", "v2\" # ", "v2${x}", ""] {
+        let outcome = edit::apply(
+            dir.path(),
+            &[Edit {
+                file: usage.file.clone(),
+                span: usage.span.clone(),
+                old: usage.current.clone(),
+                new: evil.to_string(),
+            }],
+        );
+        let [rejected] = outcome.rejected.as_slice() else {
+            panic!("{evil}: {outcome:?}")
+        };
+        assert!(
+            matches!(
+                rejected.reason,
+                RejectReason::NoLongerParses { .. } | RejectReason::NotReadBack { .. }
+            ),
+            "{evil}: {rejected:?}"
+        );
+        assert_eq!(fs::read(dir.path().join(&usage.file)).unwrap(), original);
+    }
+}
+
+#[test]
+fn paths_outside_the_working_dir_are_rejected() {
+    let outer = TempDir::new().unwrap();
+    write(outer.path(), "outside.tf", MODULE);
+    let root = outer.path().join("repo");
+    write(&root, "dev/main.tf", MODULE);
+    std::os::unix::fs::symlink(outer.path().join("outside.tf"), root.join("dev/link.tf")).unwrap();
+    let span_of = |text: &str| {
+        let at = text.find("v1.0.0").unwrap();
+        at..at + 6
+    };
+    let edit = |file: PathBuf| Edit {
+        file,
+        span: span_of(MODULE),
+        old: "v1.0.0".into(),
+        new: "v1.1.0".into(),
+    };
+    for file in [
+        PathBuf::from("../outside.tf"),
+        PathBuf::from("dev/../../outside.tf"),
+        outer.path().join("outside.tf"),
+        PathBuf::from("dev/link.tf"),
+    ] {
+        let outcome = edit::apply(&root, &[edit(file.clone())]);
+        assert_eq!(outcome.rejected.len(), 1, "{file:?}");
+        assert_eq!(
+            outcome.rejected[0].reason,
+            RejectReason::OutsideWorkingDir,
+            "{file:?}"
+        );
+    }
+    assert_eq!(
+        fs::read_to_string(outer.path().join("outside.tf")).unwrap(),
+        MODULE
+    );
+    let outcome = edit::apply(&root, &[edit(PathBuf::from("./dev/main.tf"))]);
+    assert!(outcome.rejected.is_empty(), "{outcome:?}");
+}
+
+#[test]
+fn preview_shows_changed_lines_and_writes_nothing() {
+    let dir = tricky_tree();
+    let result = scan(&env(dir.path(), &["dev/{a,b}/**"], &[])).unwrap();
+    let diff = edit::preview(dir.path(), &edits_to_new(&result)).unwrap();
+    let crlf_old = String::from_utf8(crlf_tabs_comments(&["v1.2.3"])).unwrap();
+    let crlf_new = String::from_utf8(crlf_tabs_comments(&["v1.10.0"])).unwrap();
+    let line = |text: &str, n: usize| text.split("\r\n").nth(n).unwrap().to_string();
+    let expected_a = format!(
+        "--- a/dev/a/crlf.tf\n+++ b/dev/a/crlf.tf\n@@ -3 +3 @@\n-{}\n+{}\n",
+        line(&crlf_old, 2),
+        line(&crlf_new, 2)
+    );
+    assert!(diff.starts_with(&expected_a), "{diff}");
+    let rest = &diff[expected_a.len()..];
+    assert!(
+        rest.starts_with("--- a/dev/b/several.tf\n+++ b/dev/b/several.tf\n@@ -6 +6 @@\n"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("\n@@ -9 +9 @@\n-  version = \"~> 5.1\"\n+  version = \"~> 5.4\"\n"),
+        "{rest}"
+    );
+    assert_eq!(rest.matches("@@ ").count(), 4, "{rest}");
+    for (rel, make, old, _) in TRICKY {
+        assert_eq!(fs::read(dir.path().join(rel)).unwrap(), make(old));
+    }
+}
+
+#[test]
+fn write_atomic_keeps_permissions_and_leaves_no_temp_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("main.tf");
+    fs::write(&path, "old").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+    for round in 0..3 {
+        edit::write_atomic(&path, format!("new {round}").as_bytes()).unwrap();
+    }
+    assert_eq!(fs::read_to_string(&path).unwrap(), "new 2");
+    assert_eq!(
+        fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["main.tf"]);
+
+    let missing_dir = dir.path().join("gone/main.tf");
+    assert!(edit::write_atomic(&missing_dir, b"x").is_err());
+}
+
+#[test]
+fn no_op_edits_change_nothing() {
+    let dir = tricky_tree();
+    let result = scan(&env(dir.path(), &["dev/d/**"], &[])).unwrap();
+    let edits: Vec<Edit> = result
+        .usages
+        .iter()
+        .map(|u| Edit {
+            file: u.file.clone(),
+            span: u.span.clone(),
+            old: u.current.clone(),
+            new: u.current.clone(),
+        })
+        .collect();
+    let outcome = edit::apply(dir.path(), &edits);
+    assert!(
+        outcome.changed.is_empty() && outcome.rejected.is_empty(),
+        "{outcome:?}"
+    );
+    assert_eq!(edit::preview(dir.path(), &edits).unwrap(), "");
+}
