@@ -324,7 +324,7 @@ mod tests {
 
     #[test]
     fn orders_by_semver_then_text() {
-        let mut list = vec![v("v1.10.0"), v("1.9.0"), v("v1.2.0"), v("1.10.0")];
+        let mut list = [v("v1.10.0"), v("1.9.0"), v("v1.2.0"), v("1.10.0")];
         list.sort();
         let texts: Vec<_> = list.iter().map(|x| x.text.as_str()).collect();
         assert_eq!(texts, ["v1.2.0", "1.9.0", "1.10.0", "v1.10.0"]);
