@@ -7,7 +7,8 @@ pub use crate::model::Listings;
 use crate::model::{Origin, ScanResult, Source, Usage, VersionForm};
 use crate::version::{is_breaking, parse_constraint, parse_version, rewrite, Version};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -87,9 +88,10 @@ pub enum PlanError {
 }
 
 pub fn plan(scan: &ScanResult, listings: &Listings, strategy: Strategy) -> Plan {
+    let mut catalog = Catalog::new(listings);
     let dependencies = group_by_id(scan.usages.iter())
         .into_values()
-        .map(|usages| plan_dependency(&usages, listings, strategy))
+        .map(|usages| plan_dependency(&usages, &mut catalog, strategy))
         .collect();
     Plan { dependencies }
 }
@@ -102,24 +104,32 @@ pub fn retarget(
     listings: &Listings,
 ) -> Result<DependencyPlan, PlanError> {
     let id = &dep.source.id;
+    let mut catalog = Catalog::new(listings);
     let mut planned = Vec::with_capacity(dep.usages.len());
-    for usage_plan in &dep.usages {
-        let usage = &usage_plan.usage;
-        let listed = listing_for(usage, listings).map_err(|message| PlanError::Listing {
-            id: id.clone(),
-            message,
-        })?;
-        let target = find_listed(&listed, version, &style_of(usage)).ok_or_else(|| {
-            PlanError::VersionNotFound {
+    for usage in dep.usages.iter().map(|u| &u.usage) {
+        let resolved = resolve(usage, &mut catalog).map_err(|unresolved| match unresolved {
+            Unresolved::Listing(message) => PlanError::Listing {
                 id: id.clone(),
-                version: version.to_string(),
-            }
+                message,
+            },
+            Unresolved::Note(message) => rewrite_error(usage, message),
         })?;
-        let resolved = match resolve(usage, &listed) {
-            Ok(resolved) => resolved,
-            Err(note) => return Err(rewrite_error(usage, note)),
+        let not_found = || PlanError::VersionNotFound {
+            id: id.clone(),
+            version: version.to_string(),
         };
-        let mut one = planned_usage(usage, &resolved, Some(&target));
+        let wanted = parse_version(version).ok_or_else(not_found)?.semver;
+        let listed = catalog
+            .versions(&usage.source.origin, &style_of(usage), true)
+            .map_err(|message| PlanError::Listing {
+                id: id.clone(),
+                message,
+            })?;
+        let target = listed
+            .iter()
+            .find(|v| v.semver == wanted)
+            .ok_or_else(not_found)?;
+        let mut one = planned_usage(usage, &resolved, Some(target));
         if let Some(message) = one.rewrite_error.take() {
             return Err(rewrite_error(usage, message));
         }
@@ -148,26 +158,28 @@ fn group_by_id<'a>(usages: impl Iterator<Item = &'a Usage>) -> BTreeMap<&'a str,
     groups
 }
 
-fn plan_dependency(usages: &[&Usage], listings: &Listings, strategy: Strategy) -> DependencyPlan {
+fn plan_dependency<'a>(
+    usages: &[&'a Usage],
+    catalog: &mut Catalog<'a>,
+    strategy: Strategy,
+) -> DependencyPlan {
     let mut error = None;
     let planned = usages
         .iter()
-        .map(|usage| match listing_for(usage, listings) {
-            Err(message) => {
+        .map(|usage| match resolve(usage, catalog) {
+            Err(Unresolved::Listing(message)) => {
                 error.get_or_insert_with(|| message.clone());
                 unresolved(usage, message)
             }
             // A usage whose text we cannot read is not a listing failure: it only gets a note.
-            Ok(listed) => match resolve(usage, &listed) {
-                Err(note) => unresolved(usage, note),
-                Ok(resolved) => {
-                    let target = match strategy {
-                        Strategy::NextSafe => resolved.steps.safe.as_ref(),
-                        Strategy::NextBreaking => resolved.steps.breaking.as_ref(),
-                    };
-                    planned_usage(usage, &resolved, target)
-                }
-            },
+            Err(Unresolved::Note(note)) => unresolved(usage, note),
+            Ok(resolved) => {
+                let target = match strategy {
+                    Strategy::NextSafe => resolved.steps.safe.as_ref(),
+                    Strategy::NextBreaking => resolved.steps.breaking.as_ref(),
+                };
+                planned_usage(usage, &resolved, target)
+            }
         })
         .collect();
     assemble(usages[0].source.clone(), planned, error)
@@ -204,7 +216,7 @@ fn unresolved(usage: &Usage, note: String) -> Planned {
 struct Resolved {
     current: semver::Version,
     resolved_current: Option<String>,
-    candidates: Vec<Version>,
+    latest: Option<Version>,
     steps: Steps,
 }
 
@@ -214,14 +226,45 @@ struct Steps {
     next_breaking: Option<Version>,
 }
 
-fn listing_for(usage: &Usage, listings: &Listings) -> Result<Vec<String>, String> {
-    match listings.get(&usage.source.origin) {
-        Some(Ok(listed)) => Ok(listed.clone()),
-        Some(Err(message)) => Err(message.clone()),
-        None => Err(format!(
-            "no version listing for {}",
-            origin_label(&usage.source.origin)
-        )),
+enum Unresolved {
+    /// The origin's versions could not be listed.
+    Listing(String),
+    /// The usage's own text cannot be read as a version or constraint.
+    Note(String),
+}
+
+/// Parsed listings per (origin, tag style, pre-releases wanted): a module used in thousands of
+/// files has its tags parsed once, not once per usage.
+struct Catalog<'a> {
+    listings: &'a Listings,
+    parsed: HashMap<(&'a Origin, String, bool), Rc<[Version]>>,
+}
+
+impl<'a> Catalog<'a> {
+    fn new(listings: &'a Listings) -> Self {
+        Catalog {
+            listings,
+            parsed: HashMap::new(),
+        }
+    }
+
+    fn versions(
+        &mut self,
+        origin: &'a Origin,
+        style: &str,
+        prereleases: bool,
+    ) -> Result<Rc<[Version]>, String> {
+        let listed = match self.listings.get(origin) {
+            Some(Ok(listed)) => listed,
+            Some(Err(message)) => return Err(message.clone()),
+            None => return Err(format!("no version listing for {}", origin_label(origin))),
+        };
+        let key = (origin, style.to_string(), prereleases);
+        let versions = self
+            .parsed
+            .entry(key)
+            .or_insert_with(|| candidates(listed, prereleases, style).into());
+        Ok(Rc::clone(versions))
     }
 }
 
@@ -249,17 +292,21 @@ fn style_of(usage: &Usage) -> String {
     }
 }
 
-fn resolve(usage: &Usage, listed: &[String]) -> Result<Resolved, String> {
+fn resolve<'a>(usage: &'a Usage, catalog: &mut Catalog<'a>) -> Result<Resolved, Unresolved> {
+    let origin = &usage.source.origin;
     let style = style_of(usage);
-    let all = candidates(listed, true, &style);
-    let (current, resolved_current) = current_of(usage, &all)?;
-    let candidates = candidates(listed, !current.pre.is_empty(), &style);
-    let steps = steps(&current, &candidates);
+    let all = catalog
+        .versions(origin, &style, true)
+        .map_err(Unresolved::Listing)?;
+    let (current, resolved_current) = current_of(usage, &all).map_err(Unresolved::Note)?;
+    let candidates = catalog
+        .versions(origin, &style, !current.pre.is_empty())
+        .map_err(Unresolved::Listing)?;
     Ok(Resolved {
+        steps: steps(&current, &candidates),
+        latest: candidates.last().cloned(),
         current,
         resolved_current,
-        candidates,
-        steps,
     })
 }
 
@@ -369,21 +416,10 @@ fn planned_usage(usage: &Usage, resolved: &Resolved, target: Option<&Version>) -
     }
     Planned {
         plan,
-        latest: resolved.candidates.last().cloned(),
+        latest: resolved.latest.clone(),
         next_breaking: resolved.steps.next_breaking.clone(),
         rewrite_error,
     }
-}
-
-/// The listed version `wanted` names: the exact tag text, else the same semver in `style`.
-fn find_listed(listed: &[String], wanted: &str, style: &str) -> Option<Version> {
-    if listed.iter().any(|text| text == wanted) {
-        return parse_version(wanted);
-    }
-    let semver = parse_version(wanted)?.semver;
-    candidates(listed, true, style)
-        .into_iter()
-        .find(|v| v.semver == semver)
 }
 
 fn assemble(source: Source, planned: Vec<Planned>, error: Option<String>) -> DependencyPlan {
@@ -876,6 +912,30 @@ mod tests {
             assert_eq!(moved.usages[1].new_text, None, "already there");
             assert!(!moved.is_breaking());
         }
+    }
+
+    #[test]
+    fn retarget_keeps_each_usage_prefix_style() {
+        let listings = listing(
+            git_origin("mods"),
+            &["v1.0.0", "1.0.0", "v1.1.0", "1.1.0", "v1.2.0"],
+        );
+        let dep = planned(
+            vec![
+                git_usage("mods", "a.tf", 1, "1.0.0"),
+                git_usage("mods", "b.tf", 1, "v1.0.0"),
+            ],
+            &listings,
+        );
+        let moved = retarget(&dep, "v1.1.0", &listings).unwrap();
+        let texts: Vec<_> = moved.usages.iter().map(|u| u.new_text.as_deref()).collect();
+        assert_eq!(texts, [Some("1.1.0"), Some("v1.1.0")]);
+        let only_prefixed = retarget(&dep, "1.2.0", &listings).unwrap();
+        assert_eq!(only_prefixed.usages[0].new_text.as_deref(), Some("v1.2.0"));
+        assert!(matches!(
+            retarget(&dep, "main", &listings),
+            Err(PlanError::VersionNotFound { .. })
+        ));
     }
 
     #[test]

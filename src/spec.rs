@@ -293,6 +293,8 @@ pub fn to_json(spec: &Spec) -> String {
 }
 
 pub fn from_json(text: &str, origin: &str) -> Result<Spec, SpecError> {
+    // Editors on Windows add a BOM; it carries no meaning and would fail at 1:1.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let spec: Spec = serde_json::from_str(text).map_err(|error| SpecError::Parse {
         origin: origin.to_string(),
         line: error.line(),
@@ -656,6 +658,12 @@ mod tests {
         assert!(dep.usages.is_empty() && !dep.breaking);
         let minimal = from_json(r#"{"Dependencies":[{"ID":"a/b/c"}]}"#, "m.json").unwrap();
         assert_eq!(minimal.dependencies[0].org, "");
+    }
+
+    #[test]
+    fn accepts_a_byte_order_mark() {
+        let spec = from_json("\u{feff}{\"Dependencies\": []}", "bom.json").unwrap();
+        assert!(spec.dependencies.is_empty());
     }
 
     #[test]
