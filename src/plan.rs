@@ -103,39 +103,43 @@ pub fn retarget(
     version: &str,
     listings: &Listings,
 ) -> Result<DependencyPlan, PlanError> {
-    let id = &dep.source.id;
     let mut catalog = Catalog::new(listings);
-    let mut planned = Vec::with_capacity(dep.usages.len());
-    for usage in dep.usages.iter().map(|u| &u.usage) {
-        let resolved = resolve(usage, &mut catalog).map_err(|unresolved| match unresolved {
-            Unresolved::Listing(message) => PlanError::Listing {
-                id: id.clone(),
-                message,
-            },
-            Unresolved::Note(message) => rewrite_error(usage, message),
-        })?;
-        let not_found = || PlanError::VersionNotFound {
+    let planned = dep
+        .usages
+        .iter()
+        .map(|u| retarget_usage(&u.usage, version, &mut catalog))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(assemble(dep.source.clone(), planned, None))
+}
+
+fn retarget_usage<'a>(
+    usage: &'a Usage,
+    version: &str,
+    catalog: &mut Catalog<'a>,
+) -> Result<Planned, PlanError> {
+    let id = &usage.source.id;
+    let listing_error = |message| PlanError::Listing {
+        id: id.clone(),
+        message,
+    };
+    let resolved = resolve(usage, catalog).map_err(|unresolved| match unresolved {
+        Unresolved::Listing(message) => listing_error(message),
+        Unresolved::Note(message) => rewrite_error(usage, message),
+    })?;
+    let listed = catalog
+        .versions(&usage.source.origin, &style_of(usage), true)
+        .map_err(listing_error)?;
+    let target = parse_version(version)
+        .and_then(|wanted| listed.iter().find(|v| v.semver == wanted.semver))
+        .ok_or_else(|| PlanError::VersionNotFound {
             id: id.clone(),
             version: version.to_string(),
-        };
-        let wanted = parse_version(version).ok_or_else(not_found)?.semver;
-        let listed = catalog
-            .versions(&usage.source.origin, &style_of(usage), true)
-            .map_err(|message| PlanError::Listing {
-                id: id.clone(),
-                message,
-            })?;
-        let target = listed
-            .iter()
-            .find(|v| v.semver == wanted)
-            .ok_or_else(not_found)?;
-        let mut one = planned_usage(usage, &resolved, Some(target));
-        if let Some(message) = one.rewrite_error.take() {
-            return Err(rewrite_error(usage, message));
-        }
-        planned.push(one);
+        })?;
+    let mut planned = planned_usage(usage, &resolved, Some(target));
+    match planned.rewrite_error.take() {
+        Some(message) => Err(rewrite_error(usage, message)),
+        None => Ok(planned),
     }
-    Ok(assemble(dep.source.clone(), planned, None))
 }
 
 fn rewrite_error(usage: &Usage, message: String) -> PlanError {
