@@ -959,6 +959,18 @@ mod tests {
     }
 
     #[test]
+    fn retarget_to_an_older_version_says_so() {
+        let listings = listing(git_origin("mods"), &["v1.1.0", "v1.2.0"]);
+        let dep = planned(vec![git_usage("mods", "a.tf", 1, "v1.2.0")], &listings);
+        let moved = retarget(&dep, "v1.1.0", &listings).unwrap();
+        assert_eq!(moved.usages[0].new_text.as_deref(), Some("v1.1.0"));
+        assert_eq!(
+            moved.usages[0].note.as_deref(),
+            Some("moves back from 1.2.0")
+        );
+    }
+
+    #[test]
     fn retarget_errors() {
         let listings = listing(git_origin("mods"), &["v1.0.0", "v1.1.0"]);
         let dep = planned(vec![git_usage("mods", "a.tf", 1, "v1.0.0")], &listings);
