@@ -449,6 +449,7 @@ mod tests {
         assert_eq!(rw("~> 5.1.0", "5.4.0"), Ok(Some("~> 5.4.0".into())));
         assert_eq!(rw("~>5.1.0", "5.4.3"), Ok(Some("~>5.4.3".into())));
         assert_eq!(rw("~> 5", "6.2.0"), Ok(Some("~> 6".into())));
+        assert_eq!(rw("  ~>  5.1  ", "5.4.0"), Ok(Some("  ~>  5.4  ".into())));
         assert_eq!(rw("~> 5.1", "6.0.0"), Ok(Some("~> 6.0".into())));
     }
 
