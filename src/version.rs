@@ -156,7 +156,6 @@ pub fn parse_constraint(text: &str) -> Option<Constraint> {
 
 fn parse_clause(part: &str, offset: usize) -> Option<Clause> {
     let trimmed = part.trim_start();
-    let start = part.len() - trimmed.len();
     let (op, after_op) = OPERATORS
         .iter()
         .find_map(|(sym, op)| trimmed.strip_prefix(sym).map(|rest| (*op, rest)))
@@ -165,10 +164,8 @@ fn parse_clause(part: &str, offset: usize) -> Option<Clause> {
     if token.is_empty() {
         return None;
     }
-    let token_start = offset
-        + start
-        + (trimmed.len() - after_op.len())
-        + (after_op.len() - after_op.trim_start().len());
+    // The token starts a suffix of `part`, so its offset follows from the lengths.
+    let token_start = offset + part.len() - after_op.trim_start().len();
     let (_, numeric) = split_prefix(token);
     let (version, precision) = parse_numeric(numeric, 1)?;
     Some(Clause {
