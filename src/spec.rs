@@ -324,7 +324,7 @@ fn bare_message(error: &serde_json::Error) -> String {
 /// whichever separator or drive syntax they use.
 fn is_safe_path(path: &Path) -> bool {
     let text = path.to_string_lossy();
-    let has_drive = text.as_bytes().get(1) == Some(&b':');
+    let has_drive = matches!(text.as_bytes(), [letter, b':', ..] if letter.is_ascii_alphabetic());
     !(text.is_empty()
         || path.is_absolute()
         || text.starts_with(['/', '\\'])
