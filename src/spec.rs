@@ -28,6 +28,13 @@ pub struct Spec {
     pub errors: Vec<SpecProblem>,
 }
 
+impl Spec {
+    /// The entry `update` works on: the matrix passes only the ID.
+    pub fn dependency(&self, id: &str) -> Option<&SpecDependency> {
+        self.dependencies.iter().find(|dep| dep.id == id)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
@@ -657,7 +664,11 @@ mod tests {
         assert_eq!((dep.target_version.as_ref(), dep.source_kind), (None, None));
         assert!(dep.usages.is_empty() && !dep.breaking);
         let minimal = from_json(r#"{"Dependencies":[{"ID":"a/b/c"}]}"#, "m.json").unwrap();
-        assert_eq!(minimal.dependencies[0].org, "");
+        assert_eq!(
+            minimal.dependency("a/b/c").map(|d| d.org.as_str()),
+            Some("")
+        );
+        assert!(minimal.dependency("a/b").is_none());
     }
 
     #[test]
