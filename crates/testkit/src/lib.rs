@@ -5,3 +5,4 @@ pub mod git;
 pub mod github;
 pub mod openapi;
 pub mod registry;
+pub mod runner;
