@@ -341,12 +341,19 @@ pub fn run_published(
     if !repo.is_clean()? {
         return Err(PublishError::Git(GitError::Dirty));
     }
+    let untracked = repo.untracked()?;
     let original = repo.current_ref()?;
     let base_sha = repo.fetch_base(&p.base)?;
     repo.checkout_new_branch(&p.branch, &base_sha)?;
     let result = publish_on_branch(opts, p, repo, forge, lister, &base_sha);
+    // Edits or READMEs of a failed run would otherwise follow the checkout back.
+    let cleaned = match &result {
+        Err(_) => repo.discard_changes(&untracked),
+        Ok(_) => Ok(()),
+    };
     let restored = repo.checkout(&original);
     let outcome = result?;
+    cleaned?;
     restored?;
     Ok(outcome)
 }
