@@ -1066,3 +1066,28 @@ fn a_pull_request_opened_meanwhile_is_taken_over_not_duplicated() {
     assert!(run.stdout.contains(&format!("#{theirs}")), "{}", run.text());
     w.assert_no_violations();
 }
+
+#[test]
+fn a_failed_commit_leaves_no_edited_or_new_files_behind() {
+    let w = two_envs();
+    let hook = w.infra.dir.join(".git/hooks/pre-commit");
+    std::fs::write(&hook, "#!/bin/sh\necho 'lint failed' >&2\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let run = w.publish(&["--update-strategy", "next-breaking"]).failed();
+    assert!(run.stderr.contains("lint failed"), "{}", run.text());
+    w.assert_checkout_untouched();
+    assert_eq!(
+        w.read("dev/sqs/terragrunt.hcl"),
+        sqs_unit("v1.0.0").as_bytes()
+    );
+    assert!(!w.infra.dir.join(format!("dev/sqs/{README}")).exists());
+    assert_eq!(w.infra.origin_branches(), vec!["main".to_string()]);
+    assert!(w.server.pulls(REPO).is_empty());
+
+    std::fs::remove_file(&hook).unwrap();
+    w.publish(&["--update-strategy", "next-breaking"]).ok();
+    assert_eq!(w.server.pulls(REPO).len(), 1);
+    w.assert_no_violations();
+}
