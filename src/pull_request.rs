@@ -68,6 +68,28 @@ pub struct BodyContext<'a> {
     pub readmes: &'a [std::path::PathBuf],
 }
 
+/// Links to the release moved to and, when there is one beyond it, the next breaking release.
+/// The plan's `release_notes_url` points at the breaking release even for a safe update, which
+/// would send a reviewer to the notes of a version this pull request does not install.
+fn release_links(dep: &DependencyPlan) -> Option<String> {
+    let repo = dep.source.github_repo.as_deref()?;
+    let target = Metadata::of(dep, None)?.version;
+    let url = |tag: &str| format!("https://github.com/{repo}/releases/tag/{tag}");
+    let mut text = format!("Release notes of {target}: {}", url(&target));
+    let later = dep
+        .next_breaking
+        .as_deref()
+        .filter(|next| compare_versions(next, &target).is_gt());
+    if let Some(next) = later {
+        let _ = write!(
+            text,
+            "\nNext breaking release, not part of this update: {next} ({})",
+            url(next)
+        );
+    }
+    Some(text)
+}
+
 pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
     let mut out = String::new();
     let env = ctx
@@ -97,8 +119,8 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
                 u.new_text.as_deref().unwrap_or_default()
             );
         }
-        if let Some(url) = &dep.release_notes_url {
-            let _ = writeln!(out, "\nRelease notes: {url}");
+        if let Some(links) = release_links(dep) {
+            let _ = writeln!(out, "\n{links}");
         }
         out.push('\n');
     }
