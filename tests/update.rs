@@ -568,6 +568,12 @@ fn publish_pushes_one_commit_and_opens_a_labelled_pull_request() {
         w.origin(&["log", "-1", "--format=%an <%ae>|%cn <%ce>", BRANCH]),
         "Patcher Bot <bot@example.com>|Patcher Bot <bot@example.com>"
     );
+    let message = w.origin(&["log", "-1", "--format=%B", BRANCH]);
+    assert!(message.starts_with("Update sqs in dev\n"), "{message}");
+    assert!(
+        message.contains(&format!("{SQS} v1.0.0 → v1.2.0")),
+        "{message}"
+    );
     w.assert_checkout_untouched();
     assert_eq!(
         w.read("dev/sqs/terragrunt.hcl"),
@@ -588,6 +594,14 @@ fn publish_pushes_one_commit_and_opens_a_labelled_pull_request() {
     assert!(
         body_lists(&body, "dev/sqs/terragrunt.hcl", "v1.0.0", "v1.2.0"),
         "{body}"
+    );
+    let notes = body
+        .lines()
+        .find(|l| l.contains("/releases/tag/"))
+        .unwrap_or_else(|| panic!("no release link: {body}"));
+    assert!(
+        notes.contains("https://github.com/acme/terraform-aws-sqs/releases/tag/v1.2.0"),
+        "the link goes to the release installed: {body}"
     );
     let meta = metadata(&body);
     assert_eq!(meta.len(), 1, "{body}");
