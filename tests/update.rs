@@ -1000,13 +1000,26 @@ fn a_bad_token_is_named_as_such() {
 fn a_secondary_rate_limit_is_waited_out_and_retried() {
     let w = two_envs();
     w.server.inject(
+        Fault::new("GET", "/repos/acme/infrastructure-live/labels", 429)
+            .retry_after(1)
+            .message("API rate limit exceeded"),
+    );
+    w.server.inject(
         Fault::new("POST", PULLS, 403)
             .retry_after(1)
             .message("You have exceeded a secondary rate limit"),
     );
     let started = std::time::Instant::now();
     w.publish(&[]).ok();
-    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+    let label_statuses: Vec<u16> = w
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/labels/updates-dev"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(label_statuses, vec![429, 404]);
     let statuses: Vec<u16> = w
         .server
         .requests()
@@ -1103,5 +1116,36 @@ fn a_failed_commit_leaves_no_edited_or_new_files_behind() {
     std::fs::remove_file(&hook).unwrap();
     w.publish(&["--update-strategy", "next-breaking"]).ok();
     assert_eq!(w.server.pulls(REPO).len(), 1);
+    w.assert_no_violations();
+}
+
+#[test]
+fn an_update_from_a_subfolder_with_a_spec_of_the_whole_repository_publishes_repository_paths() {
+    let w = two_envs();
+    let spec = w.spec(&[DEV]).display().to_string();
+    let dev = w.infra.dir.join("dev").display().to_string();
+    let mut args = vec!["update", &dev, "--spec-file", &spec, "--dependency", SQS];
+    args.extend(["--include-dirs", "**"]);
+    args.extend(w.publish_args());
+    args.extend(["--output", "json"]);
+    let run = w.patcher(&args).ok();
+    assert_eq!(
+        run.json()["updated_files"],
+        serde_json::json!(["sqs/terragrunt.hcl"]),
+        "{}",
+        run.text()
+    );
+    assert_eq!(
+        w.origin(&["diff", "--name-only", "main", BRANCH]),
+        "dev/sqs/terragrunt.hcl"
+    );
+    let body = w.server.pulls(REPO)[0].body.clone().unwrap_or_default();
+    assert!(
+        body.lines().any(|l| l.contains("sqs/terragrunt.hcl`")
+            && l.contains("`v1.0.0`")
+            && l.contains("`v1.2.0`")),
+        "{body}"
+    );
+    w.assert_checkout_untouched();
     w.assert_no_violations();
 }
