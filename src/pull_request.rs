@@ -65,6 +65,8 @@ pub fn parse_metadata(body: &str) -> Option<Metadata> {
 pub struct BodyContext<'a> {
     pub environment: Option<&'a str>,
     pub shared: &'a [crate::model::Usage],
+    /// Files that do not parse, so nothing in them was updated.
+    pub unreadable: &'a [crate::model::FileError],
     pub readmes: &'a [std::path::PathBuf],
 }
 
@@ -144,6 +146,24 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
                 u.file.display(),
                 u.line,
                 u.current
+            );
+        }
+        out.push('\n');
+    }
+    if !ctx.unreadable.is_empty() {
+        let _ = writeln!(
+            out,
+            "### Not changed: files that do not parse\n\nFix these and run the update again; any \
+             module they use was left as it is:\n"
+        );
+        for e in ctx.unreadable {
+            let _ = writeln!(
+                out,
+                "- `{}` line {}, column {}: {}",
+                e.file.display(),
+                e.line,
+                e.column,
+                e.message.replace('\n', " ")
             );
         }
         out.push('\n');

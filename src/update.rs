@@ -3,7 +3,7 @@
 use crate::breaking::ReleaseNotes;
 use crate::edit::{self, Edit};
 use crate::environment::Environment;
-use crate::model::{Origin, Usage};
+use crate::model::{FileError, Origin, Usage};
 use crate::plan::{self, DependencyPlan, Listings, Strategy};
 use crate::publish::git::{GitError, Repo};
 use crate::publish::github::{Forge, GitHubError, NewPull, PullRequest};
@@ -48,6 +48,8 @@ pub struct Changes {
     pub edits: Vec<Edit>,
     /// Usages that live in shared files and were left unchanged.
     pub shared: Vec<Usage>,
+    /// Files of the environment that do not parse: left untouched, whatever they use.
+    pub unreadable: Vec<FileError>,
 }
 
 impl Changes {
@@ -94,6 +96,7 @@ pub fn plan_changes(
         dependencies,
         edits,
         shared,
+        unreadable: scan.errors,
     })
 }
 
@@ -268,6 +271,7 @@ pub fn preview(
         &crate::pull_request::BodyContext {
             environment,
             shared: &changes.shared,
+            unreadable: &changes.unreadable,
             readmes: &[],
         },
     );
@@ -289,6 +293,15 @@ fn notes_of(opts: &UpdateOptions, changes: &Changes) -> Vec<String> {
                 "`{id}` is not used in this environment: nothing to update"
             ));
         }
+    }
+    for e in &changes.unreadable {
+        notes.push(format!(
+            "{}:{}:{}: {}; the file does not parse and was not updated",
+            e.file.display(),
+            e.line,
+            e.column,
+            e.message
+        ));
     }
     for file in shared_files(changes) {
         notes.push(format!(
@@ -395,6 +408,7 @@ fn publish_on_branch(
         &crate::pull_request::BodyContext {
             environment: p.environment.as_deref(),
             shared: &changes.shared,
+            unreadable: &changes.unreadable,
             readmes: &outcome.readmes,
         },
     );
