@@ -1149,3 +1149,33 @@ fn an_update_from_a_subfolder_with_a_spec_of_the_whole_repository_publishes_repo
     w.assert_checkout_untouched();
     w.assert_no_violations();
 }
+
+#[test]
+fn a_file_that_does_not_parse_is_left_untouched_and_reported() {
+    let broken = "module \"x\" {\n  source = \"git::https://github.com/acme/terraform-aws-sqs.git//modules/sqs?ref=v1.0.0\"\n  oops =\n}\n";
+    let w = world(&[
+        ("dev/sqs/terragrunt.hcl", &sqs_unit("v1.0.0")),
+        ("dev/broken/main.tf", broken),
+    ]);
+    let run = w.publish(&[]).ok();
+    assert!(
+        run.stderr.contains("dev/broken/main.tf:3") && run.stderr.contains("not updated"),
+        "{}",
+        run.text()
+    );
+    assert_eq!(
+        w.origin(&["diff", "--name-only", "main", BRANCH]),
+        "dev/sqs/terragrunt.hcl"
+    );
+    assert_eq!(
+        w.origin_bytes(BRANCH, "dev/broken/main.tf"),
+        broken.as_bytes()
+    );
+    let body = w.server.pulls(REPO)[0].body.clone().unwrap_or_default();
+    let listed = body
+        .lines()
+        .find(|l| l.contains("`dev/broken/main.tf`"))
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(listed.contains("line 3"), "{body}");
+    w.assert_no_violations();
+}
