@@ -288,10 +288,15 @@ fn notes_of(opts: &UpdateOptions, changes: &Changes) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(id) = &opts.dependency {
         let used = changes.dependencies.iter().any(|d| &d.source.id == id);
-        if !used && changes.shared.is_empty() {
-            notes.push(format!(
+        match (used, changes.shared.is_empty()) {
+            (false, true) => notes.push(format!(
                 "`{id}` is not used in this environment: nothing to update"
-            ));
+            )),
+            (false, false) => notes.push(format!(
+                "`{id}` is set only in shared files here, so nothing was changed; change them \
+                 with --allow-shared-files once every environment that includes them is ready"
+            )),
+            (true, _) => {}
         }
     }
     for e in &changes.unreadable {
