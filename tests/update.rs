@@ -756,7 +756,7 @@ fn when_only_a_shared_file_holds_the_version_nothing_is_published_and_the_output
         serde_json::json!(["_envcommon/sqs.hcl"])
     );
     assert!(
-        run.stderr.contains("_envcommon/sqs.hcl") && run.stderr.contains("shared"),
+        run.stderr.contains("_envcommon/sqs.hcl") && run.stderr.contains("only in shared files"),
         "{}",
         run.text()
     );
@@ -764,6 +764,15 @@ fn when_only_a_shared_file_holds_the_version_nothing_is_published_and_the_output
     assert_eq!(w.infra.origin_branches(), vec!["main".to_string()]);
     w.assert_checkout_untouched();
     w.assert_no_violations();
+
+    // Asked for explicitly, the shared file moves (and with it every environment).
+    let shared_before = String::from_utf8(w.read("_envcommon/sqs.hcl")).unwrap();
+    let run = w.update_with(&spec, &globs, &["--allow-shared-files"]).ok();
+    assert_eq!(run.stdout, "updated _envcommon/sqs.hcl\n", "{}", run.text());
+    assert_eq!(
+        String::from_utf8(w.read("_envcommon/sqs.hcl")).unwrap(),
+        shared_before.replace("?ref=v1.0.0", "?ref=v1.2.0")
+    );
 }
 
 // ---- breaking updates -----------------------------------------------------------------------
