@@ -1188,3 +1188,33 @@ fn a_file_that_does_not_parse_is_left_untouched_and_reported() {
     assert!(listed.contains("line 3"), "{body}");
     w.assert_no_violations();
 }
+
+#[test]
+fn uncommitted_work_is_never_touched() {
+    let w = two_envs();
+    let mine = "# my local experiment\n";
+    std::fs::write(w.infra.dir.join("stage/sqs/terragrunt.hcl"), mine).unwrap();
+    let run = w.publish(&[]).failed();
+    assert!(run.stderr.contains("uncommitted changes"), "{}", run.text());
+    assert_eq!(w.read("stage/sqs/terragrunt.hcl"), mine.as_bytes());
+    assert_eq!(w.infra.git(&["symbolic-ref", "--short", "HEAD"]), "main");
+    assert_eq!(w.infra.origin_branches(), vec!["main".to_string()]);
+    assert!(w.server.requests().is_empty());
+}
+
+#[test]
+fn a_detached_checkout_is_returned_to_the_same_commit() {
+    let w = two_envs();
+    let head = w.infra.git(&["rev-parse", "HEAD"]);
+    w.infra.git(&["checkout", "--quiet", "--detach"]);
+    w.publish(&[]).ok();
+    assert_eq!(w.infra.git(&["rev-parse", "HEAD"]), head);
+    let symbolic = testkit::git::command(&w.infra.dir)
+        .args(["symbolic-ref", "--quiet", "HEAD"])
+        .status()
+        .unwrap();
+    assert!(!symbolic.success(), "HEAD stays detached");
+    assert_eq!(w.infra.git(&["status", "--porcelain"]), "");
+    assert_eq!(w.server.pulls(REPO).len(), 1);
+    w.assert_no_violations();
+}
