@@ -266,13 +266,14 @@ pub fn preview(
             file: r.file,
             reason: r.reason.to_string(),
         })?;
+    let readmes = crate::breaking::readme_paths(&changes.dependencies);
     let body = crate::pull_request::render_body(
         &changes.dependencies,
         &crate::pull_request::BodyContext {
             environment,
             shared: &changes.shared,
             unreadable: &changes.unreadable,
-            readmes: &[],
+            readmes: &readmes,
         },
     );
     Ok(Preview {
