@@ -1218,3 +1218,24 @@ fn a_detached_checkout_is_returned_to_the_same_commit() {
     assert_eq!(w.server.pulls(REPO).len(), 1);
     w.assert_no_violations();
 }
+
+#[test]
+fn a_breaking_dry_run_names_the_readme_it_would_write_and_writes_none() {
+    let w = two_envs();
+    let run = w
+        .publish(&["--dry-run", "--update-strategy", "next-breaking"])
+        .ok();
+    let readme = format!("dev/sqs/{README}");
+    assert!(run.stdout.contains("Breaking update"), "{}", run.text());
+    assert!(
+        run.stdout.contains(&format!("`{readme}`")),
+        "{}",
+        run.text()
+    );
+    assert!(!w.infra.dir.join(&readme).exists());
+    assert_eq!(
+        w.read("dev/sqs/terragrunt.hcl"),
+        sqs_unit("v1.0.0").as_bytes()
+    );
+    assert!(w.server.requests().is_empty());
+}
