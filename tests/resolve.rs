@@ -254,3 +254,57 @@ fn many_origins_resolve_concurrently_against_a_slow_registry() {
     assert!(listings.values().all(Result::is_ok), "{listings:?}");
     assert_eq!(registry.request_count("/.well-known/terraform.json"), 1);
 }
+
+/// A git host that answers every request with `status` (or closes the connection without a
+/// reply when `status` is None), counting connections.
+fn failing_git_host(
+    status: Option<u16>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = count.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            if let Some(status) = status {
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn transient_git_failures_are_retried_and_missing_repositories_are_not() {
+    mirror();
+    let resolver = Resolver::new(ResolveConfig::default());
+    for status in [Some(503), None] {
+        let (base, connections) = failing_git_host(status);
+        let url = format!("{base}/acme/flaky.git");
+        let error = resolver.list(&git(&url)).unwrap_err();
+        assert!(
+            matches!(&error, ResolveError::Git { url: u, .. } if *u == url),
+            "{error}"
+        );
+        assert_eq!(
+            connections.load(std::sync::atomic::Ordering::SeqCst),
+            3,
+            "{error}"
+        );
+    }
+    let (base, connections) = failing_git_host(Some(404));
+    let url = format!("{base}/acme/gone.git");
+    let error = resolver.list(&git(&url)).unwrap_err();
+    assert_eq!(error, ResolveError::RepositoryNotFound { url });
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

@@ -71,7 +71,7 @@ fn ls_remote(remote: &str, token: Option<&str>) -> Result<String, Failure> {
 
 fn classify(stderr: &str) -> Failure {
     let lower = stderr.to_ascii_lowercase();
-    const NOT_FOUND: [&str; 6] = [
+    const NOT_FOUND: &[&str] = &[
         "not found",
         "does not exist",
         "does not appear to be a git repository",
@@ -79,8 +79,11 @@ fn classify(stderr: &str) -> Failure {
         "could not read username",
         "permission denied",
     ];
-    const TRANSIENT: [&str; 9] = [
+    const TRANSIENT: &[&str] = &[
         "could not resolve host",
+        "empty reply from server",
+        "returned error: 5",
+        "returned error: 429",
         "connection reset",
         "connection refused",
         "connection timed out",
@@ -88,7 +91,6 @@ fn classify(stderr: &str) -> Failure {
         "early eof",
         "the remote end hung up unexpectedly",
         "temporary failure",
-        "http 5",
     ];
     if NOT_FOUND.iter().any(|p| lower.contains(p)) {
         Failure::NotFound
