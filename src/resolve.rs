@@ -9,7 +9,7 @@ mod registry;
 
 pub use config::ResolveConfig;
 
-use crate::model::{Listings, Origin};
+use crate::model::{Listings, Origin, ScanResult};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -66,6 +66,14 @@ pub fn resolve_all(
     results.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The distinct origins of a scan: what one run has to list.
+pub fn origins(scan: &ScanResult) -> BTreeSet<Origin> {
+    scan.usages
+        .iter()
+        .map(|usage| usage.source.origin.clone())
+        .collect()
+}
+
 /// A map whose values are computed once, even when several threads ask for the same key at the
 /// same time: the later callers wait for the first one instead of repeating its request.
 struct OnceMap<K, V> {
@@ -115,6 +123,11 @@ impl Resolver {
 
     pub fn config(&self) -> &ResolveConfig {
         &self.config
+    }
+
+    /// [`resolve_all`] with the configured concurrency.
+    pub fn resolve(&self, origins: &BTreeSet<Origin>) -> Listings {
+        resolve_all(origins, self, self.config.concurrency)
     }
 
     fn list_uncached(&self, origin: &Origin) -> Result<Vec<String>, ResolveError> {

@@ -248,8 +248,11 @@ fn many_origins_resolve_concurrently_against_a_slow_registry() {
         ModuleRepo::with_tags(root, "fleet", &format!("repo{i}"), &["v1.0.0"]);
         origins.insert(git(&format!("https://github.com/fleet/repo{i}.git")));
     }
-    let resolver = Resolver::new(config_for(&registry, REGISTRY_HOST));
-    let listings = resolve_all(&origins, &resolver, 8);
+    let resolver = Resolver::new(ResolveConfig {
+        concurrency: 8,
+        ..config_for(&registry, REGISTRY_HOST)
+    });
+    let listings = resolver.resolve(&origins);
     assert_eq!(listings.len(), 16);
     assert!(listings.values().all(Result::is_ok), "{listings:?}");
     assert_eq!(registry.request_count("/.well-known/terraform.json"), 1);

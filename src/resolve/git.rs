@@ -36,6 +36,17 @@ fn remote_url(url: &str, token: Option<&str>) -> String {
     url.to_string()
 }
 
+/// Sources come from files anyone may edit in a pull request: never run a command through the
+/// `ext::` transport, and give up on a stalled HTTP transfer instead of hanging the run.
+const HARDENING: [&str; 6] = [
+    "-c",
+    "protocol.ext.allow=never",
+    "-c",
+    "http.lowSpeedLimit=1",
+    "-c",
+    "http.lowSpeedTime=60",
+];
+
 enum Failure {
     NotFound,
     Transient(String),
@@ -58,6 +69,7 @@ impl Failure {
 
 fn ls_remote(remote: &str, token: Option<&str>) -> Result<String, Failure> {
     let output = gitcmd::git(token)
+        .args(HARDENING)
         .args(["ls-remote", "--tags", "--refs", "--", remote])
         .stdin(std::process::Stdio::null())
         .output()
@@ -91,6 +103,7 @@ fn classify(stderr: &str) -> Failure {
         "early eof",
         "the remote end hung up unexpectedly",
         "temporary failure",
+        "operation too slow",
     ];
     if NOT_FOUND.iter().any(|p| lower.contains(p)) {
         Failure::NotFound
