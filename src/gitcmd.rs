@@ -10,6 +10,9 @@ pub fn git(token: Option<&str>) -> Command {
     let mut entries: Vec<(String, String)> = vec![("safe.directory".into(), "*".into())];
     if let Some(token) = token.filter(|t| !t.is_empty()) {
         let basic = base64(format!("x-access-token:{token}").as_bytes());
+        // actions/checkout leaves its own header in .git/config; an empty value clears the
+        // list first, or git sends two Authorization headers and GitHub answers 400.
+        entries.push(("http.https://github.com/.extraheader".into(), String::new()));
         entries.push((
             "http.https://github.com/.extraheader".into(),
             format!("AUTHORIZATION: basic {basic}"),

@@ -1,1 +1,613 @@
-//! (to be written)
+//! Finds every versioned module reference of an environment.
+//!
+//! Files are walked and parsed in parallel with hcl-edit, which keeps byte spans, so each
+//! [`Usage`] points at the exact bytes of its version text on disk and `edit` can replace them
+//! without touching anything else.
+
+use crate::environment::{DirMatcher, Environment, EnvironmentError};
+use crate::model::{FileError, ScanResult, Skipped, Source, Usage, VersionForm};
+use crate::source::{parse_source, Parsed};
+use hcl_edit::expr::{Expression, TraversalOperator};
+use hcl_edit::structure::{Block, Body};
+use hcl_edit::template::Element;
+use hcl_edit::Span;
+use ignore::{DirEntry, WalkBuilder, WalkState};
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Folders never scanned: git internals and the module copies Terraform and Terragrunt download.
+const SKIP_DIRS: [&str; 3] = [".git", ".terraform", ".terragrunt-cache"];
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// How deep `local.a` may refer to `local.b` …; also stops reference cycles.
+const MAX_LOCALS_DEPTH: usize = 8;
+
+/// Scans the environment's folders; results are sorted by file and line.
+pub fn scan(env: &Environment) -> Result<ScanResult, EnvironmentError> {
+    let matcher = env.matcher()?;
+    let root = env.working_dir.as_path();
+    if !root.is_dir() {
+        return Err(EnvironmentError::WorkingDir {
+            path: root.to_path_buf(),
+            message: "not a readable folder".to_string(),
+        });
+    }
+    let found = Mutex::new(ScanResult::default());
+    WalkBuilder::new(root)
+        .standard_filters(false)
+        .filter_entry(|entry| !is_skipped_dir(entry))
+        .build_parallel()
+        .run(|| {
+            Box::new(|entry| {
+                let outcome = visit(root, &matcher, entry);
+                merge(&found, outcome);
+                WalkState::Continue
+            })
+        });
+    let mut result = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    sort(&mut result);
+    Ok(result)
+}
+
+/// Usages and skipped references of one file; `rel_path` is only used to label them.
+pub fn scan_file(rel_path: &Path, bytes: &[u8]) -> Result<(Vec<Usage>, Vec<Skipped>), FileError> {
+    let shift = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+    let text = std::str::from_utf8(&bytes[shift..])
+        .map_err(|err| utf8_error(rel_path, &bytes[shift..], err))?;
+    let body = hcl_edit::parser::parse_body(text).map_err(|err| FileError {
+        file: rel_path.to_path_buf(),
+        line: err.location().line(),
+        column: err.location().column(),
+        message: err.message().to_string(),
+    })?;
+    let file = FileScan::new(rel_path, text, shift, &body);
+    let mut found = Found::default();
+    for block in body
+        .blocks()
+        .filter(|b| b.has_ident("module") || b.has_ident("terraform"))
+    {
+        file.block(block, &mut found);
+    }
+    Ok((found.usages, found.skipped))
+}
+
+/// Whether a file can hold module references: Terraform/OpenTofu files and Terragrunt `.hcl`
+/// files (other `.hcl` files only when they mention a `terraform` block).
+fn is_module_file(rel: &str, bytes: &[u8]) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    if name.ends_with(".tf") || name.ends_with(".tofu") {
+        return true;
+    }
+    if !name.ends_with(".hcl") || name == ".terraform.lock.hcl" {
+        return false;
+    }
+    name == "terragrunt.hcl"
+        || rel.split('/').any(|dir| dir == "_envcommon")
+        || contains(bytes, b"terraform") && contains(bytes, b"source")
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn is_skipped_dir(entry: &DirEntry) -> bool {
+    entry.depth() > 0
+        && entry.file_type().is_some_and(|t| t.is_dir())
+        && SKIP_DIRS.iter().any(|d| entry.file_name() == *d)
+}
+
+enum Outcome {
+    Nothing,
+    Found(Vec<Usage>, Vec<Skipped>),
+    Error(FileError),
+}
+
+fn visit(root: &Path, matcher: &DirMatcher, entry: Result<DirEntry, ignore::Error>) -> Outcome {
+    let entry = match entry {
+        Ok(entry) => entry,
+        Err(err) => return Outcome::Error(walk_error(root, &err)),
+    };
+    if !entry.file_type().is_some_and(|t| t.is_file()) {
+        return Outcome::Nothing;
+    }
+    let rel = relative(root, entry.path());
+    let may_hold_modules = rel.ends_with(".tf") || rel.ends_with(".tofu") || rel.ends_with(".hcl");
+    if !may_hold_modules || !matcher.selects_file(&rel) {
+        return Outcome::Nothing;
+    }
+    let rel_path = PathBuf::from(&rel);
+    match std::fs::read(entry.path()) {
+        Ok(bytes) if is_module_file(&rel, &bytes) => match scan_file(&rel_path, &bytes) {
+            Ok((usages, skipped)) => Outcome::Found(usages, skipped),
+            Err(err) => Outcome::Error(err),
+        },
+        Ok(_) => Outcome::Nothing,
+        Err(err) => Outcome::Error(io_error(rel_path, &err.to_string())),
+    }
+}
+
+fn merge(found: &Mutex<ScanResult>, outcome: Outcome) {
+    let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
+    match outcome {
+        Outcome::Nothing => {}
+        Outcome::Found(usages, skipped) => {
+            found.usages.extend(usages);
+            found.skipped.extend(skipped);
+        }
+        Outcome::Error(err) => found.errors.push(err),
+    }
+}
+
+fn sort(result: &mut ScanResult) {
+    result
+        .usages
+        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    result
+        .skipped
+        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    result
+        .errors
+        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+}
+
+/// `/`-separated path of `path` below `root`.
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Errors without a position in the file (unreadable file or folder) have line and column 0.
+fn io_error(file: PathBuf, message: &str) -> FileError {
+    FileError {
+        file,
+        line: 0,
+        column: 0,
+        message: message.to_string(),
+    }
+}
+
+fn walk_error(root: &Path, err: &ignore::Error) -> FileError {
+    fn path_of(err: &ignore::Error) -> Option<&Path> {
+        match err {
+            ignore::Error::WithPath { path, .. } => Some(path),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                path_of(err)
+            }
+            _ => None,
+        }
+    }
+    let file = path_of(err).map_or_else(PathBuf::new, |p| PathBuf::from(relative(root, p)));
+    io_error(file, &err.to_string())
+}
+
+fn utf8_error(rel_path: &Path, text: &[u8], err: std::str::Utf8Error) -> FileError {
+    let valid = &text[..err.valid_up_to()];
+    let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    FileError {
+        file: rel_path.to_path_buf(),
+        line: valid.iter().filter(|b| **b == b'\n').count() + 1,
+        column: String::from_utf8_lossy(&valid[line_start..])
+            .chars()
+            .count()
+            + 1,
+        message: "not valid UTF-8".to_string(),
+    }
+}
+
+#[derive(Default)]
+struct Found {
+    usages: Vec<Usage>,
+    skipped: Vec<Skipped>,
+}
+
+/// A string as Terraform evaluates it, with the on-disk offset of every byte that was copied
+/// verbatim from a literal in this file (`None` for bytes from escapes).
+#[derive(Default)]
+struct Composed {
+    text: String,
+    offsets: Vec<Option<usize>>,
+}
+
+impl Composed {
+    fn verbatim(text: &str, at: usize) -> Composed {
+        Composed {
+            text: text.to_string(),
+            offsets: (at..at + text.len()).map(Some).collect(),
+        }
+    }
+
+    fn unmapped(text: &str) -> Composed {
+        Composed {
+            text: text.to_string(),
+            offsets: vec![None; text.len()],
+        }
+    }
+
+    fn append(&mut self, other: Composed) {
+        self.text.push_str(&other.text);
+        self.offsets.extend(other.offsets);
+    }
+
+    /// On-disk span of `range` when it was copied verbatim from one place of the file, so
+    /// that replacing those bytes changes exactly that part of the evaluated string.
+    fn disk_span(&self, range: Range<usize>) -> Option<Range<usize>> {
+        let start = (*self.offsets.get(range.start)?)?;
+        let contiguous = range
+            .clone()
+            .all(|i| self.offsets.get(i) == Some(&Some(start + i - range.start)));
+        (contiguous && !range.is_empty()).then(|| start..start + range.len())
+    }
+}
+
+/// One parsed file: its text (after any BOM) and top-level locals.
+struct FileScan<'a> {
+    rel_path: &'a Path,
+    text: &'a str,
+    /// Bytes before `text` on disk (a BOM).
+    shift: usize,
+    locals: HashMap<&'a str, &'a Expression>,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> FileScan<'a> {
+    fn new(rel_path: &'a Path, text: &'a str, shift: usize, body: &'a Body) -> FileScan<'a> {
+        let locals = body
+            .get_blocks("locals")
+            .flat_map(|block| block.body.attributes())
+            .map(|attr| (attr.key.as_str(), &attr.value))
+            .collect();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        FileScan {
+            rel_path,
+            text,
+            shift,
+            locals,
+            line_starts,
+        }
+    }
+
+    fn block(&self, block: &Block, found: &mut Found) {
+        let Some(attr) = block.body.get_attribute("source") else {
+            return;
+        };
+        let line = self.line_of(&attr.value);
+        let composed = match self.compose(&attr.value, 0) {
+            Ok(composed) => composed,
+            Err(reason) => {
+                return found
+                    .skipped
+                    .push(self.skip(line, self.snippet(&attr.value), reason))
+            }
+        };
+        match parse_source(&composed.text) {
+            Parsed::Versioned {
+                source,
+                version_range,
+                form,
+                ..
+            } => self.usage(&composed, version_range, source, form, line, found),
+            Parsed::NeedsVersionAttribute(source) => {
+                self.version_attribute(block, source, &composed.text, line, found)
+            }
+            Parsed::Skipped { reason } => {
+                found.skipped.push(self.skip(line, composed.text, reason))
+            }
+        }
+    }
+
+    fn version_attribute(
+        &self,
+        block: &Block,
+        source: Source,
+        source_text: &str,
+        line: usize,
+        found: &mut Found,
+    ) {
+        let Some(attr) = block.body.get_attribute("version") else {
+            let skip = self.skip(
+                line,
+                source_text.to_string(),
+                "no version constraint".into(),
+            );
+            return found.skipped.push(skip);
+        };
+        let version = match self.compose(&attr.value, 0) {
+            Ok(version) => version,
+            Err(reason) => {
+                let skip = self.skip(line, source_text.to_string(), format!("version: {reason}"));
+                return found.skipped.push(skip);
+            }
+        };
+        let lead = version.text.len() - version.text.trim_start().len();
+        let range = lead..lead + version.text.trim().len();
+        if range.is_empty() {
+            let skip = self.skip(
+                line,
+                source_text.to_string(),
+                "no version constraint".into(),
+            );
+            return found.skipped.push(skip);
+        }
+        let form = VersionForm::RegistryAttribute;
+        let version_line = self.line_of(&attr.value);
+        self.usage(&version, range, source, form, version_line, found);
+    }
+
+    fn usage(
+        &self,
+        composed: &Composed,
+        range: Range<usize>,
+        source: Source,
+        form: VersionForm,
+        line: usize,
+        found: &mut Found,
+    ) {
+        let Some(span) = composed.disk_span(range.clone()) else {
+            let reason = "the version comes from an expression that cannot be rewritten";
+            let skip = self.skip(line, composed.text.clone(), reason.to_string());
+            return found.skipped.push(skip);
+        };
+        let (line, column) = self.line_column(span.start);
+        found.usages.push(Usage {
+            file: self.rel_path.to_path_buf(),
+            line,
+            column,
+            span,
+            source,
+            current: composed.text[range].to_string(),
+            form,
+        });
+    }
+
+    fn skip(&self, line: usize, source: String, reason: String) -> Skipped {
+        Skipped {
+            file: self.rel_path.to_path_buf(),
+            line,
+            source,
+            reason,
+        }
+    }
+
+    /// Evaluates a string expression as far as it can be known from this file alone.
+    fn compose(&self, expr: &Expression, depth: usize) -> Result<Composed, String> {
+        match expr {
+            Expression::String(s) => Ok(self.literal(s.as_str(), s.span(), 1)),
+            Expression::StringTemplate(template) => {
+                let mut composed = Composed::default();
+                for element in template.iter() {
+                    composed.append(self.element(element, depth)?);
+                }
+                Ok(composed)
+            }
+            Expression::Parenthesis(inner) => self.compose(inner.inner(), depth),
+            Expression::HeredocTemplate(_) => Err("heredoc sources are not supported".into()),
+            other => self.resolve_local(other, depth),
+        }
+    }
+
+    fn element(&self, element: &Element, depth: usize) -> Result<Composed, String> {
+        match element {
+            Element::Literal(literal) => Ok(self.literal(literal.as_str(), literal.span(), 0)),
+            Element::Interpolation(interpolation) => self.compose(&interpolation.expr, depth),
+            Element::Directive(_) => Err("template directives (%{…}) are not supported".into()),
+        }
+    }
+
+    fn resolve_local(&self, expr: &Expression, depth: usize) -> Result<Composed, String> {
+        let value = local_name(expr).and_then(|name| self.locals.get(name));
+        match value {
+            Some(_) if depth >= MAX_LOCALS_DEPTH => {
+                Err("locals refer to each other too deeply (or in a cycle)".into())
+            }
+            Some(value) => self.compose(value, depth + 1),
+            None => Err(format!(
+                "cannot resolve `{}` from this file",
+                self.snippet(expr).trim()
+            )),
+        }
+    }
+
+    /// A literal whose `span` (in `text`) has `quote` bytes of delimiter on either side; it maps
+    /// to the file only when written without escapes.
+    fn literal(&self, value: &str, span: Option<Range<usize>>, quote: usize) -> Composed {
+        let raw = span
+            .as_ref()
+            .and_then(|s| self.text.get(s.start + quote..s.end.saturating_sub(quote)));
+        match (raw, span) {
+            (Some(raw), Some(span)) if raw == value => {
+                Composed::verbatim(value, self.shift + span.start + quote)
+            }
+            _ => Composed::unmapped(value),
+        }
+    }
+
+    fn snippet(&self, expr: &Expression) -> String {
+        expr.span()
+            .and_then(|span| self.text.get(span))
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn line_of(&self, expr: &Expression) -> usize {
+        expr.span()
+            .map_or(0, |span| self.line_column(self.shift + span.start).0)
+    }
+
+    /// 1-based line and column (in characters) of an on-disk offset.
+    fn line_column(&self, disk_offset: usize) -> (usize, usize) {
+        let offset = disk_offset.saturating_sub(self.shift);
+        let index = self.line_starts.partition_point(|start| *start <= offset) - 1;
+        let line_start = self.line_starts[index];
+        let column = self.text[line_start..offset].chars().count() + 1;
+        (index + 1, column)
+    }
+}
+
+/// `X` of `local.X`.
+fn local_name(expr: &Expression) -> Option<&str> {
+    let Expression::Traversal(traversal) = expr else {
+        return None;
+    };
+    let root = traversal.expr.as_variable()?;
+    match traversal.operators.as_slice() {
+        [op] if root.as_str() == "local" => match op.value() {
+            TraversalOperator::GetAttr(name) => Some(name.as_str()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Origin;
+
+    fn scan_text(text: &str) -> (Vec<Usage>, Vec<Skipped>) {
+        scan_file(Path::new("dev/app/main.tf"), text.as_bytes()).unwrap()
+    }
+
+    fn at(text: &str, usage: &Usage) -> String {
+        text[usage.span.clone()].to_string()
+    }
+
+    #[test]
+    fn git_ref_span_points_at_the_version_text() {
+        let text = "module \"sqs\" {\n  source = \"git::https://github.com/acme/mods.git//modules/sqs?ref=v0.12.1\"\n}\n";
+        let (usages, skipped) = scan_text(text);
+        assert!(skipped.is_empty());
+        let [usage] = usages.as_slice() else {
+            panic!("{usages:?}")
+        };
+        assert_eq!(at(text, usage), "v0.12.1");
+        assert_eq!(usage.current, "v0.12.1");
+        let line2 = text.lines().nth(1).unwrap();
+        assert_eq!(
+            (usage.line, usage.column),
+            (2, line2.find("v0.12.1").unwrap() + 1)
+        );
+        assert_eq!(usage.source.id, "acme/mods/sqs");
+        assert_eq!(usage.form, VersionForm::GitRef);
+    }
+
+    #[test]
+    fn registry_version_attribute_is_the_span() {
+        let text = "module \"vpc\" {\n  source  = \"terraform-aws-modules/vpc/aws\"\n  version = \"~> 5.1\"\n}\nmodule \"nov\" {\n  source = \"terraform-aws-modules/iam/aws\"\n}\n";
+        let (usages, skipped) = scan_text(text);
+        let [usage] = usages.as_slice() else {
+            panic!("{usages:?}")
+        };
+        assert_eq!(
+            (at(text, usage).as_str(), usage.line, usage.column),
+            ("~> 5.1", 3, 14)
+        );
+        assert_eq!(usage.form, VersionForm::RegistryAttribute);
+        assert_eq!(skipped[0].reason, "no version constraint");
+        assert_eq!(skipped[0].line, 6);
+    }
+
+    #[test]
+    fn template_literal_ref_is_rewritable_and_origin_comes_from_locals() {
+        let text = "locals {\n  base_source_url = \"git::git@github.com:acme/mods.git//modules/vpc\"\n}\nterraform {\n  source = \"${local.base_source_url}?ref=v1.2.3\"\n}\n";
+        let (usages, skipped) = scan_text(text);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let [usage] = usages.as_slice() else {
+            panic!("{usages:?}")
+        };
+        assert_eq!(at(text, usage), "v1.2.3");
+        assert_eq!(usage.line, 5);
+        assert_eq!(usage.source.id, "acme/mods/vpc");
+        assert_eq!(
+            usage.source.origin,
+            Origin::Git {
+                url: "git@github.com:acme/mods.git".into()
+            }
+        );
+    }
+
+    #[test]
+    fn version_held_in_a_local_points_into_the_locals_block() {
+        let text = "locals {\n  ver = \"v2.0.0\"\n}\nmodule \"a\" {\n  source = \"github.com/acme/mods//x?ref=${local.ver}\"\n}\n";
+        let (usages, _) = scan_text(text);
+        let [usage] = usages.as_slice() else {
+            panic!("{usages:?}")
+        };
+        assert_eq!((at(text, usage).as_str(), usage.line), ("v2.0.0", 2));
+    }
+
+    #[test]
+    fn unknown_interpolations_are_skipped_with_a_reason() {
+        let text = "terraform {\n  source = \"${include.envcommon.locals.base}?ref=v1.0.0\"\n}\n";
+        let (usages, skipped) = scan_text(text);
+        assert!(usages.is_empty());
+        assert_eq!(
+            skipped[0].reason,
+            "cannot resolve `include.envcommon.locals.base` from this file"
+        );
+        assert_eq!(
+            skipped[0].source,
+            "\"${include.envcommon.locals.base}?ref=v1.0.0\""
+        );
+    }
+
+    #[test]
+    fn locals_cycle_is_skipped_not_looping() {
+        let text = "locals {\n  a = \"${local.b}\"\n  b = \"${local.a}\"\n}\nmodule \"m\" {\n  source = \"${local.a}?ref=v1.0.0\"\n}\n";
+        let (_, skipped) = scan_text(text);
+        assert!(skipped[0].reason.contains("cycle"), "{skipped:?}");
+    }
+
+    #[test]
+    fn escaped_source_is_read_but_not_rewritten() {
+        let text = "module \"m\" {\n  source = \"github.com/acme/mods?ref=v1.0.0\\u0020\"\n}\n";
+        let (usages, skipped) = scan_text(text);
+        assert!(usages.is_empty(), "{usages:?}");
+        assert_eq!(skipped.len(), 1);
+    }
+
+    #[test]
+    fn bom_shifts_spans_by_its_length() {
+        let text = "\u{feff}module \"m\" {\n  source = \"github.com/acme/mods?ref=v1.0.0\"\n}\n";
+        let (usages, _) = scan_text(text);
+        assert_eq!(at(text, &usages[0]), "v1.0.0");
+        assert_eq!(usages[0].line, 2);
+    }
+
+    #[test]
+    fn syntax_error_has_line_and_column() {
+        let text = "module \"m\" {\n  source = \"github.com/a/b?ref=v1\"\n  version = = 3\n}\n";
+        let err = scan_file(Path::new("x.tf"), text.as_bytes()).unwrap_err();
+        assert_eq!((err.file.as_path(), err.line), (Path::new("x.tf"), 3));
+        assert!(err.column > 1, "{err:?}");
+        assert!(!err.message.is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_at_its_position() {
+        let err = scan_file(Path::new("x.tf"), b"# ok\n# \xff\n").unwrap_err();
+        assert_eq!((err.line, err.column), (2, 3));
+    }
+
+    #[test]
+    fn hcl_files_are_picked_by_name_or_terraform_block() {
+        assert!(is_module_file("a/terragrunt.hcl", b""));
+        assert!(is_module_file("_envcommon/vpc.hcl", b""));
+        assert!(is_module_file(
+            "a/x.hcl",
+            b"terraform {\n source = \"x\"\n}"
+        ));
+        assert!(!is_module_file("a/account.hcl", b"locals { id = 1 }"));
+        assert!(!is_module_file(
+            "a/.terraform.lock.hcl",
+            b"terraform source"
+        ));
+        assert!(is_module_file("a/main.tofu", b""));
+        assert!(!is_module_file("a/vars.tfvars", b""));
+    }
+}
