@@ -258,22 +258,30 @@ fn many_origins_resolve_concurrently_against_a_slow_registry() {
     assert_eq!(registry.request_count("/.well-known/terraform.json"), 1);
 }
 
+/// What a [`failing_git_host`] saw.
+#[derive(Default)]
+struct Seen {
+    connections: usize,
+    authorization_headers: usize,
+}
+
 /// A git host that answers every request with `status` (or closes the connection without a
-/// reply when `status` is None), counting connections.
-fn failing_git_host(
-    status: Option<u16>,
-) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+/// reply when `status` is None).
+fn failing_git_host(status: Option<u16>) -> (String, std::sync::Arc<std::sync::Mutex<Seen>>) {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = count.clone();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
+    let record = seen.clone();
     std::thread::spawn(move || {
         for mut stream in listener.incoming().map_while(Result::ok) {
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            record.lock().unwrap().connections += 1;
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut line = String::new();
             while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                if line.to_ascii_lowercase().starts_with("authorization:") {
+                    record.lock().unwrap().authorization_headers += 1;
+                }
                 line.clear();
             }
             if let Some(status) = status {
@@ -284,30 +292,33 @@ fn failing_git_host(
             }
         }
     });
-    (url, count)
+    (url, seen)
 }
 
 #[test]
 fn transient_git_failures_are_retried_and_missing_repositories_are_not() {
     mirror();
-    let resolver = Resolver::new(ResolveConfig::default());
+    let token = "ghs_only_for_github";
+    let resolver = Resolver::new(ResolveConfig {
+        github_token: Some(token.into()),
+        ..ResolveConfig::default()
+    });
     for status in [Some(503), None] {
-        let (base, connections) = failing_git_host(status);
+        let (base, seen) = failing_git_host(status);
         let url = format!("{base}/acme/flaky.git");
         let error = resolver.list(&git(&url)).unwrap_err();
         assert!(
             matches!(&error, ResolveError::Git { url: u, .. } if *u == url),
             "{error}"
         );
-        assert_eq!(
-            connections.load(std::sync::atomic::Ordering::SeqCst),
-            3,
-            "{error}"
-        );
+        assert!(!error.to_string().contains(token), "{error}");
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.connections, 3, "{error}");
+        assert_eq!(seen.authorization_headers, 0, "token sent to another host");
     }
-    let (base, connections) = failing_git_host(Some(404));
+    let (base, seen) = failing_git_host(Some(404));
     let url = format!("{base}/acme/gone.git");
     let error = resolver.list(&git(&url)).unwrap_err();
     assert_eq!(error, ResolveError::RepositoryNotFound { url });
-    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(seen.lock().unwrap().connections, 1);
 }
