@@ -9,7 +9,7 @@ mod registry;
 
 pub use config::ResolveConfig;
 
-use crate::model::{Listings, Origin, ScanResult};
+use crate::model::{Listings, Origin};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -64,14 +64,6 @@ pub fn resolve_all(
         }
     });
     results.into_inner().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The distinct origins of a scan: what one run has to list.
-pub fn origins(scan: &ScanResult) -> BTreeSet<Origin> {
-    scan.usages
-        .iter()
-        .map(|usage| usage.source.origin.clone())
-        .collect()
 }
 
 /// A map whose values are computed once, even when several threads ask for the same key at the
