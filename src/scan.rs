@@ -6,7 +6,7 @@
 
 use crate::environment::{DirMatcher, Environment, EnvironmentError};
 use crate::model::{FileError, ScanResult, Skipped, Source, Usage, VersionForm};
-use crate::source::{parse_source, Parsed};
+use crate::source::{parse_source, redact_credentials, Parsed};
 use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
 use hcl_edit::template::Element;
@@ -369,7 +369,7 @@ impl<'a> FileScan<'a> {
         Skipped {
             file: self.rel_path.to_path_buf(),
             line,
-            source,
+            source: redact_credentials(&source),
             reason,
         }
     }
