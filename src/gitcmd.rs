@@ -10,6 +10,9 @@ pub fn git(token: Option<&str>) -> Command {
     let mut entries: Vec<(String, String)> = vec![("safe.directory".into(), "*".into())];
     if let Some(token) = token.filter(|t| !t.is_empty()) {
         let basic = base64(format!("x-access-token:{token}").as_bytes());
+        // actions/checkout leaves its own header in .git/config; an empty value clears the
+        // list first, or git sends two Authorization headers and GitHub answers 400.
+        entries.push(("http.https://github.com/.extraheader".into(), String::new()));
         entries.push((
             "http.https://github.com/.extraheader".into(),
             format!("AUTHORIZATION: basic {basic}"),
@@ -32,11 +35,14 @@ pub fn git(token: Option<&str>) -> Command {
 
 /// Standard base64 with padding (RFC 4648), enough for one header value.
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

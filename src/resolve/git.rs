@@ -1,0 +1,158 @@
+//! Tags of a git repository on any host, through the git CLI.
+
+use super::ResolveError;
+use crate::gitcmd;
+use std::time::Duration;
+
+const ATTEMPTS: u32 = 3;
+const FIRST_DELAY: Duration = Duration::from_millis(500);
+
+/// Tag names of `url` as `git ls-remote` lists them (sorted by git, not filtered).
+pub fn list_tags(url: &str, token: Option<&str>) -> Result<Vec<String>, ResolveError> {
+    let remote = remote_url(url, token);
+    let mut attempt = 1;
+    loop {
+        match ls_remote(&remote, token) {
+            Err(Failure::Transient(_)) if attempt < ATTEMPTS => {
+                std::thread::sleep(FIRST_DELAY * 2u32.pow(attempt - 1));
+                attempt += 1;
+            }
+            Err(failure) => return Err(failure.into_error(url)),
+            Ok(stdout) => return Ok(parse_tags(&stdout)),
+        }
+    }
+}
+
+/// With a token, github.com ssh addresses are fetched over https, where the token header
+/// applies (a runner usually has no ssh key). Without one, the user's ssh setup is used.
+fn remote_url(url: &str, token: Option<&str>) -> String {
+    if token.is_some_and(|t| !t.is_empty()) {
+        for prefix in ["git@github.com:", "ssh://git@github.com/"] {
+            if let Some(path) = url.strip_prefix(prefix) {
+                return format!("https://github.com/{path}");
+            }
+        }
+    }
+    url.to_string()
+}
+
+enum Failure {
+    NotFound,
+    Transient(String),
+    Other(String),
+}
+
+impl Failure {
+    fn into_error(self, url: &str) -> ResolveError {
+        match self {
+            Failure::NotFound => ResolveError::RepositoryNotFound {
+                url: gitcmd::redact(url, None),
+            },
+            Failure::Transient(message) | Failure::Other(message) => ResolveError::Git {
+                url: gitcmd::redact(url, None),
+                message,
+            },
+        }
+    }
+}
+
+fn ls_remote(remote: &str, token: Option<&str>) -> Result<String, Failure> {
+    let output = gitcmd::git(token)
+        .args(["ls-remote", "--tags", "--refs", "--", remote])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Failure::Other(format!("cannot run git: {e}")))?;
+    if output.status.success() {
+        return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+    }
+    let stderr = gitcmd::redact(&String::from_utf8_lossy(&output.stderr), token);
+    Err(classify(&stderr))
+}
+
+fn classify(stderr: &str) -> Failure {
+    let lower = stderr.to_ascii_lowercase();
+    const NOT_FOUND: [&str; 6] = [
+        "not found",
+        "does not exist",
+        "does not appear to be a git repository",
+        "authentication failed",
+        "could not read username",
+        "permission denied",
+    ];
+    const TRANSIENT: [&str; 9] = [
+        "could not resolve host",
+        "connection reset",
+        "connection refused",
+        "connection timed out",
+        "operation timed out",
+        "early eof",
+        "the remote end hung up unexpectedly",
+        "temporary failure",
+        "http 5",
+    ];
+    if NOT_FOUND.iter().any(|p| lower.contains(p)) {
+        Failure::NotFound
+    } else if TRANSIENT.iter().any(|p| lower.contains(p)) {
+        Failure::Transient(summary(stderr))
+    } else {
+        Failure::Other(summary(stderr))
+    }
+}
+
+/// The last meaningful line of git's stderr, which is the cause; earlier lines are context.
+fn summary(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .map(|l| l.trim_start_matches("fatal: ").to_string())
+        .unwrap_or_else(|| "git ls-remote failed".to_string())
+}
+
+fn parse_tags(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .filter_map(|(_, name)| name.strip_prefix("refs/tags/"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_ssh_addresses_use_https_only_with_a_token() {
+        for url in ["git@github.com:o/r.git", "ssh://git@github.com/o/r.git"] {
+            assert_eq!(remote_url(url, Some("t")), "https://github.com/o/r.git");
+            assert_eq!(remote_url(url, None), url);
+            assert_eq!(remote_url(url, Some("")), url);
+        }
+        let other = "git@gitlab.com:o/r.git";
+        assert_eq!(remote_url(other, Some("t")), other);
+    }
+
+    #[test]
+    fn tags_are_read_from_ls_remote_output() {
+        let out = "aaa\trefs/tags/v1.0.0\nbbb\trefs/tags/release/2\nccc\trefs/heads/main\n";
+        assert_eq!(parse_tags(out), ["v1.0.0", "release/2"]);
+    }
+
+    #[test]
+    fn failures_are_classified_by_stderr() {
+        let missing = "remote: Repository not found.\nfatal: repository 'https://github.com/o/x.git/' not found\n";
+        assert!(matches!(classify(missing), Failure::NotFound));
+        let dns = "fatal: unable to access 'https://github.com/o/r.git/': Could not resolve host: github.com\n";
+        assert!(
+            matches!(classify(dns), Failure::Transient(m) if m.contains("Could not resolve host"))
+        );
+        assert!(matches!(
+            classify("fatal: early EOF\n"),
+            Failure::Transient(_)
+        ));
+        assert!(
+            matches!(classify("fatal: protocol error: bad line\n"), Failure::Other(m) if m == "protocol error: bad line")
+        );
+    }
+}

@@ -1,0 +1,365 @@
+//! `patcher action`: one workflow step. Reads the step's inputs and event the way the runner
+//! hands them over, runs `report`, `update` or `promote` with the same options the CLI builds,
+//! and answers with outputs, a job summary and annotations.
+
+use crate::action::{self, Inputs, Level, Runner};
+use crate::config::{Config, EnvironmentConfig};
+use crate::environment::Environment;
+use crate::plan::Strategy;
+use crate::promote::{self, PromoteOptions};
+use crate::publish::git::Repo;
+use crate::publish::github::{Forge, GitHubClient};
+use crate::report::{self, ReportOptions};
+use crate::resolve::{ResolveConfig, Resolver};
+use crate::spec::{self, Spec};
+use crate::update::{self, Outcome, PublishOptions, UpdateOptions};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+pub fn run() -> Result<()> {
+    let inputs = Inputs::from_env();
+    let runner = Runner::from_env();
+    if let Some(token) = inputs.get("github_token") {
+        println!("{}", action::add_mask(&token));
+    }
+    let step = Step::new(inputs, runner)?;
+    match step.command.as_str() {
+        "report" => step.report(),
+        "update" => step.update(),
+        "promote" => step.promote(),
+        other => bail!("patcher_command `{other}` is not one of report, update, promote"),
+    }
+}
+
+struct Step {
+    inputs: Inputs,
+    runner: Runner,
+    command: String,
+    workspace: PathBuf,
+    token: Option<String>,
+    /// The environment's entry of `.github/patcher.yml`, when `environment` names one.
+    env_config: Option<(Config, EnvironmentConfig)>,
+}
+
+impl Step {
+    fn new(inputs: Inputs, runner: Runner) -> Result<Step> {
+        let workspace = runner.workspace();
+        let command = inputs
+            .get("patcher_command")
+            .unwrap_or_else(|| "report".into());
+        let token = inputs.get("github_token");
+        let env_config = match inputs.get("environment") {
+            Some(name) => load_environment(&workspace, &inputs, &name)?,
+            None => None,
+        };
+        Ok(Step {
+            inputs,
+            runner,
+            command,
+            workspace,
+            token,
+            env_config,
+        })
+    }
+
+    fn environment_name(&self) -> Option<String> {
+        self.inputs.get("environment")
+    }
+
+    fn env(&self) -> Environment {
+        let working_dir = self
+            .workspace
+            .join(self.inputs.get("working_dir").unwrap_or_else(|| ".".into()));
+        match &self.env_config {
+            Some((_, env)) if self.inputs.list("include_dirs").is_empty() => {
+                env.environment(&working_dir)
+            }
+            _ => Environment {
+                working_dir,
+                include_dirs: self.inputs.list("include_dirs"),
+                exclude_dirs: self.inputs.list("exclude_dirs"),
+            },
+        }
+    }
+
+    fn strategy(&self) -> Result<Strategy> {
+        match self.inputs.get("update_strategy").as_deref() {
+            None | Some("next-safe") => Ok(Strategy::NextSafe),
+            Some("next-breaking") => Ok(Strategy::NextBreaking),
+            Some(other) => bail!("update_strategy `{other}` is not next-safe or next-breaking"),
+        }
+    }
+
+    fn resolver(&self) -> Result<(Resolver, usize)> {
+        let config = ResolveConfig::from_env(self.token.clone())?;
+        let concurrency = config.concurrency;
+        Ok((Resolver::new(config), concurrency))
+    }
+
+    fn report(&self) -> Result<()> {
+        let (resolver, concurrency) = self.resolver()?;
+        let opts = ReportOptions {
+            env: self.env(),
+            strategy: self.strategy()?,
+            dependency: self.inputs.get("dependency"),
+            concurrency,
+        };
+        println!("{}", action::group("patcher report"));
+        let report = report::run(&opts, &resolver)?;
+        print!("{}", report::render_table(&report.plan));
+        println!("{}", action::endgroup());
+        self.annotate_problems(&report);
+        let json = spec::to_json(&report.spec);
+        if let Some(file) = self.inputs.get("spec_file") {
+            crate::edit::write_atomic(&self.workspace.join(&file), json.as_bytes())
+                .with_context(|| format!("writing spec_file {file}"))?;
+        }
+        let ids: Vec<&str> = report
+            .spec
+            .dependencies
+            .iter()
+            .map(|d| d.id.as_str())
+            .collect();
+        self.runner.set_output("spec", json.trim_end())?;
+        self.runner
+            .set_output("dependencies", &serde_json::to_string(&ids)?)?;
+        self.runner
+            .set_output("has_updates", &(!ids.is_empty()).to_string())?;
+        self.runner
+            .append_summary(&report::render_summary(&report.plan))?;
+        Ok(())
+    }
+
+    fn annotate_problems(&self, report: &report::Report) {
+        for e in &report.scan.errors {
+            let file = self.relative_to_workspace(&self.env().working_dir.join(&e.file));
+            println!(
+                "{}",
+                action::annotation(
+                    Level::Warning,
+                    Some(&file),
+                    Some(e.line),
+                    Some(e.column),
+                    &format!("patcher could not parse this file: {}", e.message),
+                )
+            );
+        }
+        for dep in &report.plan.dependencies {
+            if let Some(err) = &dep.error {
+                let msg = format!("{}: {err}", dep.source.id);
+                println!(
+                    "{}",
+                    action::annotation(Level::Warning, None, None, None, &msg)
+                );
+            }
+        }
+    }
+
+    fn relative_to_workspace(&self, path: &Path) -> PathBuf {
+        path.strip_prefix(&self.workspace)
+            .unwrap_or(path)
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect()
+    }
+
+    /// The spec from the `spec` input (no shell in between), else from `spec_file`.
+    fn spec(&self) -> Result<Option<Spec>> {
+        if let Some(text) = self.inputs.get("spec") {
+            return Ok(Some(spec::from_json(&text, "input `spec`")?));
+        }
+        match self.inputs.get("spec_file") {
+            Some(file) => {
+                let path = self.workspace.join(&file);
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading spec_file {file}"))?;
+                Ok(Some(spec::from_json(&text, &file)?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn update(&self) -> Result<()> {
+        let payload = match self.runner.event()? {
+            Some(event) if self.runner.event_name().as_deref() == Some("repository_dispatch") => {
+                promote::payload_of(&event)?
+            }
+            _ => None,
+        };
+        let dependency = self
+            .inputs
+            .get("dependency")
+            .or_else(|| payload.as_ref().map(|p| p.dependency.clone()));
+        let version = self
+            .inputs
+            .get("version")
+            .or_else(|| payload.as_ref().and_then(|p| p.version.clone()));
+        if let (Some(v), Some(p)) = (&version, &payload) {
+            if p.version.as_ref().is_some_and(|pv| pv != v) {
+                bail!("input `version` {v} differs from the dispatched version: refusing to guess");
+            }
+        }
+        let (resolver, concurrency) = self.resolver()?;
+        let opts = UpdateOptions {
+            env: self.env(),
+            spec: self.spec()?,
+            dependency: dependency.clone(),
+            version,
+            strategy: self.strategy()?,
+            allow_shared_files: false,
+            concurrency,
+        };
+        let env_name = self.environment_name();
+        if self.inputs.flag("dry_run")? {
+            let preview = update::preview(&opts, env_name.as_deref(), &resolver)?;
+            println!("{}", action::group("patcher update --dry-run"));
+            print!("{}", preview.diff);
+            println!("{}", preview.body);
+            println!("{}", action::endgroup());
+            return self.update_outputs(&Outcome {
+                changed: !preview.files.is_empty(),
+                updated_files: preview.files,
+                notes: preview.notes,
+                ..Outcome::default()
+            });
+        }
+        let publish = self.publish_options(dependency.as_deref())?;
+        let repo = Repo::open(&opts.env.working_dir, self.token.clone())?;
+        let forge = self.forge()?;
+        let outcome = update::run_published(&opts, &publish, &repo, &forge, &resolver)?;
+        self.update_outputs(&outcome)
+    }
+
+    fn publish_options(&self, dependency: Option<&str>) -> Result<PublishOptions> {
+        let env = self.environment_name();
+        let suffix = dependency.unwrap_or("all");
+        let prefix = match &self.env_config {
+            Some((_, e)) => e.branch_prefix(),
+            None => env
+                .as_ref()
+                .map(|e| format!("patcher-{e}-updates-"))
+                .unwrap_or_else(|| "patcher-updates-".into()),
+        };
+        let env_part = env.as_ref().map(|e| format!("[{e}] ")).unwrap_or_default();
+        let mut labels = self.inputs.list("pull_request_labels");
+        if labels.is_empty() {
+            labels = match (&self.env_config, &env) {
+                (Some((_, e)), _) => e.labels(),
+                (None, Some(e)) => vec![format!("updates-{e}")],
+                (None, None) => Vec::new(),
+            };
+        }
+        Ok(PublishOptions {
+            branch: self
+                .inputs
+                .get("pull_request_branch")
+                .unwrap_or_else(|| format!("{prefix}{suffix}")),
+            title: self
+                .inputs
+                .get("pull_request_title")
+                .unwrap_or_else(|| format!("[Patcher] {env_part}Update {suffix}")),
+            labels,
+            base: self
+                .inputs
+                .get("base_branch")
+                .unwrap_or_else(|| "main".into()),
+            author: self.inputs.get("commit_author"),
+            environment: env,
+        })
+    }
+
+    fn forge(&self) -> Result<GitHubClient> {
+        let repository = self
+            .runner
+            .repository()
+            .context("GITHUB_REPOSITORY is not set: run inside a workflow or set it")?;
+        let api = self
+            .inputs
+            .get("github_api_url")
+            .unwrap_or_else(|| self.runner.api_url());
+        Ok(GitHubClient::new(&api, &repository, self.token.clone()))
+    }
+
+    fn update_outputs(&self, outcome: &Outcome) -> Result<()> {
+        for note in &outcome.notes {
+            println!(
+                "{}",
+                action::annotation(Level::Notice, None, None, None, note)
+            );
+        }
+        let files: Vec<String> = outcome
+            .updated_files
+            .iter()
+            .chain(&outcome.readmes)
+            .map(|f| f.to_string_lossy().replace('\\', "/"))
+            .collect();
+        self.runner
+            .set_output("has_updates", &outcome.changed.to_string())?;
+        self.runner
+            .set_output("updated_files", &serde_json::to_string(&files)?)?;
+        self.runner.set_output(
+            "pull_request_number",
+            &outcome
+                .pull_request_number
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+        )?;
+        self.runner.set_output(
+            "pull_request_url",
+            outcome.pull_request_url.as_deref().unwrap_or_default(),
+        )?;
+        self.runner
+            .append_summary(&update::render_summary(outcome))?;
+        Ok(())
+    }
+
+    fn promote(&self) -> Result<()> {
+        let Some(event) = self.runner.event()? else {
+            bail!("GITHUB_EVENT_PATH is not set: promote runs on a pull_request closed event");
+        };
+        let env = self.environment_name();
+        let has_next = match (&self.env_config, &env) {
+            (Some((config, _)), Some(name)) => Some(config.next(name)?.is_some()),
+            _ => None,
+        };
+        let opts = PromoteOptions {
+            environment: env,
+            event_type: self.inputs.get("dispatch_event_type"),
+            // The seed guide's convention: the branch is `PR_BRANCH_PREFIX` + dependency ID.
+            branch_prefix: self
+                .inputs
+                .get("pull_request_branch")
+                .or_else(|| std::env::var("PR_BRANCH_PREFIX").ok())
+                .or_else(|| self.env_config.as_ref().map(|(_, e)| e.branch_prefix())),
+            has_next,
+        };
+        let forge = if self.inputs.flag("dry_run")? {
+            None
+        } else {
+            Some(self.forge()?)
+        };
+        let line = promote::run(&event, &opts, forge.as_ref().map(|f| f as &dyn Forge))?;
+        println!("{line}");
+        self.runner
+            .append_summary(&format!("### patcher promote\n\n{line}\n"))?;
+        Ok(())
+    }
+}
+
+fn load_environment(
+    workspace: &Path,
+    inputs: &Inputs,
+    name: &str,
+) -> Result<Option<(Config, EnvironmentConfig)>> {
+    let file = workspace.join(
+        inputs
+            .get("config_file")
+            .unwrap_or_else(|| crate::config::DEFAULT_PATH.into()),
+    );
+    if !file.exists() {
+        return Ok(None);
+    }
+    let config = Config::load(&file)?;
+    let env = config.get(name)?.clone();
+    Ok(Some((config, env)))
+}
