@@ -6,8 +6,8 @@
 
 use crate::environment::{DirMatcher, Environment, EnvironmentError};
 use crate::model::{FileError, ScanResult, Skipped, Source, Usage, VersionForm};
-use crate::source::{parse_source, Parsed};
-use hcl_edit::expr::{Expression, TraversalOperator};
+use crate::source::{parse_source, redact_credentials, Parsed};
+use hcl_edit::expr::{Expression, FuncCall, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
 use hcl_edit::template::Element;
 use hcl_edit::Span;
@@ -22,6 +22,8 @@ const SKIP_DIRS: [&str; 3] = [".git", ".terraform", ".terragrunt-cache"];
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// How deep `local.a` may refer to `local.b` …; also stops reference cycles.
 const MAX_LOCALS_DEPTH: usize = 8;
+/// How many Terragrunt `include`s are followed from one file.
+const MAX_INCLUDE_DEPTH: usize = 2;
 
 /// Scans the environment's folders; results are sorted by file and line.
 pub fn scan(env: &Environment) -> Result<ScanResult, EnvironmentError> {
@@ -50,18 +52,31 @@ pub fn scan(env: &Environment) -> Result<ScanResult, EnvironmentError> {
     Ok(result)
 }
 
-/// Usages and skipped references of one file; `rel_path` is only used to label them.
+/// Usages and skipped references of one file; `rel_path` is only used to label them. Sources
+/// are resolved from the file alone (its `locals`).
 pub fn scan_file(rel_path: &Path, bytes: &[u8]) -> Result<(Vec<Usage>, Vec<Skipped>), FileError> {
-    let shift = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
-    let text = std::str::from_utf8(&bytes[shift..])
-        .map_err(|err| utf8_error(rel_path, &bytes[shift..], err))?;
-    let body = hcl_edit::parser::parse_body(text).map_err(|err| FileError {
-        file: rel_path.to_path_buf(),
-        line: err.location().line(),
-        column: err.location().column(),
-        message: err.message().to_string(),
-    })?;
-    let file = FileScan::new(rel_path, text, shift, &body);
+    scan_bytes(rel_path, bytes, None)
+}
+
+/// Like [`scan_file`] for a file that lies in the folder `dir`: Terragrunt `include` blocks and
+/// path functions (`find_in_parent_folders`, `dirname`, `get_terragrunt_dir`, `get_repo_root`)
+/// are followed, so `${include.envcommon.locals.base_source_url}?ref=v1.2.3` resolves.
+pub fn scan_file_in(
+    dir: &Path,
+    rel_path: &Path,
+    bytes: &[u8],
+) -> Result<(Vec<Usage>, Vec<Skipped>), FileError> {
+    scan_bytes(rel_path, bytes, Some(Disk { dir, depth: 0 }))
+}
+
+fn scan_bytes(
+    rel_path: &Path,
+    bytes: &[u8],
+    disk: Option<Disk>,
+) -> Result<(Vec<Usage>, Vec<Skipped>), FileError> {
+    let (text, shift) = decode(rel_path, bytes)?;
+    let body = parse(rel_path, text)?;
+    let file = FileScan::new(rel_path, text, shift, &body, disk);
     let mut found = Found::default();
     for block in body
         .blocks()
@@ -70,6 +85,23 @@ pub fn scan_file(rel_path: &Path, bytes: &[u8]) -> Result<(Vec<Usage>, Vec<Skipp
         file.block(block, &mut found);
     }
     Ok((found.usages, found.skipped))
+}
+
+/// The text after any BOM, and the BOM's length.
+fn decode<'b>(rel_path: &Path, bytes: &'b [u8]) -> Result<(&'b str, usize), FileError> {
+    let shift = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+    std::str::from_utf8(&bytes[shift..])
+        .map(|text| (text, shift))
+        .map_err(|err| utf8_error(rel_path, &bytes[shift..], err))
+}
+
+fn parse(rel_path: &Path, text: &str) -> Result<Body, FileError> {
+    hcl_edit::parser::parse_body(text).map_err(|err| FileError {
+        file: rel_path.to_path_buf(),
+        line: err.location().line(),
+        column: err.location().column(),
+        message: err.message().to_string(),
+    })
 }
 
 /// Whether a file can hold module references: Terraform/OpenTofu files and Terragrunt `.hcl`
@@ -117,8 +149,9 @@ fn visit(root: &Path, matcher: &DirMatcher, entry: Result<DirEntry, ignore::Erro
         return Outcome::Nothing;
     }
     let rel_path = PathBuf::from(&rel);
+    let dir = entry.path().parent().unwrap_or(root);
     match std::fs::read(entry.path()) {
-        Ok(bytes) if is_module_file(&rel, &bytes) => match scan_file(&rel_path, &bytes) {
+        Ok(bytes) if is_module_file(&rel, &bytes) => match scan_file_in(dir, &rel_path, &bytes) {
             Ok((usages, skipped)) => Outcome::Found(usages, skipped),
             Err(err) => Outcome::Error(err),
         },
@@ -243,22 +276,46 @@ impl Composed {
     }
 }
 
-/// One parsed file: its text (after any BOM) and top-level locals.
+/// The folder a scanned file lies in (for Terragrunt, the folder of the child configuration
+/// even while reading what it includes), and how many includes led there.
+#[derive(Clone, Copy)]
+struct Disk<'a> {
+    dir: &'a Path,
+    depth: usize,
+}
+
+/// One parsed file: its text (after any BOM), top-level locals and Terragrunt includes.
 struct FileScan<'a> {
     rel_path: &'a Path,
     text: &'a str,
     /// Bytes before `text` on disk (a BOM).
     shift: usize,
     locals: HashMap<&'a str, &'a Expression>,
+    /// `include "<label>" { path = … }`: label to path expression.
+    includes: HashMap<&'a str, &'a Expression>,
+    disk: Option<Disk<'a>>,
     line_starts: Vec<usize>,
 }
 
 impl<'a> FileScan<'a> {
-    fn new(rel_path: &'a Path, text: &'a str, shift: usize, body: &'a Body) -> FileScan<'a> {
+    fn new(
+        rel_path: &'a Path,
+        text: &'a str,
+        shift: usize,
+        body: &'a Body,
+        disk: Option<Disk<'a>>,
+    ) -> FileScan<'a> {
         let locals = body
             .get_blocks("locals")
             .flat_map(|block| block.body.attributes())
             .map(|attr| (attr.key.as_str(), &attr.value))
+            .collect();
+        let includes = body
+            .get_blocks("include")
+            .filter_map(|block| {
+                let label = block.labels.first()?.as_str();
+                Some((label, &block.body.get_attribute("path")?.value))
+            })
             .collect();
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
@@ -268,6 +325,8 @@ impl<'a> FileScan<'a> {
             text,
             shift,
             locals,
+            includes,
+            disk,
             line_starts,
         }
     }
@@ -369,7 +428,7 @@ impl<'a> FileScan<'a> {
         Skipped {
             file: self.rel_path.to_path_buf(),
             line,
-            source,
+            source: redact_credentials(&source),
             reason,
         }
     }
@@ -387,7 +446,7 @@ impl<'a> FileScan<'a> {
             }
             Expression::Parenthesis(inner) => self.compose(inner.inner(), depth),
             Expression::HeredocTemplate(_) => Err("heredoc sources are not supported".into()),
-            other => self.resolve_local(other, depth),
+            other => self.resolve_reference(other, depth),
         }
     }
 
@@ -399,18 +458,81 @@ impl<'a> FileScan<'a> {
         }
     }
 
-    fn resolve_local(&self, expr: &Expression, depth: usize) -> Result<Composed, String> {
-        let value = local_name(expr).and_then(|name| self.locals.get(name));
-        match value {
-            Some(_) if depth >= MAX_LOCALS_DEPTH => {
-                Err("locals refer to each other too deeply (or in a cycle)".into())
-            }
-            Some(value) => self.compose(value, depth + 1),
-            None => Err(format!(
-                "cannot resolve `{}` from this file",
-                self.snippet(expr).trim()
-            )),
+    /// `local.X`, `include.<label>.locals.X` and path functions.
+    fn resolve_reference(&self, expr: &Expression, depth: usize) -> Result<Composed, String> {
+        if depth >= MAX_LOCALS_DEPTH {
+            return Err("locals refer to each other too deeply (or in a cycle)".into());
         }
+        let resolved = match (traversal_names(expr).as_deref(), expr) {
+            (Some(["local", name]), _) => {
+                let value = self.locals.get(name);
+                return value.map_or_else(
+                    || Err(self.unresolved(expr)),
+                    |v| self.compose(v, depth + 1),
+                );
+            }
+            (Some(["include", label, "locals", name]), _) => self.included_local(label, name),
+            (_, Expression::FuncCall(call)) => self.call(call, depth),
+            _ => None,
+        };
+        resolved
+            .map(|text| Composed::unmapped(&text))
+            .ok_or_else(|| self.unresolved(expr))
+    }
+
+    fn unresolved(&self, expr: &Expression) -> String {
+        format!(
+            "cannot resolve `{}` from this file",
+            self.snippet(expr).trim()
+        )
+    }
+
+    /// The value of `locals.<name>` in the file that `include "<label>"` points to.
+    fn included_local(&self, label: &str, name: &str) -> Option<String> {
+        let disk = self.disk.filter(|disk| disk.depth < MAX_INCLUDE_DEPTH)?;
+        let path = disk
+            .dir
+            .join(self.compose(self.includes.get(label)?, 0).ok()?.text);
+        let bytes = std::fs::read(&path).ok()?;
+        let (text, shift) = decode(&path, &bytes).ok()?;
+        let body = parse(&path, text).ok()?;
+        let deeper = Disk {
+            dir: disk.dir,
+            depth: disk.depth + 1,
+        };
+        let included = FileScan::new(&path, text, shift, &body, Some(deeper));
+        let value = included.locals.get(name)?;
+        included
+            .compose(value, 0)
+            .ok()
+            .map(|composed| composed.text)
+    }
+
+    /// The Terragrunt functions that locate the files of a source or an include.
+    fn call(&self, call: &FuncCall, depth: usize) -> Option<String> {
+        let dir = self.disk?.dir;
+        let arg = |i: usize| {
+            let expr = call.args.get(i)?;
+            self.compose(expr, depth + 1).ok().map(|c| c.text)
+        };
+        let found = match call.name.name.as_str() {
+            _ if !call.name.namespace.is_empty() => None,
+            "find_in_parent_folders" => {
+                let name = arg(0).unwrap_or_else(|| "terragrunt.hcl".to_string());
+                dir.ancestors()
+                    .skip(1)
+                    .map(|folder| folder.join(&name))
+                    .find(|candidate| candidate.is_file())
+            }
+            "dirname" => Path::new(&arg(0)?).parent().map(Path::to_path_buf),
+            "get_terragrunt_dir" => Some(dir.to_path_buf()),
+            "get_repo_root" => dir
+                .ancestors()
+                .find(|folder| folder.join(".git").exists())
+                .map(Path::to_path_buf),
+            _ => None,
+        };
+        found.map(|path| path.to_string_lossy().into_owned())
     }
 
     /// A literal whose `span` (in `text`) has `quote` bytes of delimiter on either side; it maps
@@ -449,19 +571,19 @@ impl<'a> FileScan<'a> {
     }
 }
 
-/// `X` of `local.X`.
-fn local_name(expr: &Expression) -> Option<&str> {
+/// `["include", "envcommon", "locals", "x"]` for `include.envcommon.locals.x`.
+fn traversal_names(expr: &Expression) -> Option<Vec<&str>> {
     let Expression::Traversal(traversal) = expr else {
         return None;
     };
-    let root = traversal.expr.as_variable()?;
-    match traversal.operators.as_slice() {
-        [op] if root.as_str() == "local" => match op.value() {
-            TraversalOperator::GetAttr(name) => Some(name.as_str()),
-            _ => None,
-        },
-        _ => None,
+    let mut names = vec![traversal.expr.as_variable()?.as_str()];
+    for op in &traversal.operators {
+        match op.value() {
+            TraversalOperator::GetAttr(name) => names.push(name.as_str()),
+            _ => return None,
+        }
     }
+    Some(names)
 }
 
 #[cfg(test)]

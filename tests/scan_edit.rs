@@ -714,3 +714,97 @@ fn no_op_edits_change_nothing() {
     );
     assert_eq!(edit::preview(dir.path(), &edits).unwrap(), "");
 }
+
+fn envcommon_child(include_path: &str, version: &str) -> String {
+    format!(
+        "include \"root\" {{\n  path = find_in_parent_folders(\"root.hcl\")\n}}\n\
+         include \"envcommon\" {{\n  path   = \"{include_path}\"\n  expose = true\n}}\n\
+         terraform {{\n  source = \"${{include.envcommon.locals.base_source_url}}?ref={version}\"\n}}\n"
+    )
+}
+
+/// Gruntwork's infrastructure-live layout: the address lives in `_envcommon`, each environment
+/// pins its own version.
+fn envcommon_tree() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    write(root, "root.hcl", "remote_state {\n  backend = \"s3\"\n}\n");
+    write(
+        root,
+        "_envcommon/vpc.hcl",
+        "locals {\n  base_source_url = \"git::git@github.com:acme/infra.git//modules/networking/vpc\"\n}\n\
+         terraform {\n  source = \"${local.base_source_url}?ref=v0.9.0\"\n}\n",
+    );
+    let children = [
+        (
+            "dev/us-east-1/vpc/terragrunt.hcl",
+            "${dirname(find_in_parent_folders(\"root.hcl\"))}/_envcommon/vpc.hcl",
+            "v0.10.0",
+        ),
+        (
+            "stage/us-east-1/vpc/terragrunt.hcl",
+            "${get_terragrunt_dir()}/../../../_envcommon/vpc.hcl",
+            "v0.9.1",
+        ),
+        (
+            "prod/us-east-1/vpc/terragrunt.hcl",
+            "${dirname(find_in_parent_folders(\"missing.hcl\"))}/_envcommon/vpc.hcl",
+            "v0.9.0",
+        ),
+    ];
+    for (rel, include_path, version) in children {
+        write(root, rel, envcommon_child(include_path, version));
+    }
+    dir
+}
+
+#[test]
+fn envcommon_includes_give_the_address_and_the_child_keeps_its_version() {
+    let dir = envcommon_tree();
+    let result = scan(&env(dir.path(), &[], &[])).unwrap();
+    let got: Vec<_> = result.usages.iter().map(summary).collect();
+    let expected = [
+        ("_envcommon/vpc.hcl", 5, "v0.9.0"),
+        ("dev/us-east-1/vpc/terragrunt.hcl", 9, "v0.10.0"),
+        ("stage/us-east-1/vpc/terragrunt.hcl", 9, "v0.9.1"),
+    ]
+    .map(|(f, l, v)| {
+        let id = "acme/infra/networking/vpc".to_string();
+        (f.to_string(), l, id, v.to_string(), VersionForm::GitRef)
+    });
+    assert_eq!(got, expected);
+    assert!(result.usages.iter().all(|u| u.source.origin
+        == Origin::Git {
+            url: "git@github.com:acme/infra.git".into()
+        }));
+    let [skipped] = result.skipped.as_slice() else {
+        panic!("{:?}", result.skipped)
+    };
+    assert_eq!(
+        skipped.file,
+        PathBuf::from("prod/us-east-1/vpc/terragrunt.hcl")
+    );
+    assert!(skipped
+        .reason
+        .contains("include.envcommon.locals.base_source_url"));
+
+    let dev = &result.usages[1];
+    let outcome = edit::apply(
+        dir.path(),
+        &[Edit {
+            file: dev.file.clone(),
+            span: dev.span.clone(),
+            old: dev.current.clone(),
+            new: "v0.11.0".into(),
+        }],
+    );
+    assert!(outcome.rejected.is_empty(), "{outcome:?}");
+    let expected = envcommon_child(
+        "${dirname(find_in_parent_folders(\"root.hcl\"))}/_envcommon/vpc.hcl",
+        "v0.11.0",
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join(&dev.file)).unwrap(),
+        expected
+    );
+}
