@@ -95,6 +95,9 @@ struct ReportArgs {
     /// Only this dependency ID.
     #[arg(long, value_name = "ID")]
     dependency: Option<String>,
+    /// With --dependency: plan exactly this version (what promotion moves to).
+    #[arg(long, requires = "dependency")]
+    version: Option<String>,
     /// Print format.
     #[arg(long, default_value = "table")]
     output: Output,
@@ -223,6 +226,7 @@ fn run_report(args: ReportArgs) -> Result<()> {
         env: args.env.environment()?,
         strategy: args.env.update_strategy,
         dependency: args.dependency,
+        version: args.version,
         concurrency,
     };
     let report = report::run(&opts, &resolver)?;
@@ -323,15 +327,16 @@ fn run_promote(args: PromoteArgs) -> Result<()> {
         .with_context(|| format!("reading {}", args.event.display()))?;
     let event: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON", args.event.display()))?;
-    let has_next = match (&args.environment, args.config.exists()) {
-        (Some(env), true) => Some(Config::load(&args.config)?.next(env)?.is_some()),
-        _ => None,
+    let chain = if args.config.exists() {
+        Config::load(&args.config)?.chain()
+    } else {
+        Vec::new()
     };
     let opts = PromoteOptions {
         environment: args.environment.clone(),
         event_type: args.event_type.clone(),
         branch_prefix: args.branch_prefix.clone(),
-        has_next,
+        chain,
     };
     let forge = match (&args.repository, args.dry_run) {
         (_, true) => None,
