@@ -52,6 +52,10 @@ pinned() {
   unpinned=$(grep -nE '^\s*(-\s+)?uses:' examples/workflows/*.yml |
     grep -vE 'uses:\s+[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40} # v[0-9]' || true)
   [ -z "$unpinned" ] || { echo "not pinned as owner/repo@<sha> # vX:"; echo "$unpinned"; return 1; }
+  # One release of this action throughout, so a user who bumps it bumps every file.
+  local ours
+  ours=$(grep -ohE "$action_ref" examples/workflows/*.yml | sort -u)
+  [ "$(printf '%s' "$ours" | grep -c .)" -eq 1 ] || { echo "expected one ref to this action, got:"; echo "$ours"; return 1; }
 }
 check "pins: examples/workflows" pinned
 
