@@ -65,9 +65,11 @@ struct EnvArgs {
 }
 
 impl EnvArgs {
-    /// Globs given on the command line win over the config file's.
+    /// Globs given on the command line win over the config file's; without the file,
+    /// `--environment` only names the environment (labels, pull request body).
     fn environment(&self) -> Result<Environment> {
-        if let (Some(name), true) = (&self.environment, self.include_dirs.is_empty()) {
+        let from_config = self.include_dirs.is_empty() && self.config.exists();
+        if let (Some(name), true) = (&self.environment, from_config) {
             let config = Config::load(&self.config)?;
             config.check_globs(&self.working_dir)?;
             return Ok(config.get(name)?.environment(&self.working_dir));
