@@ -335,67 +335,46 @@ impl<'a> FileScan<'a> {
         let Some(attr) = block.body.get_attribute("source") else {
             return;
         };
-        let line = self.line_of(&attr.value);
-        let composed = match self.compose(&attr.value, 0) {
-            Ok(composed) => composed,
+        let mut shown = self.snippet(&attr.value);
+        let usage = self.compose(&attr.value, 0).and_then(|composed| {
+            shown.clone_from(&composed.text);
+            self.usage_of(block, &composed)
+        });
+        match usage {
+            Ok(usage) => found.usages.push(usage),
             Err(reason) => {
-                return found
-                    .skipped
-                    .push(self.skip(line, self.snippet(&attr.value), reason))
+                let line = self.line_of(&attr.value);
+                found.skipped.push(self.skip(line, shown, reason));
             }
-        };
-        match parse_source(&composed.text) {
+        }
+    }
+
+    fn usage_of(&self, block: &Block, source_text: &Composed) -> Result<Usage, String> {
+        match parse_source(&source_text.text) {
             Parsed::Versioned {
                 source,
                 version_range,
                 form,
                 ..
-            } => self.usage(&composed, version_range, source, form, line, found),
-            Parsed::NeedsVersionAttribute(source) => {
-                self.version_attribute(block, source, &composed.text, line, found)
-            }
-            Parsed::Skipped { reason } => {
-                found.skipped.push(self.skip(line, composed.text, reason))
-            }
+            } => self.usage(source_text, version_range, source, form),
+            Parsed::NeedsVersionAttribute(source) => self.registry_usage(block, source),
+            Parsed::Skipped { reason } => Err(reason),
         }
     }
 
-    fn version_attribute(
-        &self,
-        block: &Block,
-        source: Source,
-        source_text: &str,
-        line: usize,
-        found: &mut Found,
-    ) {
-        let Some(attr) = block.body.get_attribute("version") else {
-            let skip = self.skip(
-                line,
-                source_text.to_string(),
-                "no version constraint".into(),
-            );
-            return found.skipped.push(skip);
-        };
-        let version = match self.compose(&attr.value, 0) {
-            Ok(version) => version,
-            Err(reason) => {
-                let skip = self.skip(line, source_text.to_string(), format!("version: {reason}"));
-                return found.skipped.push(skip);
-            }
-        };
+    /// A registry module's version: the block's `version` attribute.
+    fn registry_usage(&self, block: &Block, source: Source) -> Result<Usage, String> {
+        let no_version = || "no version constraint".to_string();
+        let attr = block.body.get_attribute("version").ok_or_else(no_version)?;
+        let version = self
+            .compose(&attr.value, 0)
+            .map_err(|reason| format!("version: {reason}"))?;
         let lead = version.text.len() - version.text.trim_start().len();
         let range = lead..lead + version.text.trim().len();
         if range.is_empty() {
-            let skip = self.skip(
-                line,
-                source_text.to_string(),
-                "no version constraint".into(),
-            );
-            return found.skipped.push(skip);
+            return Err(no_version());
         }
-        let form = VersionForm::RegistryAttribute;
-        let version_line = self.line_of(&attr.value);
-        self.usage(&version, range, source, form, version_line, found);
+        self.usage(&version, range, source, VersionForm::RegistryAttribute)
     }
 
     fn usage(
@@ -404,16 +383,12 @@ impl<'a> FileScan<'a> {
         range: Range<usize>,
         source: Source,
         form: VersionForm,
-        line: usize,
-        found: &mut Found,
-    ) {
-        let Some(span) = composed.disk_span(range.clone()) else {
-            let reason = "the version comes from an expression that cannot be rewritten";
-            let skip = self.skip(line, composed.text.clone(), reason.to_string());
-            return found.skipped.push(skip);
-        };
+    ) -> Result<Usage, String> {
+        let span = composed.disk_span(range.clone()).ok_or_else(|| {
+            "the version comes from an expression that cannot be rewritten".to_string()
+        })?;
         let (line, column) = self.line_column(span.start);
-        found.usages.push(Usage {
+        Ok(Usage {
             file: self.rel_path.to_path_buf(),
             line,
             column,
@@ -421,7 +396,7 @@ impl<'a> FileScan<'a> {
             source,
             current: composed.text[range].to_string(),
             form,
-        });
+        })
     }
 
     fn skip(&self, line: usize, source: String, reason: String) -> Skipped {
