@@ -175,13 +175,23 @@ fn merge(found: &Mutex<ScanResult>, outcome: Outcome) {
 fn sort(result: &mut ScanResult) {
     result
         .usages
-        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        .sort_by_cached_key(|u| (path_key(&u.file), u.line, u.column));
     result
         .skipped
-        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        .sort_by_cached_key(|s| (path_key(&s.file), s.line));
     result
         .errors
-        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        .sort_by_cached_key(|e| (path_key(&e.file), e.line, e.column));
+}
+
+/// Orders like `Path`'s component-wise comparison (a `/` sorts before any other byte) for the
+/// plain relative paths a scan yields, at a fraction of the cost on large trees.
+fn path_key(path: &Path) -> Vec<u8> {
+    path.as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .map(|&b| if b == b'/' { 0 } else { b })
+        .collect()
 }
 
 /// `/`-separated path of `path` below `root`.
@@ -689,6 +699,23 @@ mod tests {
     fn invalid_utf8_is_an_error_at_its_position() {
         let err = scan_file(Path::new("x.tf"), b"# ok\n# \xff\n").unwrap_err();
         assert_eq!((err.line, err.column), (2, 3));
+    }
+
+    #[test]
+    fn sort_key_orders_like_paths() {
+        let mut paths = [
+            "dev/a/main.tf",
+            "dev/a-b/main.tf",
+            "dev/a.tf",
+            "dev/a/b/x.tf",
+            "d.tf",
+        ]
+        .map(PathBuf::from)
+        .to_vec();
+        let mut by_key = paths.clone();
+        by_key.sort_by_key(|p| path_key(p));
+        paths.sort();
+        assert_eq!(by_key, paths);
     }
 
     #[test]
