@@ -691,6 +691,17 @@ fn write_atomic_keeps_permissions_and_leaves_no_temp_files() {
 
     let missing_dir = dir.path().join("gone/main.tf");
     assert!(edit::write_atomic(&missing_dir, b"x").is_err());
+
+    // A rename that fails (a folder is in the way) must not leave the temporary file behind.
+    fs::create_dir(dir.path().join("folder")).unwrap();
+    fs::write(dir.path().join("folder/inner.tf"), "x").unwrap();
+    assert!(edit::write_atomic(&dir.path().join("folder"), b"x").is_err());
+    let mut names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["folder", "main.tf"]);
 }
 
 #[test]
