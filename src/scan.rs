@@ -19,6 +19,9 @@ use std::sync::Mutex;
 
 /// Folders never scanned: git internals and the module copies Terraform and Terragrunt download.
 const SKIP_DIRS: [&str; 3] = [".git", ".terraform", ".terragrunt-cache"];
+/// Blocks whose `source` attribute names a module: Terraform `module`, Terragrunt `terraform`,
+/// and the `unit` and `stack` blocks of Terragrunt stacks.
+const SOURCE_BLOCKS: [&str; 4] = ["module", "terraform", "unit", "stack"];
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// How deep `local.a` may refer to `local.b` …; also stops reference cycles.
 const MAX_LOCALS_DEPTH: usize = 8;
@@ -80,7 +83,7 @@ fn scan_bytes(
     let mut found = Found::default();
     for block in body
         .blocks()
-        .filter(|b| b.has_ident("module") || b.has_ident("terraform"))
+        .filter(|b| SOURCE_BLOCKS.iter().any(|ident| b.has_ident(ident)))
     {
         file.block(block, &mut found);
     }
@@ -115,6 +118,7 @@ fn is_module_file(rel: &str, bytes: &[u8]) -> bool {
         return false;
     }
     name == "terragrunt.hcl"
+        || name == "terragrunt.stack.hcl"
         || rel.split('/').any(|dir| dir == "_envcommon")
         || contains(bytes, b"terraform") && contains(bytes, b"source")
 }
@@ -679,6 +683,17 @@ mod tests {
     }
 
     #[test]
+    fn terragrunt_stack_units_are_usages() {
+        let text = "unit \"vpc\" {\n  source = \"git::git@github.com:acme/units.git//vpc?ref=v1.0.0\"\n  path   = \"vpc\"\n}\n";
+        let (usages, _) = scan_text(text);
+        assert_eq!(usages.len(), 1);
+        assert_eq!(
+            (usages[0].source.id.as_str(), at(text, &usages[0]).as_str()),
+            ("acme/units/vpc", "v1.0.0")
+        );
+    }
+
+    #[test]
     fn bom_shifts_spans_by_its_length() {
         let text = "\u{feff}module \"m\" {\n  source = \"github.com/acme/mods?ref=v1.0.0\"\n}\n";
         let (usages, _) = scan_text(text);
@@ -721,6 +736,7 @@ mod tests {
     #[test]
     fn hcl_files_are_picked_by_name_or_terraform_block() {
         assert!(is_module_file("a/terragrunt.hcl", b""));
+        assert!(is_module_file("a/terragrunt.stack.hcl", b""));
         assert!(is_module_file("_envcommon/vpc.hcl", b""));
         assert!(is_module_file(
             "a/x.hcl",
