@@ -274,6 +274,29 @@ impl Composed {
         }
     }
 
+    /// A quoted-string literal written at on-disk offset `at`, decoded as HCL does: `\\n`,
+    /// `\\uXXXX`, `$${`, `%%{` …; bytes produced by an escape have no offset.
+    fn decode(raw: &str, at: usize) -> Composed {
+        let mut out = Composed::default();
+        let mut chars = raw.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let doubled_marker = (c == '$' || c == '%')
+                && raw[i + 1..].starts_with(c)
+                && raw[i + 2..].starts_with('{');
+            if c == '\\' {
+                out.append(Composed::unmapped(&unescape(&mut chars)));
+            } else if doubled_marker {
+                chars.next();
+                out.append(Composed::unmapped(&c.to_string()));
+            } else {
+                out.text.push(c);
+                out.offsets
+                    .extend((at + i..at + i + c.len_utf8()).map(Some));
+            }
+        }
+        out
+    }
+
     fn append(&mut self, other: Composed) {
         self.text.push_str(&other.text);
         self.offsets.extend(other.offsets);
@@ -524,8 +547,8 @@ impl<'a> FileScan<'a> {
         found.map(|path| path.to_string_lossy().into_owned())
     }
 
-    /// A literal whose `span` (in `text`) has `quote` bytes of delimiter on either side; it maps
-    /// to the file only when written without escapes.
+    /// A literal whose `span` (in `text`) has `quote` bytes of delimiter on either side; `value`
+    /// is what the parser decoded it to.
     fn literal(&self, value: &str, span: Option<Range<usize>>, quote: usize) -> Composed {
         let raw = span
             .as_ref()
@@ -533,6 +556,15 @@ impl<'a> FileScan<'a> {
         match (raw, span) {
             (Some(raw), Some(span)) if raw == value => {
                 Composed::verbatim(value, self.shift + span.start + quote)
+            }
+            (Some(raw), Some(span)) => {
+                let decoded = Composed::decode(raw, self.shift + span.start + quote);
+                // Trust the mapping only where it agrees with the parser.
+                if decoded.text == value {
+                    decoded
+                } else {
+                    Composed::unmapped(value)
+                }
             }
             _ => Composed::unmapped(value),
         }
@@ -558,6 +590,25 @@ impl<'a> FileScan<'a> {
         let column = self.text[line_start..offset].chars().count() + 1;
         (index + 1, column)
     }
+}
+
+/// The text of the escape sequence after a `\\`.
+fn unescape(chars: &mut std::iter::Peekable<std::str::CharIndices>) -> String {
+    let escaped = chars.next().map(|(_, c)| c);
+    let digits = match escaped {
+        Some('u') => 4,
+        Some('U') => 8,
+        Some('n') => return "\n".to_string(),
+        Some('r') => return "\r".to_string(),
+        Some('t') => return "\t".to_string(),
+        other => return other.map(String::from).unwrap_or_default(),
+    };
+    let code: String = chars.take(digits).map(|(_, c)| c).collect();
+    u32::from_str_radix(&code, 16)
+        .ok()
+        .and_then(char::from_u32)
+        .map(String::from)
+        .unwrap_or_default()
 }
 
 /// `["include", "envcommon", "locals", "x"]` for `include.envcommon.locals.x`.
@@ -675,11 +726,12 @@ mod tests {
     }
 
     #[test]
-    fn escaped_source_is_read_but_not_rewritten() {
-        let text = "module \"m\" {\n  source = \"github.com/acme/mods?ref=v1.0.0\\u0020\"\n}\n";
+    fn version_written_with_an_escape_is_read_but_not_rewritten() {
+        let text = "module \"m\" {\n  source = \"github.com/acme/mods?ref=v1.0.\\u0030\"\n}\n";
         let (usages, skipped) = scan_text(text);
         assert!(usages.is_empty(), "{usages:?}");
-        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].source, "github.com/acme/mods?ref=v1.0.0");
+        assert!(skipped[0].reason.contains("cannot be rewritten"));
     }
 
     #[test]
@@ -691,6 +743,24 @@ mod tests {
             (usages[0].source.id.as_str(), at(text, &usages[0]).as_str()),
             ("acme/units/vpc", "v1.0.0")
         );
+    }
+
+    #[test]
+    fn escapes_elsewhere_in_the_string_keep_the_version_rewritable() {
+        let text = "module \"m\" {\n  source = \"git::https://github.com/acme/mods.git//modules/a\\u002fb?ref=v1.0.0&x=\\\"q\\\"\"\n}\n";
+        let (usages, skipped) = scan_text(text);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        assert_eq!(usages[0].source.id, "acme/mods/a/b");
+        assert_eq!(at(text, &usages[0]), "v1.0.0");
+    }
+
+    #[test]
+    fn decode_keeps_offsets_of_verbatim_bytes_only() {
+        let decoded = Composed::decode("a\\tb$${c}%%{d}\\u00e9", 10);
+        assert_eq!(decoded.text, "a\tb${c}%{d}\u{e9}");
+        assert_eq!(decoded.offsets[..3], [Some(10), None, Some(13)]);
+        assert_eq!(decoded.disk_span(3..5), None);
+        assert_eq!(decoded.disk_span(4..7), Some(16..19));
     }
 
     #[test]

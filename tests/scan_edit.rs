@@ -429,8 +429,12 @@ module "three" {{
     source = "tfr:///acme/three/aws?version={}"
 }}
 module "four" {{ source = "github.com/acme/one//modules/x?depth=1&ref={}&sshkey=k" }}
+module "five" {{
+  source      = "github.com/acme/one//modules/a\u002fb?ref={}"
+  description = "tab\there \"quoted\" $${{not}} %%{{not}}"
+}}
 "#,
-        v[0], v[1], v[2], v[3]
+        v[0], v[1], v[2], v[3], v[4]
     )
     .into_bytes()
 }
@@ -472,8 +476,8 @@ const TRICKY: [Tricky; 4] = [
     (
         "dev/b/several.tf",
         heredoc_and_several_modules,
-        &["v0.1.0", "~> 5.1", "6.0.0", "v0.1.0"],
-        &["v0.10.0", "~> 5.4", "6.12.1", "v0.10.0"],
+        &["v0.1.0", "~> 5.1", "6.0.0", "v0.1.0", "v0.2.0"],
+        &["v0.10.0", "~> 5.4", "6.12.1", "v0.10.0", "v0.20.0"],
     ),
     (
         "dev/c/terragrunt.hcl",
@@ -523,7 +527,7 @@ fn apply_changes_only_the_version_text() {
     let dir = tricky_tree();
     let result = scan(&env(dir.path(), &[], &[])).unwrap();
     assert!(result.errors.is_empty(), "{:?}", result.errors);
-    assert_eq!(result.usages.len(), 1 + 4 + 1 + 2, "{:?}", result.usages);
+    assert_eq!(result.usages.len(), 1 + 5 + 1 + 2, "{:?}", result.usages);
     let outcome = edit::apply(dir.path(), &edits_to_new(&result));
     assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
     let mut changed = outcome.changed.clone();
@@ -553,7 +557,7 @@ fn changed_on_disk_rejects_the_whole_file() {
     let result = scan(&env(dir.path(), &[], &[])).unwrap();
     let edits = edits_to_new(&result);
     let several = dir.path().join("dev/b/several.tf");
-    let moved = heredoc_and_several_modules(&["v0.1.0", "~> 5.2", "6.0.0", "v0.1.0"]);
+    let moved = heredoc_and_several_modules(&["v0.1.0", "~> 5.2", "6.0.0", "v0.1.0", "v0.2.0"]);
     fs::write(&several, &moved).unwrap();
 
     let outcome = edit::apply(dir.path(), &edits);
@@ -662,7 +666,7 @@ fn preview_shows_changed_lines_and_writes_nothing() {
         rest.contains("\n@@ -9 +9 @@\n-  version = \"~> 5.1\"\n+  version = \"~> 5.4\"\n"),
         "{rest}"
     );
-    assert_eq!(rest.matches("@@ ").count(), 4, "{rest}");
+    assert_eq!(rest.matches("@@ ").count(), 5, "{rest}");
     for (rel, make, old, _) in TRICKY {
         assert_eq!(fs::read(dir.path().join(rel)).unwrap(), make(old));
     }
