@@ -69,6 +69,7 @@ impl EnvArgs {
     fn environment(&self) -> Result<Environment> {
         if let (Some(name), true) = (&self.environment, self.include_dirs.is_empty()) {
             let config = Config::load(&self.config)?;
+            config.check_globs(&self.working_dir)?;
             return Ok(config.get(name)?.environment(&self.working_dir));
         }
         Ok(Environment {
@@ -95,6 +96,9 @@ struct ReportArgs {
     /// Only this dependency ID.
     #[arg(long, value_name = "ID")]
     dependency: Option<String>,
+    /// With --dependency: plan exactly this version (what promotion moves to).
+    #[arg(long, requires = "dependency")]
+    version: Option<String>,
     /// Print format.
     #[arg(long, default_value = "table")]
     output: Output,
@@ -125,13 +129,16 @@ struct UpdateArgs {
     /// Branch, commit, push and open or refresh the pull request.
     #[arg(long, requires_all = ["pr_branch", "pr_title"])]
     publish: bool,
+    /// Branch of the pull request; refreshed (force-pushed) when it already exists.
     #[arg(long, value_name = "BRANCH")]
     pr_branch: Option<String>,
+    /// Title of the pull request.
     #[arg(long, value_name = "TITLE")]
     pr_title: Option<String>,
     /// Label for the pull request (repeatable); default `updates-<environment>`.
     #[arg(long = "pr-label", value_name = "LABEL")]
     pr_labels: Vec<String>,
+    /// Branch the pull request targets and the update branch starts from.
     #[arg(long, default_value = "main")]
     base: String,
     /// 'Name <email>' for the commit.
@@ -168,10 +175,13 @@ struct PromoteArgs {
     /// The seed guide's PR_BRANCH_PREFIX, for pull requests without a metadata block.
     #[arg(long, env = "PR_BRANCH_PREFIX")]
     branch_prefix: Option<String>,
+    /// Token allowed to send `repository_dispatch` (contents: write).
     #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
     github_token: Option<String>,
+    /// GitHub REST API base URL (GitHub Enterprise, tests).
     #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
     github_api_url: String,
+    /// owner/name of the repository the dispatch is sent to.
     #[arg(long, env = "GITHUB_REPOSITORY")]
     repository: Option<String>,
     /// Print the dispatch instead of sending it.
@@ -223,6 +233,7 @@ fn run_report(args: ReportArgs) -> Result<()> {
         env: args.env.environment()?,
         strategy: args.env.update_strategy,
         dependency: args.dependency,
+        version: args.version,
         concurrency,
     };
     let report = report::run(&opts, &resolver)?;
@@ -323,15 +334,16 @@ fn run_promote(args: PromoteArgs) -> Result<()> {
         .with_context(|| format!("reading {}", args.event.display()))?;
     let event: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON", args.event.display()))?;
-    let has_next = match (&args.environment, args.config.exists()) {
-        (Some(env), true) => Some(Config::load(&args.config)?.next(env)?.is_some()),
-        _ => None,
+    let chain = if args.config.exists() {
+        Config::load(&args.config)?.chain()
+    } else {
+        Vec::new()
     };
     let opts = PromoteOptions {
         environment: args.environment.clone(),
         event_type: args.event_type.clone(),
         branch_prefix: args.branch_prefix.clone(),
-        has_next,
+        chain,
     };
     let forge = match (&args.repository, args.dry_run) {
         (_, true) => None,

@@ -117,6 +117,11 @@ impl Resolver {
         &self.config
     }
 
+    /// [`resolve_all`] with the configured concurrency.
+    pub fn resolve(&self, origins: &BTreeSet<Origin>) -> Listings {
+        resolve_all(origins, self, self.config.concurrency)
+    }
+
     fn list_uncached(&self, origin: &Origin) -> Result<Vec<String>, ResolveError> {
         match origin {
             Origin::Git { url } => git::list_tags(url, self.config.github_token.as_deref()),

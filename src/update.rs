@@ -417,14 +417,20 @@ fn open_or_refresh(
 ) -> Result<PullRequest, PublishError> {
     forge.ensure_labels(&p.labels)?;
     let pr = match forge.find_open_pull(&p.branch)? {
-        Some(pr) if pr.title == p.title && pr.body == body => pr,
-        Some(pr) => forge.update_pull(pr.number, &p.title, body)?,
+        Some(pr) => pr,
         None => forge.create_pull(&NewPull {
             title: p.title.clone(),
             body: body.to_string(),
             head: p.branch.clone(),
             base: p.base.clone(),
         })?,
+    };
+    // `create_pull` hands back the pull request someone opened for the branch meanwhile (422
+    // "already exists"): it gets our title and body like any pull request found.
+    let pr = if pr.title == p.title && pr.body == body {
+        pr
+    } else {
+        forge.update_pull(pr.number, &p.title, body)?
     };
     let missing: Vec<String> = p
         .labels

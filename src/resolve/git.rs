@@ -36,6 +36,17 @@ fn remote_url(url: &str, token: Option<&str>) -> String {
     url.to_string()
 }
 
+/// Sources come from files anyone may edit in a pull request: never run a command through the
+/// `ext::` transport, and give up on a stalled HTTP transfer instead of hanging the run.
+const HARDENING: [&str; 6] = [
+    "-c",
+    "protocol.ext.allow=never",
+    "-c",
+    "http.lowSpeedLimit=1",
+    "-c",
+    "http.lowSpeedTime=60",
+];
+
 enum Failure {
     NotFound,
     Transient(String),
@@ -58,6 +69,7 @@ impl Failure {
 
 fn ls_remote(remote: &str, token: Option<&str>) -> Result<String, Failure> {
     let output = gitcmd::git(token)
+        .args(HARDENING)
         .args(["ls-remote", "--tags", "--refs", "--", remote])
         .stdin(std::process::Stdio::null())
         .output()
@@ -71,7 +83,7 @@ fn ls_remote(remote: &str, token: Option<&str>) -> Result<String, Failure> {
 
 fn classify(stderr: &str) -> Failure {
     let lower = stderr.to_ascii_lowercase();
-    const NOT_FOUND: [&str; 6] = [
+    const NOT_FOUND: &[&str] = &[
         "not found",
         "does not exist",
         "does not appear to be a git repository",
@@ -79,8 +91,11 @@ fn classify(stderr: &str) -> Failure {
         "could not read username",
         "permission denied",
     ];
-    const TRANSIENT: [&str; 9] = [
+    const TRANSIENT: &[&str] = &[
         "could not resolve host",
+        "empty reply from server",
+        "returned error: 5",
+        "returned error: 429",
         "connection reset",
         "connection refused",
         "connection timed out",
@@ -88,7 +103,7 @@ fn classify(stderr: &str) -> Failure {
         "early eof",
         "the remote end hung up unexpectedly",
         "temporary failure",
-        "http 5",
+        "operation too slow",
     ];
     if NOT_FOUND.iter().any(|p| lower.contains(p)) {
         Failure::NotFound
