@@ -2,7 +2,8 @@
 //!
 //! Files are walked and parsed in parallel with hcl-edit, which keeps byte spans, so each
 //! [`Usage`] points at the exact bytes of its version text on disk and `edit` can replace them
-//! without touching anything else.
+//! without touching anything else. Symbolic links are not followed, so a linked folder is never
+//! scanned (or edited) twice.
 
 use crate::environment::{DirMatcher, Environment, EnvironmentError};
 use crate::model::{FileError, ScanResult, Skipped, Source, Usage, VersionForm};

@@ -26,6 +26,8 @@ pub enum Parsed {
     Skipped { reason: String },
 }
 
+/// Classifies a module source string as Terraform evaluates it (templates already resolved), with
+/// the Dependency ID rules of DESIGN.md.
 pub fn parse_source(raw: &str) -> Parsed {
     let lead = raw.len() - raw.trim_start().len();
     let text = Text {
