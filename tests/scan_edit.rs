@@ -205,6 +205,8 @@ terraform {
         "dev/app/account.hcl",
         "locals {\n  account_id = \"123\"\n}\n",
     );
+    // Other tools' HCL, even broken, is none of our business.
+    write(root, "dev/app/image.pkr.hcl", "build {\n  sources = [\n");
     write(
         root,
         "dev/app/.terraform.lock.hcl",
