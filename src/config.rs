@@ -157,6 +157,11 @@ impl Config {
             })
     }
 
+    /// Environment names in promotion order.
+    pub fn chain(&self) -> Vec<String> {
+        self.environments.iter().map(|e| e.name.clone()).collect()
+    }
+
     /// The environment after `name` in the chain, `None` for the last one.
     pub fn next(&self, name: &str) -> Result<Option<&EnvironmentConfig>, ConfigError> {
         self.get(name)?;

@@ -69,6 +69,7 @@ fn walk_chain(root: &Path) -> Result<()> {
             env: dev,
             strategy: Default::default(),
             dependency: None,
+            version: None,
             concurrency: 4,
         },
         &resolver,
@@ -96,7 +97,7 @@ fn walk_chain(root: &Path) -> Result<()> {
                 environment: Some(name.to_string()),
                 event_type: None,
                 branch_prefix: None,
-                has_next: Some(config.next(name)?.is_some()),
+                chain: config.chain(),
             };
             println!("   promote: {}", promote::run(&event, &opts, Some(&forge))?);
             next.extend(forge.take_dispatches().into_iter().map(|(_, p)| p));

@@ -4,7 +4,7 @@
 //! result must parse and read back the new version at the new span, and only then is the file
 //! replaced atomically.
 
-use crate::scan::scan_file;
+use crate::scan::scan_file_in;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
@@ -171,7 +171,7 @@ fn prepare(
     if new == old {
         return Ok(None);
     }
-    read_back(file, &new, &new_spans)?;
+    read_back(&path, file, &new, &new_spans)?;
     Ok(Some(Prepared { path, old, new }))
 }
 
@@ -223,16 +223,14 @@ fn splice(bytes: &[u8], edits: &[&Edit]) -> Result<(Vec<u8>, Vec<Placed>), Rejec
 
 /// The edited file must parse and yield each new version at its new span, so a tag name with
 /// quotes or newlines can never change the file's structure.
-fn read_back(
-    file: &Path,
-    bytes: &[u8],
-    spans: &[(Range<usize>, String)],
-) -> Result<(), RejectReason> {
-    let (usages, _) = scan_file(file, bytes).map_err(|err| RejectReason::NoLongerParses {
-        line: err.line,
-        column: err.column,
-        message: err.message,
-    })?;
+fn read_back(path: &Path, file: &Path, bytes: &[u8], spans: &[Placed]) -> Result<(), RejectReason> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let (usages, _) =
+        scan_file_in(dir, file, bytes).map_err(|err| RejectReason::NoLongerParses {
+            line: err.line,
+            column: err.column,
+            message: err.message,
+        })?;
     for (span, version) in spans {
         let found = usages
             .iter()

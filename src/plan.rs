@@ -23,7 +23,8 @@ pub enum Strategy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UsagePlan {
     pub usage: Usage,
-    /// Listed version the text stands for (constraints: highest matching).
+    /// Listed version the text stands for. For a constraint, the lowest listed version it
+    /// allows: the floor the file promises, which an update raises (`~> 5.1` → `~> 5.4`).
     pub resolved_current: Option<String>,
     pub target_safe: Option<String>,
     pub target_breaking: Option<String>,
@@ -334,8 +335,8 @@ fn current_of(
         VersionForm::RegistryAttribute => {
             let constraint = parse_constraint(&usage.current)
                 .ok_or_else(|| format!("`{}` is not a version constraint", usage.current))?;
-            let highest = listed.iter().rev().find(|v| constraint.matches(&v.semver));
-            match (highest, constraint.exact()) {
+            let floor = listed.iter().find(|v| constraint.matches(&v.semver));
+            match (floor, constraint.exact()) {
                 (Some(v), _) => Ok((v.semver.clone(), Some(v.text.clone()))),
                 (None, Some(pinned)) => Ok((pinned.clone(), None)),
                 (None, None) => Err(format!("no listed version matches `{}`", usage.current)),
@@ -842,12 +843,12 @@ mod tests {
     }
 
     #[test]
-    fn registry_constraint_resolves_to_highest_match_and_keeps_its_operator() {
+    fn registry_constraint_floor_is_raised_and_keeps_its_operator() {
         let listings = listing(registry_origin(), &["5.1.0", "5.4.0", "5.0.0", "6.0.0"]);
         let usage = registry_usage("dev/main.tf", "~> 5.1");
         let safe = plan_one(vec![usage.clone()], &listings, Strategy::NextSafe);
-        assert_eq!(safe.usages[0].resolved_current.as_deref(), Some("5.4.0"));
-        assert!(!safe.has_update(), "~> 5.1 already selects 5.4.0");
+        assert_eq!(safe.usages[0].resolved_current.as_deref(), Some("5.1.0"));
+        assert_eq!(safe.usages[0].new_text.as_deref(), Some("~> 5.4"));
         let breaking = plan_one(vec![usage], &listings, Strategy::NextBreaking);
         let u = &breaking.usages[0];
         assert_eq!(u.target.as_deref(), Some("6.0.0"));
@@ -873,8 +874,8 @@ mod tests {
         let listings = listing(registry_origin(), &["1.0.0", "1.5.0", "2.0.0"]);
         let usage = registry_usage("dev/main.tf", ">= 1.0, < 2.0");
         let safe = plan_one(vec![usage.clone()], &listings, Strategy::NextSafe);
-        assert_eq!(safe.usages[0].resolved_current.as_deref(), Some("1.5.0"));
-        assert!(!safe.has_update());
+        assert_eq!(safe.usages[0].resolved_current.as_deref(), Some("1.0.0"));
+        assert!(!safe.has_update(), "the range already allows 1.5.0");
         let breaking = plan_one(vec![usage], &listings, Strategy::NextBreaking);
         let u = &breaking.usages[0];
         assert_eq!((u.target.as_ref(), u.new_text.as_ref()), (None, None));

@@ -57,8 +57,9 @@ pub struct PromoteOptions {
     pub event_type: Option<String>,
     /// The seed guide's `PR_BRANCH_PREFIX`, for pull requests without a metadata block.
     pub branch_prefix: Option<String>,
-    /// `Some(false)` when the environment is known to be the last of the chain.
-    pub has_next: Option<bool>,
+    /// Environment names in promotion order (from the environments file); empty when unknown.
+    /// The last one dispatches nothing.
+    pub chain: Vec<String>,
 }
 
 /// Decides, from a `pull_request` event, whether and what to dispatch.
@@ -90,11 +91,12 @@ pub fn decide(event: &Value, opts: &PromoteOptions) -> Decision {
             },
         };
     let environment = environment.or_else(|| opts.environment.clone());
-    if opts.has_next == Some(false) {
-        let env = environment.as_deref().unwrap_or("this environment");
-        return Decision::Skip(format!(
-            "{env} is the last environment: the chain stops here"
-        ));
+    if let Some(env) = &environment {
+        if opts.chain.last() == Some(env) {
+            return Decision::Skip(format!(
+                "{env} is the last environment: the chain stops here"
+            ));
+        }
     }
     let event_type = match (&opts.event_type, &environment) {
         (Some(t), _) => t.clone(),
@@ -215,7 +217,7 @@ mod tests {
             environment: None,
             event_type: None,
             branch_prefix: None,
-            has_next: None,
+            chain: Vec::new(),
         }
     }
 
@@ -240,7 +242,7 @@ mod tests {
         assert_eq!(payload.sha, "abc123");
         assert_eq!(payload.git_ref, "refs/heads/main");
         let last = PromoteOptions {
-            has_next: Some(false),
+            chain: vec!["qa".into(), "dev".into()],
             ..opts()
         };
         assert!(

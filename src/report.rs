@@ -1,7 +1,7 @@
 //! `patcher report`: environment → scan → resolve → plan → spec.
 
 use crate::environment::{Environment, EnvironmentError};
-use crate::model::{Origin, ScanResult};
+use crate::model::ScanResult;
 use crate::plan::{self, Plan, Strategy};
 use crate::resolve::{self, VersionLister};
 use crate::scan;
@@ -13,7 +13,17 @@ pub struct ReportOptions {
     pub strategy: Strategy,
     /// Only this dependency ID (as the prod workflow of the seed guide passes it).
     pub dependency: Option<String>,
+    /// With `dependency`: plan exactly this version (a promotion) instead of the strategy's.
+    pub version: Option<String>,
     pub concurrency: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Environment(#[from] EnvironmentError),
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
 }
 
 pub struct Report {
@@ -22,18 +32,18 @@ pub struct Report {
     pub spec: Spec,
 }
 
-pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, EnvironmentError> {
+pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, ReportError> {
     let mut scan = scan::scan(&opts.env)?;
     if let Some(id) = &opts.dependency {
         scan.usages.retain(|u| &u.source.id == id);
     }
-    let origins: BTreeSet<Origin> = scan
-        .usages
-        .iter()
-        .map(|u| u.source.origin.clone())
-        .collect();
-    let listings = resolve::resolve_all(&origins, lister, opts.concurrency);
-    let plan = plan::plan(&scan, &listings, opts.strategy);
+    let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
+    let mut plan = plan::plan(&scan, &listings, opts.strategy);
+    if let Some(version) = &opts.version {
+        for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
+            *dep = plan::retarget(dep, version, &listings)?;
+        }
+    }
     let spec = spec::from_plan(
         &plan,
         &opts.env.include_dirs,

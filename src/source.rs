@@ -26,6 +26,8 @@ pub enum Parsed {
     Skipped { reason: String },
 }
 
+/// Classifies a module source string as Terraform evaluates it (templates already resolved), with
+/// the Dependency ID rules of DESIGN.md.
 pub fn parse_source(raw: &str) -> Parsed {
     let lead = raw.len() - raw.trim_start().len();
     let text = Text {
@@ -225,14 +227,22 @@ fn split_subdir(addr: &str) -> (&str, &str) {
 
 fn git_repo(repo: &str) -> Option<GitRepo> {
     if let Some((scheme, rest)) = repo.split_once("://") {
-        if !["https", "http", "ssh", "git"].contains(&scheme.to_ascii_lowercase().as_str()) {
+        let scheme = scheme.to_ascii_lowercase();
+        if !["https", "http", "ssh", "git"].contains(&scheme.as_str()) {
             return None;
         }
         let (authority, path) = rest.split_once('/')?;
         let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         let host = host_port.split(':').next().unwrap_or_default();
+        // Credentials written into an http(s) source would travel into listings, specs and
+        // logs; the token is supplied to git separately.
+        let url = match scheme.as_str() {
+            "https" if host.eq_ignore_ascii_case("github.com") => github_https(path),
+            "https" | "http" => format!("{scheme}://{host_port}/{path}"),
+            _ => repo.to_string(),
+        };
         return Some(GitRepo {
-            url: repo.to_string(),
+            url,
             host: host.to_string(),
             path: path.to_string(),
         });
@@ -248,10 +258,43 @@ fn git_repo(repo: &str) -> Option<GitRepo> {
     }
     let (host, path) = repo.split_once('/')?;
     host.eq_ignore_ascii_case("github.com").then(|| GitRepo {
-        url: format!("https://github.com/{}.git", path.trim_end_matches(".git")),
+        url: github_https(path),
         host: "github.com".to_string(),
         path: path.to_string(),
     })
+}
+
+/// One spelling per GitHub repository, so each is listed once.
+fn github_https(path: &str) -> String {
+    let path = path.trim_matches('/');
+    format!(
+        "https://github.com/{}.git",
+        path.strip_suffix(".git").unwrap_or(path)
+    )
+}
+
+/// `text` with the user info of every `scheme://user:secret@host` replaced by `***`, except the
+/// plain user name of ssh URLs (`ssh://git@host`), which is not a secret.
+pub fn redact_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail.find(['/', '?', '"', ' ']).unwrap_or(tail.len());
+        let authority = &tail[..end];
+        let is_ssh = head.to_ascii_lowercase().ends_with("ssh://");
+        match authority.rsplit_once('@') {
+            Some((user, host)) if !is_ssh || user.contains(':') => {
+                out.push_str("***@");
+                out.push_str(host);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn org_and_repo(path: &str) -> Option<(String, String)> {
@@ -290,8 +333,11 @@ fn looks_like_version(reference: &str) -> bool {
         && prefix
             .chars()
             .all(|c| c.is_ascii_alphabetic() || c == '-' || c == '_');
+    let rest_ok = reference[first_digit..]
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
     let is_commit = reference.len() >= 7 && reference.chars().all(|c| c.is_ascii_hexdigit());
-    prefix_ok && !is_commit
+    prefix_ok && rest_ok && !is_commit
 }
 
 // ---- registry -----------------------------------------------------------------------------
@@ -536,6 +582,23 @@ mod tests {
     }
 
     #[test]
+    fn credentials_never_reach_the_origin() {
+        let (s, _, _) =
+            versioned("git::https://x-access-token:secret@github.com/acme/mods//m?ref=v1.0.0");
+        assert_eq!(git_url(&s), "https://github.com/acme/mods.git");
+        let (s, _, _) = versioned("git::https://bob:secret@git.example.com:8443/a/b.git?ref=v1.0");
+        assert_eq!(git_url(&s), "https://git.example.com:8443/a/b.git");
+        assert_eq!(
+            redact_credentials("\"git::https://bob:pw@h/a.git?ref=x\" ssh://git@h/a ssh://u:p@h/b"),
+            "\"git::https://***@h/a.git?ref=x\" ssh://git@h/a ssh://***@h/b"
+        );
+        assert_eq!(
+            redact_credentials("https://tok@github.com/a/b"),
+            "https://***@github.com/a/b"
+        );
+    }
+
+    #[test]
     fn unmanaged_sources_are_skipped_with_a_reason() {
         assert_eq!(reason("./modules/vpc"), "local path");
         assert_eq!(reason("../shared"), "local path");
@@ -545,6 +608,8 @@ mod tests {
         );
         assert!(reason("git::https://github.com/a/b.git?ref=main").contains("branch or commit"));
         assert!(reason("github.com/a/b?ref=4f2a9c1d").contains("branch or commit"));
+        assert!(reason("github.com/a/b?ref=v1.0.0//modules/x").contains("branch or commit"));
+        assert!(reason("github.com/a/b?ref=release/1.2").contains("branch or commit"));
         assert!(reason("https://example.com/vpc-module.zip").contains("archive"));
         assert!(reason("https://example.com/m.tar.gz?sha=1").contains("archive"));
         assert!(reason("s3::https://s3.amazonaws.com/bucket/vpc.zip").contains("bucket"));

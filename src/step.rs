@@ -6,7 +6,7 @@ use crate::action::{self, Inputs, Level, Runner};
 use crate::config::{Config, EnvironmentConfig};
 use crate::environment::Environment;
 use crate::plan::Strategy;
-use crate::promote::{self, PromoteOptions};
+use crate::promote::{self, Payload, PromoteOptions};
 use crate::publish::git::Repo;
 use crate::publish::github::{Forge, GitHubClient};
 use crate::report::{self, ReportOptions};
@@ -23,7 +23,17 @@ pub fn run() -> Result<()> {
         println!("{}", action::add_mask(&token));
     }
     let step = Step::new(inputs, runner)?;
+    if step.inputs.flag("debug")? || step.runner.is_debug() {
+        step.log_debug();
+    }
     match step.command.as_str() {
+        "report" | "update" if step.chain_finished.is_some() => {
+            let reason = step.chain_finished.as_deref().unwrap_or_default();
+            println!("{reason}");
+            step.runner.set_output("has_updates", "false")?;
+            step.runner.set_output("dependencies", "[]")?;
+            Ok(())
+        }
         "report" => step.report(),
         "update" => step.update(),
         "promote" => step.promote(),
@@ -37,8 +47,16 @@ struct Step {
     command: String,
     workspace: PathBuf,
     token: Option<String>,
-    /// The environment's entry of `.github/patcher.yml`, when `environment` names one.
-    env_config: Option<(Config, EnvironmentConfig)>,
+    config: Option<Config>,
+    /// The environment this run works on: the `environment` input, else (with an environments
+    /// file) the one after the environment that merged, else the first.
+    environment: Option<String>,
+    /// The environment's entry of the environments file.
+    env_config: Option<EnvironmentConfig>,
+    /// Set when the dispatch came from the last environment: nothing left to do.
+    chain_finished: Option<String>,
+    dependency: Option<String>,
+    version: Option<String>,
 }
 
 impl Step {
@@ -48,9 +66,35 @@ impl Step {
             .get("patcher_command")
             .unwrap_or_else(|| "report".into());
         let token = inputs.get("github_token");
-        let env_config = match inputs.get("environment") {
-            Some(name) => load_environment(&workspace, &inputs, &name)?,
-            None => None,
+        let config = load_config(&workspace, &inputs)?;
+        let payload = match runner.event()? {
+            Some(event) if runner.event_name().as_deref() == Some("repository_dispatch") => {
+                promote::payload_of(&event)?
+            }
+            _ => None,
+        };
+        let (dependency, version) = target_of(&inputs, payload.as_ref())?;
+        let mut chain_finished = None;
+        let environment = match (inputs.get("environment"), &config) {
+            (Some(name), _) => Some(name),
+            (None, Some(config)) if command != "promote" => {
+                match payload.as_ref().and_then(|p| p.environment.as_deref()) {
+                    Some(merged) => {
+                        let next = config.next(merged)?.map(|e| e.name.clone());
+                        if next.is_none() {
+                            chain_finished =
+                                Some(format!("{merged} is the last environment: nothing to do"));
+                        }
+                        next
+                    }
+                    None => config.environments.first().map(|e| e.name.clone()),
+                }
+            }
+            _ => None,
+        };
+        let env_config = match (&config, &environment) {
+            (Some(config), Some(name)) => Some(config.get(name)?.clone()),
+            _ => None,
         };
         Ok(Step {
             inputs,
@@ -58,12 +102,36 @@ impl Step {
             command,
             workspace,
             token,
+            config,
+            environment,
             env_config,
+            chain_finished,
+            dependency,
+            version,
         })
     }
 
+    fn log_debug(&self) {
+        let env = self.env();
+        let facts = [
+            format!("command: {}", self.command),
+            format!("environment: {:?}", self.environment),
+            format!("working_dir: {}", env.working_dir.display()),
+            format!("include_dirs: {:?}", env.include_dirs),
+            format!("exclude_dirs: {:?}", env.exclude_dirs),
+            format!(
+                "dependency: {:?}, version: {:?}",
+                self.dependency, self.version
+            ),
+            format!("environments file: {}", self.config.is_some()),
+        ];
+        for fact in facts {
+            println!("{}", action::debug(&fact));
+        }
+    }
+
     fn environment_name(&self) -> Option<String> {
-        self.inputs.get("environment")
+        self.environment.clone()
     }
 
     fn env(&self) -> Environment {
@@ -71,7 +139,7 @@ impl Step {
             .workspace
             .join(self.inputs.get("working_dir").unwrap_or_else(|| ".".into()));
         match &self.env_config {
-            Some((_, env)) if self.inputs.list("include_dirs").is_empty() => {
+            Some(env) if self.inputs.list("include_dirs").is_empty() => {
                 env.environment(&working_dir)
             }
             _ => Environment {
@@ -101,7 +169,8 @@ impl Step {
         let opts = ReportOptions {
             env: self.env(),
             strategy: self.strategy()?,
-            dependency: self.inputs.get("dependency"),
+            dependency: self.dependency.clone(),
+            version: self.version.clone(),
             concurrency,
         };
         println!("{}", action::group("patcher report"));
@@ -180,25 +249,8 @@ impl Step {
     }
 
     fn update(&self) -> Result<()> {
-        let payload = match self.runner.event()? {
-            Some(event) if self.runner.event_name().as_deref() == Some("repository_dispatch") => {
-                promote::payload_of(&event)?
-            }
-            _ => None,
-        };
-        let dependency = self
-            .inputs
-            .get("dependency")
-            .or_else(|| payload.as_ref().map(|p| p.dependency.clone()));
-        let version = self
-            .inputs
-            .get("version")
-            .or_else(|| payload.as_ref().and_then(|p| p.version.clone()));
-        if let (Some(v), Some(p)) = (&version, &payload) {
-            if p.version.as_ref().is_some_and(|pv| pv != v) {
-                bail!("input `version` {v} differs from the dispatched version: refusing to guess");
-            }
-        }
+        let dependency = self.dependency.clone();
+        let version = self.version.clone();
         let (resolver, concurrency) = self.resolver()?;
         let opts = UpdateOptions {
             env: self.env(),
@@ -234,20 +286,22 @@ impl Step {
         let env = self.environment_name();
         let suffix = dependency.unwrap_or("all");
         let prefix = match &self.env_config {
-            Some((_, e)) => e.branch_prefix(),
+            Some(e) => e.branch_prefix(),
             None => env
                 .as_ref()
                 .map(|e| format!("patcher-{e}-updates-"))
                 .unwrap_or_else(|| "patcher-updates-".into()),
         };
         let env_part = env.as_ref().map(|e| format!("[{e}] ")).unwrap_or_default();
-        let mut labels = self.inputs.list("pull_request_labels");
-        if labels.is_empty() {
-            labels = match (&self.env_config, &env) {
-                (Some((_, e)), _) => e.labels(),
-                (None, Some(e)) => vec![format!("updates-{e}")],
-                (None, None) => Vec::new(),
-            };
+        let mut labels = match (&self.env_config, &env) {
+            (Some(e), _) => e.labels(),
+            (None, Some(e)) => vec![format!("updates-{e}")],
+            (None, None) => Vec::new(),
+        };
+        for label in self.inputs.list("pull_request_labels") {
+            if !labels.contains(&label) {
+                labels.push(label);
+            }
         }
         Ok(PublishOptions {
             branch: self
@@ -317,21 +371,16 @@ impl Step {
         let Some(event) = self.runner.event()? else {
             bail!("GITHUB_EVENT_PATH is not set: promote runs on a pull_request closed event");
         };
-        let env = self.environment_name();
-        let has_next = match (&self.env_config, &env) {
-            (Some((config, _)), Some(name)) => Some(config.next(name)?.is_some()),
-            _ => None,
-        };
         let opts = PromoteOptions {
-            environment: env,
+            environment: self.environment_name(),
             event_type: self.inputs.get("dispatch_event_type"),
             // The seed guide's convention: the branch is `PR_BRANCH_PREFIX` + dependency ID.
             branch_prefix: self
                 .inputs
                 .get("pull_request_branch")
-                .or_else(|| std::env::var("PR_BRANCH_PREFIX").ok())
-                .or_else(|| self.env_config.as_ref().map(|(_, e)| e.branch_prefix())),
-            has_next,
+                .or_else(|| self.runner.var("PR_BRANCH_PREFIX"))
+                .or_else(|| self.env_config.as_ref().map(|e| e.branch_prefix())),
+            chain: self.config.as_ref().map(Config::chain).unwrap_or_default(),
         };
         let forge = if self.inputs.flag("dry_run")? {
             None
@@ -346,11 +395,8 @@ impl Step {
     }
 }
 
-fn load_environment(
-    workspace: &Path,
-    inputs: &Inputs,
-    name: &str,
-) -> Result<Option<(Config, EnvironmentConfig)>> {
+/// The environments file, when there is one.
+fn load_config(workspace: &Path, inputs: &Inputs) -> Result<Option<Config>> {
     let file = workspace.join(
         inputs
             .get("config_file")
@@ -360,6 +406,43 @@ fn load_environment(
         return Ok(None);
     }
     let config = Config::load(&file)?;
-    let env = config.get(name)?.clone();
-    Ok(Some((config, env)))
+    let working_dir = workspace.join(inputs.get("working_dir").unwrap_or_else(|| ".".into()));
+    config.check_globs(&working_dir)?;
+    Ok(Some(config))
+}
+
+/// The dependency and version to work on: the inputs, else the dispatch payload; both checked,
+/// since workflows fill them from event data anyone who can dispatch controls.
+fn target_of(
+    inputs: &Inputs,
+    payload: Option<&Payload>,
+) -> Result<(Option<String>, Option<String>)> {
+    let dependency = inputs
+        .get("dependency")
+        .or_else(|| payload.map(|p| p.dependency.clone()));
+    let version = inputs
+        .get("version")
+        .or_else(|| payload.and_then(|p| p.version.clone()));
+    if let Some(id) = &dependency {
+        if !promote::valid_dependency_id(id) {
+            bail!("dependency `{id}` is not a dependency ID");
+        }
+    }
+    if let Some(v) = &version {
+        if !promote::valid_version(v) {
+            bail!("version `{v}` is not a version");
+        }
+        if dependency.is_none() {
+            bail!("version `{v}` needs a dependency");
+        }
+        if let Some(pv) = payload
+            .and_then(|p| p.version.as_ref())
+            .filter(|pv| *pv != v)
+        {
+            bail!(
+                "input `version` {v} differs from the dispatched version {pv}: refusing to guess"
+            );
+        }
+    }
+    Ok((dependency, version))
 }

@@ -3,7 +3,7 @@
 use crate::breaking::ReleaseNotes;
 use crate::edit::{self, Edit};
 use crate::environment::Environment;
-use crate::model::{FileError, Origin, Usage};
+use crate::model::{FileError, Usage};
 use crate::plan::{self, DependencyPlan, Listings, Strategy};
 use crate::publish::git::{GitError, Repo};
 use crate::publish::github::{Forge, GitHubError, NewPull, PullRequest};
@@ -73,12 +73,7 @@ pub fn plan_changes(
         .drain(..)
         .partition(|u| !opts.allow_shared_files && is_shared(u));
     scan.usages = own;
-    let origins: BTreeSet<Origin> = scan
-        .usages
-        .iter()
-        .map(|u| u.source.origin.clone())
-        .collect();
-    let listings = resolve::resolve_all(&origins, lister, opts.concurrency);
+    let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
     let fresh = plan::plan(&scan, &listings, opts.strategy);
     let mut dependencies = Vec::new();
     for dep in fresh.dependencies {

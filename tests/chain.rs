@@ -367,3 +367,90 @@ fn promote_skips_foreign_and_unmerged_pull_requests() {
     );
     assert!(w.server.dispatches(REPO).is_empty());
 }
+
+/// `examples/workflows/patcher-promotion.yml`: one workflow, no `environment` input; the
+/// environments file says which environment comes next.
+#[test]
+fn single_workflow_layout_follows_the_environments_file() {
+    let w = world();
+    let step = |name: &str, event: (&str, Value)| {
+        let ws = w.checkout(name);
+        let mut step = w.step(&ws).event(event.0, event.1.clone());
+        if let Some(dep) = event.1["client_payload"]["dependency"].as_str() {
+            step = step.input("dependency", dep);
+        }
+        if let Some(v) = event.1["client_payload"]["version"].as_str() {
+            step = step.input("version", v);
+        }
+        step
+    };
+    // Schedule: the first environment.
+    let report = step("r1", ("schedule", json!({})))
+        .input("patcher_command", "report")
+        .run();
+    assert!(report.success, "{}{}", report.stdout, report.stderr);
+    assert!(
+        report.output("spec").contains("dev-account/"),
+        "{}",
+        report.output("spec")
+    );
+    let update = step("u1", ("schedule", json!({})))
+        .input("patcher_command", "update")
+        .input("dependency", SQS)
+        .input("spec", report.output("spec"))
+        .run();
+    assert!(update.success, "{}{}", update.stdout, update.stderr);
+    let mut number = pr_number(&update);
+    w.sqs.release("v1.2.0");
+    for (merged_env, next) in [("dev", "stage"), ("stage", "prod")] {
+        w.server.merge(REPO, number).unwrap();
+        let event = w.server.pull_request_event(REPO, number).unwrap();
+        let promote = step(&format!("p-{merged_env}"), ("pull_request", event))
+            .input("patcher_command", "promote")
+            .run();
+        assert!(promote.success, "{}{}", promote.stdout, promote.stderr);
+        let dispatches = w.server.dispatches(REPO);
+        let index = dispatches.len() - 1;
+        assert_eq!(
+            dispatches[index].event_type,
+            format!("{merged_env}_updates_merged")
+        );
+        let event = w.server.dispatch_event(REPO, index).unwrap();
+        // The report job of the single workflow plans exactly the dispatched version.
+        let report = step(&format!("r-{next}"), ("repository_dispatch", event.clone()))
+            .input("patcher_command", "report")
+            .run();
+        assert!(report.success, "{}{}", report.stdout, report.stderr);
+        let spec: Value = serde_json::from_str(report.output("spec")).unwrap();
+        assert_eq!(
+            spec["Dependencies"][0]["TargetVersion"], "v1.1.0",
+            "{spec:#}"
+        );
+        assert!(report.output("spec").contains(&format!("{next}-account/")));
+        let update = step(&format!("u-{next}"), ("repository_dispatch", event))
+            .input("patcher_command", "update")
+            .input("spec", report.output("spec"))
+            .run();
+        assert!(update.success, "{}{}", update.stdout, update.stderr);
+        number = pr_number(&update);
+        let pull = w.server.pull(REPO, number).unwrap();
+        assert_eq!(pull.head, format!("patcher-{next}-updates-{SQS}"));
+        assert!(pull.labels.contains(&format!("updates-{next}")));
+    }
+    w.server.merge(REPO, number).unwrap();
+    let event = w.server.pull_request_event(REPO, number).unwrap();
+    let before = w.server.dispatches(REPO).len();
+    let promote = step("p-prod", ("pull_request", event))
+        .input("patcher_command", "promote")
+        .run();
+    assert!(
+        promote.stdout.contains("prod is the last environment"),
+        "{}",
+        promote.stdout
+    );
+    assert_eq!(w.server.dispatches(REPO).len(), before);
+    assert!(w
+        .file_on_main("prod-account/us-east-1/sqs/terragrunt.hcl")
+        .contains("?ref=v1.1.0"));
+    w.assert_no_violations();
+}

@@ -101,6 +101,8 @@ fn split_list(value: &str) -> Vec<String> {
             _ => {}
         }
         if c == '\n' || (c == ',' && depth == 0) {
+            // An unclosed brace must not swallow the separators of the following lines.
+            depth = 0;
             items.push(std::mem::take(&mut current));
         } else {
             current.push(c);
@@ -168,6 +170,8 @@ mod tests {
             vec!["{*dev*}/**", "{a,b}/**", "[ab,c]x/**"]
         );
         assert!(i.list("exclude_dirs").is_empty());
+        let unclosed = inputs(&[("INPUT_INCLUDE_DIRS", "{dev/**\na,b")]);
+        assert_eq!(unclosed.list("include_dirs"), vec!["{dev/**", "a", "b"]);
         assert!(i.list("labels").is_empty());
     }
 

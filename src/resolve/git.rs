@@ -36,6 +36,17 @@ fn remote_url(url: &str, token: Option<&str>) -> String {
     url.to_string()
 }
 
+/// Sources come from files anyone may edit in a pull request: never run a command through the
+/// `ext::` transport, and give up on a stalled HTTP transfer instead of hanging the run.
+const HARDENING: [&str; 6] = [
+    "-c",
+    "protocol.ext.allow=never",
+    "-c",
+    "http.lowSpeedLimit=1",
+    "-c",
+    "http.lowSpeedTime=60",
+];
+
 enum Failure {
     NotFound,
     Transient(String),
@@ -58,6 +69,7 @@ impl Failure {
 
 fn ls_remote(remote: &str, token: Option<&str>) -> Result<String, Failure> {
     let output = gitcmd::git(token)
+        .args(HARDENING)
         .args(["ls-remote", "--tags", "--refs", "--", remote])
         .stdin(std::process::Stdio::null())
         .output()
@@ -71,7 +83,7 @@ fn ls_remote(remote: &str, token: Option<&str>) -> Result<String, Failure> {
 
 fn classify(stderr: &str) -> Failure {
     let lower = stderr.to_ascii_lowercase();
-    const NOT_FOUND: [&str; 6] = [
+    const NOT_FOUND: &[&str] = &[
         "not found",
         "does not exist",
         "does not appear to be a git repository",
@@ -79,8 +91,11 @@ fn classify(stderr: &str) -> Failure {
         "could not read username",
         "permission denied",
     ];
-    const TRANSIENT: [&str; 9] = [
+    const TRANSIENT: &[&str] = &[
         "could not resolve host",
+        "empty reply from server",
+        "returned error: 5",
+        "returned error: 429",
         "connection reset",
         "connection refused",
         "connection timed out",
@@ -88,7 +103,7 @@ fn classify(stderr: &str) -> Failure {
         "early eof",
         "the remote end hung up unexpectedly",
         "temporary failure",
-        "http 5",
+        "operation too slow",
     ];
     if NOT_FOUND.iter().any(|p| lower.contains(p)) {
         Failure::NotFound
@@ -99,14 +114,25 @@ fn classify(stderr: &str) -> Failure {
     }
 }
 
-/// The last meaningful line of git's stderr, which is the cause; earlier lines are context.
+/// git's own diagnostics (`ssh:`, `fatal:`, `error:`, `remote:` lines) are the cause; the
+/// advice lines around them are not. Without diagnostics, the last line is the best there is.
 fn summary(stderr: &str) -> String {
-    stderr
+    const CAUSES: [&str; 4] = ["ssh: ", "fatal: ", "error: ", "remote: "];
+    let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
-        .rfind(|l| !l.is_empty())
-        .map(|l| l.trim_start_matches("fatal: ").to_string())
-        .unwrap_or_else(|| "git ls-remote failed".to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let causes: Vec<&str> = lines
+        .iter()
+        .filter(|l| CAUSES.iter().any(|c| l.starts_with(c)))
+        .map(|l| l.trim_start_matches("fatal: "))
+        .collect();
+    match (causes.is_empty(), lines.last()) {
+        (false, _) => causes.join("; "),
+        (true, Some(last)) => last.to_string(),
+        (true, None) => "git ls-remote failed".to_string(),
+    }
 }
 
 fn parse_tags(stdout: &str) -> Vec<String> {
@@ -121,6 +147,16 @@ fn parse_tags(stdout: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_keeps_git_diagnostics_and_drops_advice() {
+        let stderr = "ssh: Could not resolve hostname github.com: Name or service not known\r\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n";
+        assert_eq!(
+            summary(stderr),
+            "ssh: Could not resolve hostname github.com: Name or service not known; Could not read from remote repository."
+        );
+        assert_eq!(summary("something odd\n"), "something odd");
+    }
 
     #[test]
     fn github_ssh_addresses_use_https_only_with_a_token() {
