@@ -1239,3 +1239,22 @@ fn a_breaking_dry_run_names_the_readme_it_would_write_and_writes_none() {
     );
     assert!(w.server.requests().is_empty());
 }
+
+#[test]
+fn a_spec_naming_other_environments_changes_only_the_selected_one() {
+    let w = two_envs();
+    let spec = w.spec(&[DEV, "{*stage*}/**"]);
+    let text = std::fs::read_to_string(&spec).unwrap();
+    assert!(text.contains("stage/sqs/terragrunt.hcl"), "{text}");
+    let run = w.update_with(&spec, &[DEV], &[]).ok();
+    assert_eq!(
+        run.stdout,
+        "updated dev/sqs/terragrunt.hcl\n",
+        "{}",
+        run.text()
+    );
+    assert_eq!(
+        w.read("stage/sqs/terragrunt.hcl"),
+        sqs_unit("v1.0.0").as_bytes()
+    );
+}
