@@ -92,6 +92,27 @@ fn release_links(dep: &DependencyPlan) -> Option<String> {
     Some(text)
 }
 
+/// GitHub refuses a body over 65,536 characters: a dependency used in thousands of files would
+/// make the pull request impossible to open, so the lists stop after this many lines in all.
+const MAX_ROWS: usize = 200;
+
+/// One line per item while `budget` lasts, then how many were left out.
+fn write_capped<T>(out: &mut String, items: &[T], budget: &mut usize, line: impl Fn(&T) -> String) {
+    let shown = items.len().min(*budget);
+    for item in &items[..shown] {
+        let _ = writeln!(out, "{}", line(item));
+    }
+    *budget -= shown;
+    if shown < items.len() {
+        let _ = writeln!(
+            out,
+            "\n…and {} more, not listed to keep this description within GitHub's size limit; \
+             the commit has every change.",
+            items.len() - shown
+        );
+    }
+}
+
 pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
     let mut out = String::new();
     let env = ctx
@@ -108,19 +129,20 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
              follow `README-TO-COMPLETE-UPDATE.md` in each folder listed below, then delete it.\n"
         );
     }
+    let mut rows_left = MAX_ROWS;
     for dep in deps {
         let _ = writeln!(out, "## Update `{}`{env}\n", dep.source.id);
         let _ = writeln!(out, "| File | Line | From | To |\n|---|---|---|---|");
-        for u in dep.usages.iter().filter(|u| u.new_text.is_some()) {
-            let _ = writeln!(
-                out,
+        let changed: Vec<_> = dep.usages.iter().filter(|u| u.new_text.is_some()).collect();
+        write_capped(&mut out, &changed, &mut rows_left, |u| {
+            format!(
                 "| `{}` | {} | `{}` | `{}` |",
                 u.usage.file.display(),
                 u.usage.line,
                 u.usage.current,
                 u.new_text.as_deref().unwrap_or_default()
-            );
-        }
+            )
+        });
         if let Some(links) = release_links(dep) {
             let _ = writeln!(out, "\n{links}");
         }
@@ -139,15 +161,9 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
             "### Not changed: shared files\n\nThese usages live in files shared by several \
              environments; changing them here would change the other environments too:\n"
         );
-        for u in ctx.shared {
-            let _ = writeln!(
-                out,
-                "- `{}` line {} (`{}`)",
-                u.file.display(),
-                u.line,
-                u.current
-            );
-        }
+        write_capped(&mut out, ctx.shared, &mut rows_left, |u| {
+            format!("- `{}` line {} (`{}`)", u.file.display(), u.line, u.current)
+        });
         out.push('\n');
     }
     if !ctx.unreadable.is_empty() {
