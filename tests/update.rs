@@ -1258,3 +1258,24 @@ fn a_spec_naming_other_environments_changes_only_the_selected_one() {
         sqs_unit("v1.0.0").as_bytes()
     );
 }
+
+#[test]
+fn a_dependency_used_in_hundreds_of_files_still_gets_a_pull_request_github_accepts() {
+    let unit = sqs_unit("v1.0.0");
+    let paths: Vec<String> = (0..650)
+        .map(|i| format!("dev/us-east-1/services/queue-processing-unit-{i:03}/terragrunt.hcl"))
+        .collect();
+    let files: Vec<(&str, &str)> = paths.iter().map(|p| (p.as_str(), unit.as_str())).collect();
+    let w = world(&files);
+    let out = w.publish(&["--output", "json"]).ok().json();
+    assert_eq!(out["updated_files"].as_array().map(Vec::len), Some(650));
+    let changed = w.origin(&["diff", "--name-only", "main", BRANCH]);
+    assert_eq!(changed.lines().count(), 650);
+    let body = w.server.pulls(REPO)[0].body.clone().unwrap_or_default();
+    // GitHub's limit on a pull request body.
+    assert!(body.chars().count() <= 65_536, "{} characters", body.len());
+    assert!(body.contains("and 450 more"), "{body}");
+    assert!(body_lists(&body, &paths[0], "v1.0.0", "v1.2.0"), "{body}");
+    assert_eq!(metadata(&body)[0]["version"], "v1.2.0");
+    w.assert_no_violations();
+}
