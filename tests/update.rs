@@ -393,10 +393,10 @@ fn registry_world(file: &str) -> (Registry, World) {
     (registry, w)
 }
 
-const NET: &str = "module \"vpc\" {\n  source  = \"terraform-aws-modules/vpc/aws\"\n  version = \"{A}\" # constraint\n}\n\nmodule \"vpc_pinned\" {\n  source = \"terraform-aws-modules/vpc/aws\"\n  version = \"{B}\"\n}\n\nmodule \"sg\" {\n  source  = \"terraform-aws-modules/security-group/aws\"\n  version = \">= 1.0, < 2.0\"\n}\n";
+const NET: &str = "module \"vpc\" {\n  source  = \"terraform-aws-modules/vpc/aws\"\n  version = \"{A}\" # constraint\n}\n\nmodule \"vpc_pinned\" {\n  source = \"terraform-aws-modules/vpc/aws\"\n  version = \"{B}\"\n}\n\nmodule \"vpc_patch\" {\n  source  = \"terraform-aws-modules/vpc/aws\"\n  version = \"{C}\"\n}\n\nmodule \"sg\" {\n  source  = \"terraform-aws-modules/security-group/aws\"\n  version = \">= 1.0, < 2.0\"\n}\n";
 
-fn net(a: &str, b: &str) -> String {
-    NET.replace("{A}", a).replace("{B}", b)
+fn net(a: &str, b: &str, c: &str) -> String {
+    NET.replace("{A}", a).replace("{B}", b).replace("{C}", c)
 }
 
 /// `update` of every dependency of the spec.
@@ -410,11 +410,11 @@ fn update_all(w: &World, extra: &[&str]) -> Run {
 
 #[test]
 fn registry_constraints_keep_their_operator_and_satisfied_ranges_are_left_alone() {
-    let (registry, w) = registry_world(&net("~> 5.1.0", "5.1.0"));
+    let (registry, w) = registry_world(&net("~> 5.1", "5.1.0", "~> 5.1.0"));
     let run = update_all(&w, &["--output", "json"]).ok();
     assert_eq!(
         String::from_utf8(w.read("dev/net/main.tf")).unwrap(),
-        net("~> 5.4.0", "5.4.0"),
+        net("~> 5.4", "5.4.0", "~> 5.4.0"),
         "{}",
         run.text()
     );
@@ -433,11 +433,11 @@ fn registry_constraints_keep_their_operator_and_satisfied_ranges_are_left_alone(
 
 #[test]
 fn a_breaking_registry_update_keeps_the_operator_and_leaves_a_range_that_excludes_it() {
-    let (_registry, w) = registry_world(&net("~> 5.1", "5.1.0"));
+    let (_registry, w) = registry_world(&net("~> 5.1", "5.1.0", "~> 5.1.0"));
     let run = update_all(&w, &["--update-strategy", "next-breaking"]).ok();
     assert_eq!(
         String::from_utf8(w.read("dev/net/main.tf")).unwrap(),
-        net("~> 6.0", "6.0.0"),
+        net("~> 6.0", "6.0.0", "~> 6.0.0"),
         "{}",
         run.text()
     );
