@@ -1279,3 +1279,40 @@ fn a_dependency_used_in_hundreds_of_files_still_gets_a_pull_request_github_accep
     assert_eq!(metadata(&body)[0]["version"], "v1.2.0");
     w.assert_no_violations();
 }
+
+#[test]
+fn a_promoted_registry_version_is_written_into_each_constraint() {
+    let (_registry, w) = registry_world(&net("~> 5.1", "5.1.0", "~> 5.1.0"));
+    let dir = w.dir();
+    let run = w
+        .patcher(&[
+            "update",
+            &dir,
+            "--include-dirs",
+            DEV,
+            "--dependency",
+            "terraform-aws-modules/vpc/aws",
+            "--version",
+            "5.2.0",
+        ])
+        .ok();
+    assert_eq!(
+        String::from_utf8(w.read("dev/net/main.tf")).unwrap(),
+        net("~> 5.2", "5.2.0", "~> 5.2.0"),
+        "{}",
+        run.text()
+    );
+    let missing = w
+        .patcher(&[
+            "update",
+            &dir,
+            "--include-dirs",
+            DEV,
+            "--dependency",
+            "terraform-aws-modules/vpc/aws",
+            "--version",
+            "5.3.0",
+        ])
+        .failed();
+    assert!(missing.stderr.contains("5.3.0"), "{}", missing.text());
+}
