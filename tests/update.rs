@@ -1003,6 +1003,7 @@ fn a_bad_token_is_named_as_such() {
     assert!(run.stderr.contains("token was rejected"), "{}", run.text());
     assert!(!run.stderr.contains("ghs_wrongToken999"), "{}", run.text());
     w.assert_checkout_untouched();
+    w.assert_no_violations();
 }
 
 #[test]
