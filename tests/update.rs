@@ -1317,3 +1317,38 @@ fn a_promoted_registry_version_is_written_into_each_constraint() {
         .failed();
     assert!(missing.stderr.contains("5.3.0"), "{}", missing.text());
 }
+
+/// As in a container job, where the workspace belongs to the runner's uid, not ours. Changing a
+/// checkout's owner needs root; elsewhere this test has nothing to check.
+#[test]
+fn a_workspace_owned_by_another_user_is_published() {
+    let w = two_envs();
+    let chown = Command::new("chown")
+        .args(["-R", "4242:4242"])
+        .arg(&w.infra.dir)
+        .output()
+        .unwrap();
+    if !chown.status.success() {
+        eprintln!("not root: cannot hand the checkout to another uid");
+        return;
+    }
+    let plain_git = testkit::git::command(&w.infra.dir)
+        .args(["status"])
+        .output()
+        .unwrap();
+    assert!(
+        !plain_git.status.success(),
+        "git itself refuses the checkout"
+    );
+    w.publish(&[]).ok();
+    assert_eq!(
+        w.origin_bytes(BRANCH, "dev/sqs/terragrunt.hcl"),
+        sqs_unit("v1.2.0").as_bytes()
+    );
+    assert_eq!(w.server.pulls(REPO).len(), 1);
+    assert_eq!(
+        w.read("dev/sqs/terragrunt.hcl"),
+        sqs_unit("v1.0.0").as_bytes()
+    );
+    w.assert_no_violations();
+}
