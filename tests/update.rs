@@ -1352,3 +1352,18 @@ fn a_workspace_owned_by_another_user_is_published() {
     );
     w.assert_no_violations();
 }
+
+#[test]
+fn a_promoted_breaking_version_brings_its_readme_too() {
+    let w = two_envs();
+    w.server
+        .add_release("acme/terraform-aws-sqs", "v2.0.0", "Inputs renamed.");
+    w.publish(&["--version", "v2.0.0"]).ok();
+    let readme = format!("dev/sqs/{README}");
+    let text = String::from_utf8(w.origin_bytes(BRANCH, &readme)).unwrap();
+    assert!(text.contains("Inputs renamed."), "{text}");
+    let body = w.server.pulls(REPO)[0].body.clone().unwrap_or_default();
+    assert!(body.contains("Breaking update"), "{body}");
+    assert_eq!(metadata(&body)[0]["version"], "v2.0.0");
+    w.assert_no_violations();
+}
