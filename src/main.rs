@@ -288,6 +288,10 @@ fn run_update(args: UpdateArgs) -> Result<()> {
     if args.dry_run {
         let preview = update::preview(&opts, environment, &resolver)?;
         print_notes(&preview.notes);
+        if let Output::Json = args.output {
+            println!("{}", serde_json::to_string_pretty(&preview)?);
+            return Ok(());
+        }
         print!("{}", preview.diff);
         if args.publish {
             println!(

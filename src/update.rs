@@ -22,8 +22,6 @@ pub const SHARED_DIR: &str = "_envcommon";
 pub enum UpdateError {
     #[error(transparent)]
     Environment(#[from] crate::environment::EnvironmentError),
-    #[error("dependency `{0}` is not in the spec")]
-    NotInSpec(String),
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
     #[error("{file}: {reason}")]
@@ -65,7 +63,7 @@ pub fn plan_changes(
     lister: &dyn VersionLister,
 ) -> Result<Changes, UpdateError> {
     let mut scan = scan::scan(&opts.env)?;
-    let wanted = wanted_ids(opts)?;
+    let wanted = wanted_ids(opts);
     scan.usages
         .retain(|u| wanted.as_ref().is_none_or(|ids| ids.contains(&u.source.id)));
     let (shared, own): (Vec<Usage>, Vec<Usage>) = scan
@@ -77,6 +75,9 @@ pub fn plan_changes(
     let fresh = plan::plan(&scan, &listings, opts.strategy);
     let mut dependencies = Vec::new();
     for dep in fresh.dependencies {
+        if spec_says_up_to_date(opts, &dep.source.id) {
+            continue;
+        }
         if let Some(err) = &dep.error {
             return Err(plan::PlanError::Listing {
                 id: dep.source.id.clone(),
@@ -95,21 +96,22 @@ pub fn plan_changes(
     })
 }
 
-fn wanted_ids(opts: &UpdateOptions) -> Result<Option<BTreeSet<String>>, UpdateError> {
+fn wanted_ids(opts: &UpdateOptions) -> Option<BTreeSet<String>> {
     match (&opts.dependency, &opts.spec) {
-        (Some(id), Some(spec)) if opts.version.is_none() => {
-            if spec.dependencies.iter().any(|d| &d.id == id) {
-                Ok(Some(BTreeSet::from([id.clone()])))
-            } else {
-                Err(UpdateError::NotInSpec(id.clone()))
-            }
-        }
-        (Some(id), _) => Ok(Some(BTreeSet::from([id.clone()]))),
-        (None, Some(spec)) => Ok(Some(
-            spec.dependencies.iter().map(|d| d.id.clone()).collect(),
-        )),
-        (None, None) => Ok(None),
+        (Some(id), _) => Some(BTreeSet::from([id.clone()])),
+        (None, Some(spec)) => Some(spec.dependencies.iter().map(|d| d.id.clone()).collect()),
+        (None, None) => None,
     }
+}
+
+/// A spec lists only dependencies with an update: one it leaves out has nothing to do, unless an
+/// exact version is asked for.
+fn spec_says_up_to_date(opts: &UpdateOptions, id: &str) -> bool {
+    opts.version.is_none()
+        && opts
+            .spec
+            .as_ref()
+            .is_some_and(|spec| !spec.dependencies.iter().any(|d| d.id == id))
 }
 
 fn is_shared(usage: &Usage) -> bool {
@@ -243,6 +245,7 @@ pub struct Outcome {
 }
 
 /// What `--dry-run` shows: the diff and the pull request body; nothing is written.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Preview {
     pub diff: String,
     pub body: String,
@@ -282,7 +285,15 @@ pub fn preview(
 /// Says why nothing changed when a dependency was asked for, and which shared files were left.
 fn notes_of(opts: &UpdateOptions, changes: &Changes) -> Vec<String> {
     let mut notes = Vec::new();
-    if let Some(id) = &opts.dependency {
+    if let Some(id) = opts
+        .dependency
+        .as_ref()
+        .filter(|id| spec_says_up_to_date(opts, id))
+    {
+        notes.push(format!(
+            "`{id}` has no update in the spec: nothing to update"
+        ));
+    } else if let Some(id) = &opts.dependency {
         let used = changes.dependencies.iter().any(|d| &d.source.id == id);
         match (used, changes.shared.is_empty()) {
             (false, true) => notes.push(format!(
