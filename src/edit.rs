@@ -1,1 +1,308 @@
-//! (to be written)
+//! Replaces version texts in files, changing no other byte.
+//!
+//! Each file is all-or-nothing: every edit must still find its `old` text at its span, the
+//! result must parse and read back the new version at the new span, and only then is the file
+//! replaced atomically.
+
+use crate::scan::scan_file_in;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Replace the bytes at `span` of `file`, which must read `old`, with `new`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// Relative to the working dir.
+    pub file: PathBuf,
+    pub span: Range<usize>,
+    pub old: String,
+    pub new: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RejectReason {
+    #[error("the file changed since it was scanned")]
+    Changed,
+    #[error("the edited file would not parse at {line}:{column}: {message}")]
+    NoLongerParses {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("the edited file would not read `{version}` back as a module version")]
+    NotReadBack { version: String },
+    #[error("two edits of the file overlap")]
+    Overlapping,
+    #[error("the path is not inside the working dir")]
+    OutsideWorkingDir,
+    #[error("{0}")]
+    Io(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {reason}", file.display())]
+pub struct Rejected {
+    pub file: PathBuf,
+    pub reason: RejectReason,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOutcome {
+    /// Files written, relative to the working dir.
+    pub changed: Vec<PathBuf>,
+    pub rejected: Vec<Rejected>,
+}
+
+/// Applies the edits file by file; a rejected file is left untouched and the others go on.
+pub fn apply(working_dir: &Path, edits: &[Edit]) -> ApplyOutcome {
+    let mut outcome = ApplyOutcome::default();
+    for (file, edits) in by_file(edits) {
+        let written = prepare(working_dir, &file, &edits).and_then(|prepared| match prepared {
+            Some(p) => write_atomic(&p.path, &p.new)
+                .map(|()| true)
+                .map_err(|err| RejectReason::Io(err.to_string())),
+            None => Ok(false),
+        });
+        match written {
+            Ok(true) => outcome.changed.push(file),
+            Ok(false) => {}
+            Err(reason) => outcome.rejected.push(Rejected { file, reason }),
+        }
+    }
+    outcome
+}
+
+/// The diff `apply` would make, checked the same way, without writing anything.
+pub fn preview(working_dir: &Path, edits: &[Edit]) -> Result<String, Rejected> {
+    let mut out = String::new();
+    for (file, edits) in by_file(edits) {
+        match prepare(working_dir, &file, &edits) {
+            Ok(Some(p)) => out.push_str(&diff(&file, &p.old, &p.new)),
+            Ok(None) => {}
+            Err(reason) => return Err(Rejected { file, reason }),
+        }
+    }
+    Ok(out)
+}
+
+/// Writes through a temporary file in the same folder and a rename, so readers see the old or
+/// the new content, never a mix; keeps the permissions (and, where allowed, the owner).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let original = fs::metadata(path).ok();
+    let (temp_path, mut temp) = create_temp(dir, &name.to_string_lossy())?;
+    let written = (|| {
+        temp.write_all(bytes)?;
+        if let Some(meta) = &original {
+            temp.set_permissions(meta.permissions())?;
+            keep_owner(&temp_path, meta);
+        }
+        temp.sync_all()?;
+        drop(temp);
+        fs::rename(&temp_path, path)
+    })();
+    if written.is_err() {
+        // Best effort: the original error is the one worth reporting.
+        let _ = fs::remove_file(&temp_path);
+    }
+    written
+}
+
+fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, fs::File)> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let candidate = dir.join(format!(".{name}.{}-{n}.patcher-tmp", std::process::id()));
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(file) => return Ok((candidate, file)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// A container action runs as root on files owned by the runner's user; giving the file back
+/// to that user keeps later steps able to write it. Failing to do so is not an error.
+#[cfg(unix)]
+fn keep_owner(path: &Path, original: &fs::Metadata) {
+    use std::os::unix::fs::MetadataExt;
+    let _ = std::os::unix::fs::chown(path, Some(original.uid()), Some(original.gid()));
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_path: &Path, _original: &fs::Metadata) {}
+
+fn by_file(edits: &[Edit]) -> BTreeMap<PathBuf, Vec<&Edit>> {
+    let mut files: BTreeMap<PathBuf, Vec<&Edit>> = BTreeMap::new();
+    for edit in edits {
+        files.entry(edit.file.clone()).or_default().push(edit);
+    }
+    files
+}
+
+struct Prepared {
+    path: PathBuf,
+    old: Vec<u8>,
+    new: Vec<u8>,
+}
+
+/// The checked new content of one file; `None` when the edits change nothing.
+fn prepare(
+    working_dir: &Path,
+    file: &Path,
+    edits: &[&Edit],
+) -> Result<Option<Prepared>, RejectReason> {
+    let path = inside(working_dir, file)?;
+    let old = fs::read(&path).map_err(|err| RejectReason::Io(err.to_string()))?;
+    let (new, new_spans) = splice(&old, edits)?;
+    if new == old {
+        return Ok(None);
+    }
+    read_back(&path, file, &new, &new_spans)?;
+    Ok(Some(Prepared { path, old, new }))
+}
+
+/// The real path of `file`, which must stay below the working dir even through symlinks.
+fn inside(working_dir: &Path, file: &Path) -> Result<PathBuf, RejectReason> {
+    let plain = file
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !plain || file.as_os_str().is_empty() {
+        return Err(RejectReason::OutsideWorkingDir);
+    }
+    let io = |err: io::Error| RejectReason::Io(err.to_string());
+    let root = working_dir.canonicalize().map_err(io)?;
+    let path = root.join(file).canonicalize().map_err(io)?;
+    if path.starts_with(&root) {
+        Ok(path)
+    } else {
+        Err(RejectReason::OutsideWorkingDir)
+    }
+}
+
+/// A new version text and the span it occupies in the edited file.
+type Placed = (Range<usize>, String);
+
+/// New content and, per distinct edit, where its new text landed.
+fn splice(bytes: &[u8], edits: &[&Edit]) -> Result<(Vec<u8>, Vec<Placed>), RejectReason> {
+    let mut edits = edits.to_vec();
+    edits.sort_by_key(|e| (e.span.start, e.span.end));
+    // A version held in a `locals` entry is the usage of every module that refers to it.
+    edits.dedup();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut spans = Vec::with_capacity(edits.len());
+    let mut copied = 0;
+    for edit in edits {
+        if edit.span.start < copied {
+            return Err(RejectReason::Overlapping);
+        }
+        if bytes.get(edit.span.clone()) != Some(edit.old.as_bytes()) {
+            return Err(RejectReason::Changed);
+        }
+        out.extend_from_slice(&bytes[copied..edit.span.start]);
+        spans.push((out.len()..out.len() + edit.new.len(), edit.new.clone()));
+        out.extend_from_slice(edit.new.as_bytes());
+        copied = edit.span.end;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    Ok((out, spans))
+}
+
+/// The edited file must parse and yield each new version at its new span, so a tag name with
+/// quotes or newlines can never change the file's structure.
+fn read_back(path: &Path, file: &Path, bytes: &[u8], spans: &[Placed]) -> Result<(), RejectReason> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let (usages, _) =
+        scan_file_in(dir, file, bytes).map_err(|err| RejectReason::NoLongerParses {
+            line: err.line,
+            column: err.column,
+            message: err.message,
+        })?;
+    for (span, version) in spans {
+        let found = usages
+            .iter()
+            .any(|u| u.span == *span && u.current == *version);
+        if !found {
+            return Err(RejectReason::NotReadBack {
+                version: version.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A unified-style diff of the changed lines (no context lines).
+fn diff(file: &Path, old: &[u8], new: &[u8]) -> String {
+    let old = lines(old);
+    let new = lines(new);
+    let name = file.to_string_lossy().replace('\\', "/");
+    let mut out = format!("--- a/{name}\n+++ b/{name}\n");
+    let prefix = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+    let suffix = old[prefix..]
+        .iter()
+        .rev()
+        .zip(new[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (old_mid, new_mid) = (
+        &old[prefix..old.len() - suffix],
+        &new[prefix..new.len() - suffix],
+    );
+    if old_mid.len() != new_mid.len() {
+        hunk(&mut out, prefix, old_mid, new_mid);
+        return out;
+    }
+    let mut i = 0;
+    while i < old_mid.len() {
+        if old_mid[i] == new_mid[i] {
+            i += 1;
+            continue;
+        }
+        let end = (i..old_mid.len())
+            .find(|&j| old_mid[j] == new_mid[j])
+            .unwrap_or(old_mid.len());
+        hunk(&mut out, prefix + i, &old_mid[i..end], &new_mid[i..end]);
+        i = end;
+    }
+    out
+}
+
+fn hunk(out: &mut String, first: usize, old: &[String], new: &[String]) {
+    let range = |len: usize| match len {
+        1 => format!("{}", first + 1),
+        _ => format!("{},{len}", first + 1),
+    };
+    out.push_str(&format!(
+        "@@ -{} +{} @@\n",
+        range(old.len()),
+        range(new.len())
+    ));
+    for line in old {
+        out.push_str(&format!("-{line}\n"));
+    }
+    for line in new {
+        out.push_str(&format!("+{line}\n"));
+    }
+}
+
+/// Lines as shown in a diff: without BOM and line terminators.
+fn lines(bytes: &[u8]) -> Vec<String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    String::from_utf8_lossy(bytes)
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line).to_string())
+        .collect()
+}

@@ -10,10 +10,11 @@ pub fn git(token: Option<&str>) -> Command {
     let mut entries: Vec<(String, String)> = vec![("safe.directory".into(), "*".into())];
     if let Some(token) = token.filter(|t| !t.is_empty()) {
         let basic = base64(format!("x-access-token:{token}").as_bytes());
-        entries.push((
-            "http.https://github.com/.extraheader".into(),
-            format!("AUTHORIZATION: basic {basic}"),
-        ));
+        let key = format!("http.{}/.extraheader", server_url());
+        // actions/checkout leaves its own header in .git/config; an empty value clears the
+        // list first, or git sends two Authorization headers and GitHub answers 400.
+        entries.push((key.clone(), String::new()));
+        entries.push((key, format!("AUTHORIZATION: basic {basic}")));
     }
     let mut cmd = Command::new("git");
     let start: usize = std::env::var("GIT_CONFIG_COUNT")
@@ -30,13 +31,26 @@ pub fn git(token: Option<&str>) -> Command {
     cmd
 }
 
+/// The GitHub server the token belongs to: the runner's `GITHUB_SERVER_URL` (GitHub
+/// Enterprise Server has its own host), else github.com.
+fn server_url() -> String {
+    std::env::var("GITHUB_SERVER_URL")
+        .ok()
+        .filter(|u| u.starts_with("https://"))
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| "https://github.com".into())
+}
+
 /// Standard base64 with padding (RFC 4648), enough for one header value.
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

@@ -21,3 +21,13 @@ pub mod version;
 // publish stage and runner contract
 pub mod action;
 pub mod publish;
+
+// commands
+pub mod breaking;
+pub mod config;
+pub mod demo;
+pub mod promote;
+pub mod pull_request;
+pub mod report;
+pub mod step;
+pub mod update;

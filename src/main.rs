@@ -1,1 +1,367 @@
-fn main() {}
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use patcher::config::Config;
+use patcher::environment::Environment;
+use patcher::plan::Strategy;
+use patcher::promote::{self, PromoteOptions};
+use patcher::publish::git::Repo;
+use patcher::publish::github::{Forge, GitHubClient};
+use patcher::report::{self, ReportOptions};
+use patcher::resolve::{ResolveConfig, Resolver};
+use patcher::spec;
+use patcher::update::{self, PublishOptions, UpdateOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Keeps Terraform, OpenTofu and Terragrunt module versions current and promotes each update
+/// through environments, one reviewed pull request at a time.
+#[derive(Parser)]
+#[command(name = "patcher", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Find every versioned module dependency of an environment and the version it should move to.
+    Report(ReportArgs),
+    /// Move dependencies of an environment to their target version; with --publish, open or
+    /// refresh the pull request.
+    Update(UpdateArgs),
+    /// On a merged pull request opened by `update`, dispatch the same version to the next
+    /// environment.
+    Promote(PromoteArgs),
+    /// Run as a GitHub Action step: inputs from INPUT_*, outputs to $GITHUB_OUTPUT.
+    Action,
+    /// Walk the whole dev → stage → prod chain offline in a temporary folder.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct EnvArgs {
+    /// Folder to scan; globs are matched against folders relative to it.
+    #[arg(default_value = ".")]
+    working_dir: PathBuf,
+    /// Glob selecting the environment's folders, e.g. '{*dev*}/**' (repeatable).
+    #[arg(long = "include-dirs", value_name = "GLOB")]
+    include_dirs: Vec<String>,
+    /// Glob of folders to leave out (repeatable).
+    #[arg(long = "exclude-dirs", value_name = "GLOB")]
+    exclude_dirs: Vec<String>,
+    /// Environment name from the config file: its globs, labels and branch prefix.
+    #[arg(long)]
+    environment: Option<String>,
+    /// The environments file.
+    #[arg(long, default_value = patcher::config::DEFAULT_PATH)]
+    config: PathBuf,
+    /// next-safe: highest version before the next breaking change; next-breaking: the next
+    /// breaking version itself.
+    #[arg(long, default_value = "next-safe")]
+    update_strategy: Strategy,
+    /// Token for GitHub (module repositories over HTTPS, pull requests).
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    github_token: Option<String>,
+}
+
+impl EnvArgs {
+    /// Globs given on the command line win over the config file's; without the file,
+    /// `--environment` only names the environment (labels, pull request body).
+    fn environment(&self) -> Result<Environment> {
+        let from_config = self.include_dirs.is_empty() && self.config.exists();
+        if let (Some(name), true) = (&self.environment, from_config) {
+            let config = Config::load(&self.config)?;
+            config.check_globs(&self.working_dir)?;
+            return Ok(config.get(name)?.environment(&self.working_dir));
+        }
+        Ok(Environment {
+            working_dir: self.working_dir.clone(),
+            include_dirs: self.include_dirs.clone(),
+            exclude_dirs: self.exclude_dirs.clone(),
+        })
+    }
+
+    fn resolver(&self) -> Result<(Resolver, usize)> {
+        let config = ResolveConfig::from_env(self.github_token.clone())?;
+        let concurrency = config.concurrency;
+        Ok((Resolver::new(config), concurrency))
+    }
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    env: EnvArgs,
+    /// Write the upgrade spec JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    output_spec: Option<PathBuf>,
+    /// Only this dependency ID.
+    #[arg(long, value_name = "ID")]
+    dependency: Option<String>,
+    /// With --dependency: plan exactly this version (what promotion moves to).
+    #[arg(long, requires = "dependency")]
+    version: Option<String>,
+    /// Print format.
+    #[arg(long, default_value = "table")]
+    output: Output,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Args)]
+struct UpdateArgs {
+    #[command(flatten)]
+    env: EnvArgs,
+    /// The spec written by `report --output-spec`; without it a fresh plan is made.
+    #[arg(long, value_name = "FILE")]
+    spec_file: Option<PathBuf>,
+    /// Only this dependency ID.
+    #[arg(long, value_name = "ID")]
+    dependency: Option<String>,
+    /// Move to exactly this version (promotion); it must exist in the module's source.
+    #[arg(long, requires = "dependency")]
+    version: Option<String>,
+    /// Also change files under `_envcommon`, which other environments include too.
+    #[arg(long)]
+    allow_shared_files: bool,
+    /// Branch, commit, push and open or refresh the pull request.
+    #[arg(long, requires_all = ["pr_branch", "pr_title"])]
+    publish: bool,
+    /// Branch of the pull request; refreshed (force-pushed) when it already exists.
+    #[arg(long, value_name = "BRANCH")]
+    pr_branch: Option<String>,
+    /// Title of the pull request.
+    #[arg(long, value_name = "TITLE")]
+    pr_title: Option<String>,
+    /// Label for the pull request (repeatable); default `updates-<environment>`.
+    #[arg(long = "pr-label", value_name = "LABEL")]
+    pr_labels: Vec<String>,
+    /// Branch the pull request targets and the update branch starts from.
+    #[arg(long, default_value = "main")]
+    base: String,
+    /// 'Name <email>' for the commit.
+    #[arg(long)]
+    commit_author: Option<String>,
+    #[command(flatten)]
+    github: GitHubArgs,
+    /// Print the diff and the pull request it would open; write, push and call nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print format of the outcome.
+    #[arg(long, default_value = "table")]
+    output: Output,
+}
+
+#[derive(Args)]
+struct PromoteArgs {
+    /// The `pull_request` event payload (what $GITHUB_EVENT_PATH holds).
+    #[arg(long, value_name = "FILE")]
+    event: PathBuf,
+    /// The environment the pull request belongs to, when its metadata does not say.
+    #[arg(long)]
+    environment: Option<String>,
+    /// The environments file; with it, the last environment dispatches nothing.
+    #[arg(long, default_value = patcher::config::DEFAULT_PATH)]
+    config: PathBuf,
+    /// Event type to send instead of `<environment>_updates_merged`.
+    #[arg(long)]
+    event_type: Option<String>,
+    /// The seed guide's PR_BRANCH_PREFIX, for pull requests without a metadata block.
+    #[arg(long, env = "PR_BRANCH_PREFIX")]
+    branch_prefix: Option<String>,
+    /// Token allowed to send `repository_dispatch` (contents: write).
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    github_token: Option<String>,
+    #[command(flatten)]
+    github: GitHubArgs,
+    /// Print the dispatch instead of sending it.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Args)]
+struct GitHubArgs {
+    /// GitHub REST API base URL (GitHub Enterprise, tests).
+    #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
+    github_api_url: String,
+    /// owner/name of the repository pull requests and dispatches go to.
+    #[arg(long, env = "GITHUB_REPOSITORY")]
+    repository: Option<String>,
+}
+
+impl GitHubArgs {
+    fn client(&self, token: Option<String>) -> Result<GitHubClient> {
+        let Some(repository) = &self.repository else {
+            bail!("--repository owner/name (or GITHUB_REPOSITORY) is needed to reach GitHub");
+        };
+        Ok(GitHubClient::new(&self.github_api_url, repository, token))
+    }
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Keep the demo's repositories in this folder instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Report(args) => run_report(args),
+        Command::Update(args) => run_update(args),
+        Command::Promote(args) => run_promote(args),
+        Command::Action => patcher::step::run(),
+        Command::Demo(args) => patcher::demo::run(args.keep.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let message = format!("{err:#}");
+            if std::env::var_os("GITHUB_ACTIONS").is_some() {
+                println!(
+                    "{}",
+                    patcher::action::annotation(
+                        patcher::action::Level::Error,
+                        None,
+                        None,
+                        None,
+                        &message
+                    )
+                );
+            }
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_report(args: ReportArgs) -> Result<()> {
+    let (resolver, concurrency) = args.env.resolver()?;
+    let opts = ReportOptions {
+        env: args.env.environment()?,
+        strategy: args.env.update_strategy,
+        dependency: args.dependency,
+        version: args.version,
+        concurrency,
+    };
+    let report = report::run(&opts, &resolver)?;
+    for problem in report::problems(&report) {
+        eprintln!("{problem}");
+    }
+    let json = spec::to_json(&report.spec);
+    match args.output {
+        Output::Table => print!("{}", report::render_table(&report.plan)),
+        Output::Json => print!("{json}"),
+    }
+    if let Some(path) = &args.output_spec {
+        patcher::edit::write_atomic(path, json.as_bytes())
+            .with_context(|| format!("writing the spec to {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn run_update(args: UpdateArgs) -> Result<()> {
+    let (resolver, concurrency) = args.env.resolver()?;
+    let spec = match &args.spec_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Some(spec::from_json(&text, &path.display().to_string())?)
+        }
+        None => None,
+    };
+    let opts = UpdateOptions {
+        env: args.env.environment()?,
+        spec,
+        dependency: args.dependency.clone(),
+        version: args.version.clone(),
+        strategy: args.env.update_strategy,
+        allow_shared_files: args.allow_shared_files,
+        concurrency,
+    };
+    let environment = args.env.environment.as_deref();
+    if args.dry_run {
+        let preview = update::preview(&opts, environment, &resolver)?;
+        print_notes(&preview.notes);
+        if let Output::Json = args.output {
+            println!("{}", serde_json::to_string_pretty(&preview)?);
+            return Ok(());
+        }
+        print!("{}", preview.diff);
+        if args.publish {
+            println!(
+                "\nWould open or refresh pull request `{}` on branch `{}`:\n",
+                args.pr_title.as_deref().unwrap_or_default(),
+                args.pr_branch.as_deref().unwrap_or_default()
+            );
+            println!("{}", preview.body);
+        }
+        return Ok(());
+    }
+    let outcome = if args.publish {
+        let forge = args.github.client(args.env.github_token.clone())?;
+        let labels = if args.pr_labels.is_empty() {
+            environment
+                .map(|e| vec![format!("updates-{e}")])
+                .unwrap_or_default()
+        } else {
+            args.pr_labels.clone()
+        };
+        let publish = PublishOptions {
+            branch: args.pr_branch.clone().unwrap_or_default(),
+            title: args.pr_title.clone().unwrap_or_default(),
+            labels,
+            base: args.base.clone(),
+            author: args.commit_author.clone(),
+            environment: environment.map(str::to_string),
+        };
+        let repo = Repo::open(&opts.env.working_dir, args.env.github_token.clone())?;
+        update::run_published(&opts, &publish, &repo, &forge, &resolver)?
+    } else {
+        update::run_local(&opts, &resolver, &patcher::breaking::NoReleaseNotes)?
+    };
+    print_notes(&outcome.notes);
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&outcome)?),
+        Output::Table => print!("{}", update::render_text(&outcome)),
+    }
+    Ok(())
+}
+
+fn print_notes(notes: &[String]) {
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+}
+
+fn run_promote(args: PromoteArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.event)
+        .with_context(|| format!("reading {}", args.event.display()))?;
+    let event: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", args.event.display()))?;
+    let chain = if args.config.exists() {
+        Config::load(&args.config)?.chain()
+    } else {
+        Vec::new()
+    };
+    let opts = PromoteOptions {
+        environment: args.environment.clone(),
+        event_type: args.event_type.clone(),
+        branch_prefix: args.branch_prefix.clone(),
+        chain,
+    };
+    let forge = match args.dry_run {
+        true => None,
+        false => Some(args.github.client(args.github_token.clone())?),
+    };
+    println!(
+        "{}",
+        promote::run(&event, &opts, forge.as_ref().map(|f| f as &dyn Forge))?
+    );
+    Ok(())
+}

@@ -1,1 +1,234 @@
-//! (to be written)
+//! Version listings: one per unique [`Origin`] of a run, fetched concurrently, cached for the
+//! run, retried on transient failures. git origins are listed with `git ls-remote` (so the
+//! user's `insteadOf`, credential helpers and ssh config apply exactly as git applies them);
+//! registry origins through the module registry protocol.
+
+mod config;
+mod git;
+mod registry;
+
+pub use config::ResolveConfig;
+
+use crate::model::{Listings, Origin, Usage};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use thiserror::Error;
+
+/// Why the versions of one origin (or the configuration) could not be read. Messages name the
+/// repository or module, never a token.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ResolveError {
+    #[error("invalid {variable}: {message}")]
+    Config { variable: String, message: String },
+    #[error("repository {url} not found or not accessible")]
+    RepositoryNotFound { url: String },
+    #[error("listing tags of {url} failed: {message}")]
+    Git { url: String, message: String },
+    #[error("module {module} not found in registry {host}")]
+    ModuleNotFound { host: String, module: String },
+    #[error("registry {host} refused access to {module} (HTTP {status}); set {token_variable}")]
+    RegistryAccess {
+        host: String,
+        module: String,
+        status: u16,
+        token_variable: String,
+    },
+    #[error("registry {host}: {message}")]
+    Registry { host: String, message: String },
+}
+
+/// Lists the versions of one origin. `Sync` so one lister serves every worker thread.
+pub trait VersionLister: Sync {
+    fn list(&self, origin: &Origin) -> Result<Vec<String>, ResolveError>;
+}
+
+/// The listings of every origin the usages reference.
+pub fn listings_for(usages: &[Usage], lister: &dyn VersionLister, concurrency: usize) -> Listings {
+    let origins: BTreeSet<Origin> = usages.iter().map(|u| u.source.origin.clone()).collect();
+    resolve_all(&origins, lister, concurrency)
+}
+
+/// Lists every origin once, with at most `concurrency` listings in flight.
+pub fn resolve_all(
+    origins: &BTreeSet<Origin>,
+    lister: &dyn VersionLister,
+    concurrency: usize,
+) -> Listings {
+    let origins: Vec<&Origin> = origins.iter().collect();
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Listings::new());
+    let workers = concurrency.max(1).min(origins.len());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some(origin) = origins.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let listing = lister.list(origin).map_err(|e| e.to_string());
+                    lock(&results).insert((*origin).clone(), listing);
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A map whose values are computed once, even when several threads ask for the same key at the
+/// same time: the later callers wait for the first one instead of repeating its request.
+struct OnceMap<K, V> {
+    cells: Mutex<HashMap<K, Arc<OnceLock<V>>>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> OnceMap<K, V> {
+    fn new() -> Self {
+        OnceMap {
+            cells: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get_or_init(&self, key: &K, init: impl FnOnce() -> V) -> V {
+        let cell = lock(&self.cells).entry(key.clone()).or_default().clone();
+        cell.get_or_init(init).clone()
+    }
+}
+
+/// A poisoned lock only means another listing panicked; the data is still consistent.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The production lister: git tags and registry versions, cached per origin for the run.
+pub struct Resolver {
+    config: ResolveConfig,
+    client: crate::http::Client,
+    listings: OnceMap<Origin, Result<Vec<String>, ResolveError>>,
+    registries: registry::Discovery,
+}
+
+impl Resolver {
+    pub fn new(config: ResolveConfig) -> Resolver {
+        Resolver::with_client(config, crate::http::Client::default())
+    }
+
+    /// A resolver whose registry requests go through `client` (e.g. another retry policy).
+    pub fn with_client(config: ResolveConfig, client: crate::http::Client) -> Resolver {
+        Resolver {
+            config,
+            client,
+            listings: OnceMap::new(),
+            registries: registry::Discovery::default(),
+        }
+    }
+
+    pub fn config(&self) -> &ResolveConfig {
+        &self.config
+    }
+
+    /// [`resolve_all`] with the configured concurrency.
+    pub fn resolve(&self, origins: &BTreeSet<Origin>) -> Listings {
+        resolve_all(origins, self, self.config.concurrency)
+    }
+
+    fn list_uncached(&self, origin: &Origin) -> Result<Vec<String>, ResolveError> {
+        match origin {
+            Origin::Git { url } => git::list_tags(url, self.config.github_token.as_deref()),
+            Origin::Registry {
+                host,
+                namespace,
+                name,
+                provider,
+            } => {
+                let module = registry::Module {
+                    host,
+                    namespace,
+                    name,
+                    provider,
+                };
+                self.registries
+                    .list_versions(&self.client, &self.config, &module)
+            }
+        }
+    }
+}
+
+impl VersionLister for Resolver {
+    fn list(&self, origin: &Origin) -> Result<Vec<String>, ResolveError> {
+        self.listings
+            .get_or_init(origin, || self.list_uncached(origin))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    struct Counting {
+        calls: AtomicUsize,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+    }
+
+    impl VersionLister for Counting {
+        fn list(&self, origin: &Origin) -> Result<Vec<String>, ResolveError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            match origin {
+                Origin::Git { url } if url.contains("missing") => {
+                    Err(ResolveError::RepositoryNotFound { url: url.clone() })
+                }
+                Origin::Git { url } => Ok(vec![format!("v1.0.0+{url}")]),
+                Origin::Registry { .. } => Ok(vec![]),
+            }
+        }
+    }
+
+    fn git(url: &str) -> Origin {
+        Origin::Git { url: url.into() }
+    }
+
+    #[test]
+    fn every_origin_is_listed_once_within_the_bound() {
+        let origins: BTreeSet<Origin> = (0..20)
+            .map(|i| git(&format!("u{i}")))
+            .chain([git("missing")])
+            .collect();
+        let lister = Counting {
+            calls: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+        };
+        let listings = resolve_all(&origins, &lister, 4);
+        assert_eq!(lister.calls.load(Ordering::SeqCst), 21);
+        assert!(lister.max_in_flight.load(Ordering::SeqCst) <= 4);
+        assert!(
+            lister.max_in_flight.load(Ordering::SeqCst) > 1,
+            "ran sequentially"
+        );
+        assert_eq!(listings.len(), 21);
+        assert_eq!(listings[&git("u3")], Ok(vec!["v1.0.0+u3".to_string()]));
+        assert_eq!(
+            listings[&git("missing")],
+            Err("repository missing not found or not accessible".to_string())
+        );
+    }
+
+    #[test]
+    fn concurrent_callers_share_one_computation() {
+        let map: OnceMap<u8, usize> = OnceMap::new();
+        let runs = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    map.get_or_init(&1, || {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        runs.fetch_add(1, Ordering::SeqCst)
+                    })
+                });
+            }
+        });
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+}

@@ -3,4 +3,6 @@
 
 pub mod git;
 pub mod github;
+pub mod openapi;
 pub mod registry;
+pub mod runner;

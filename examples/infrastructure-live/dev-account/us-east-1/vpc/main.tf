@@ -1,0 +1,11 @@
+module "vpc" {
+  source  = "terraform-aws-modules/vpc/aws"
+  version = "~> 5.1"
+
+  name = "dev"
+  cidr = "10.0.0.0/16"
+}
+
+module "labels" {
+  source = "./modules/labels" # local: skipped
+}

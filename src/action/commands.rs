@@ -1,0 +1,188 @@
+//! Workflow commands: lines on stdout that the runner reads as instructions. Each function
+//! returns the line (without the final newline) so the caller decides where and when to print.
+
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+    Notice,
+}
+
+impl Level {
+    fn command(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Notice => "notice",
+        }
+    }
+}
+
+/// The toolkit's escaping of a command's message: without it a newline in the message would end
+/// the command and let the rest of the text be read as a new command.
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Property values also escape `:` and `,`, which separate the properties from each other and
+/// from the message.
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// `::error file=…,line=…,col=…::message`; properties that are `None` are left out.
+pub fn annotation(
+    level: Level,
+    file: Option<&Path>,
+    line: Option<usize>,
+    col: Option<usize>,
+    message: &str,
+) -> String {
+    let file = file.map(|f| f.to_string_lossy().into_owned());
+    let properties: Vec<String> = [
+        ("file", file),
+        ("line", line.map(|l| l.to_string())),
+        ("col", col.map(|c| c.to_string())),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| Some(format!("{key}={}", escape_property(&value?))))
+    .collect();
+    let mut command = format!("::{}", level.command());
+    if !properties.is_empty() {
+        command.push(' ');
+        command.push_str(&properties.join(","));
+    }
+    format!("{command}::{}", escape_data(message))
+}
+
+/// Masks `value` in every later log line. The runner matches masks within single lines, so a
+/// multi-line value is also masked line by line. Blank input yields an empty string.
+pub fn add_mask(value: &str) -> String {
+    let mut parts: Vec<&str> = vec![value];
+    if value.contains(['\n', '\r']) {
+        parts.extend(value.lines().map(|l| l.trim_end_matches('\r')));
+    }
+    parts
+        .into_iter()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| format!("::add-mask::{}", escape_data(p)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Shown only when the workflow runs with debug logging (`ACTIONS_STEP_DEBUG`).
+pub fn debug(message: &str) -> String {
+    format!("::debug::{}", escape_data(message))
+}
+
+pub fn group(title: &str) -> String {
+    format!("::group::{}", escape_data(title))
+}
+
+pub fn endgroup() -> String {
+    "::endgroup::".to_owned()
+}
+
+/// The pair of lines that turns command processing off and back on, for printing text we do not
+/// control (file contents, release notes) that could otherwise contain `::add-mask::` or
+/// `::stop-commands::` lines of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopCommands {
+    pub stop: String,
+    pub resume: String,
+}
+
+pub fn stop_commands() -> std::io::Result<StopCommands> {
+    let token = super::random_hex(16)?;
+    Ok(StopCommands {
+        stop: format!("::stop-commands::{token}"),
+        resume: format!("::{token}::"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotation_with_all_properties() {
+        let line = annotation(
+            Level::Error,
+            Some(Path::new("dev/main.tf")),
+            Some(12),
+            Some(5),
+            "bad ref",
+        );
+        assert_eq!(line, "::error file=dev/main.tf,line=12,col=5::bad ref");
+    }
+
+    #[test]
+    fn annotation_without_properties() {
+        assert_eq!(
+            annotation(Level::Warning, None, None, None, "careful"),
+            "::warning::careful"
+        );
+        assert_eq!(
+            annotation(Level::Notice, None, Some(3), None, "n"),
+            "::notice line=3::n"
+        );
+    }
+
+    #[test]
+    fn annotation_escapes_message_and_properties() {
+        let line = annotation(
+            Level::Error,
+            Some(Path::new("a,b:c%\n.tf")),
+            Some(1),
+            None,
+            "50% done\r\nnext: x, y",
+        );
+        assert_eq!(
+            line,
+            "::error file=a%2Cb%3Ac%25%0A.tf,line=1::50%25 done%0D%0Anext: x, y"
+        );
+        assert_eq!(line.lines().count(), 1);
+    }
+
+    #[test]
+    fn escaping_is_reversible_in_the_runner_order() {
+        let text = "%0A stays literal %, then\r\na newline";
+        let back = escape_data(text)
+            .replace("%0D", "\r")
+            .replace("%0A", "\n")
+            .replace("%25", "%");
+        assert_eq!(back, text);
+    }
+
+    #[test]
+    fn masks_whole_value_and_each_line() {
+        assert_eq!(add_mask("s3cr%t"), "::add-mask::s3cr%25t");
+        assert_eq!(
+            add_mask("line one\r\nline two\n"),
+            "::add-mask::line one%0D%0Aline two%0A\n::add-mask::line one\n::add-mask::line two"
+        );
+        assert_eq!(add_mask("  "), "");
+    }
+
+    #[test]
+    fn groups_and_debug() {
+        assert_eq!(group("Scan dev\nnow"), "::group::Scan dev%0Anow");
+        assert_eq!(endgroup(), "::endgroup::");
+        assert_eq!(debug("a\nb"), "::debug::a%0Ab");
+    }
+
+    #[test]
+    fn stop_commands_use_a_fresh_token() {
+        let a = stop_commands().unwrap();
+        let b = stop_commands().unwrap();
+        let token = a.stop.strip_prefix("::stop-commands::").unwrap();
+        assert_eq!(token.len(), 32);
+        assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(a.resume, format!("::{token}::"));
+        assert_ne!(a.stop, b.stop);
+    }
+}

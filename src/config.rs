@@ -1,0 +1,262 @@
+//! The optional environments file (`.github/patcher.yml`): the promotion chain in one place, so
+//! one workflow can serve every environment. Without it the three-workflow layout works as is.
+
+use crate::environment::Environment;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+pub const DEFAULT_PATH: &str = ".github/patcher.yml";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{file}: {message}")]
+    Read { file: PathBuf, message: String },
+    #[error("{file}: {message}")]
+    Invalid { file: PathBuf, message: String },
+    #[error("{file}: environment `{name}` is not defined (defined: {defined})")]
+    UnknownEnvironment {
+        file: PathBuf,
+        name: String,
+        defined: String,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// In promotion order: the first is updated from new releases, each next one from the
+    /// merges of the one before.
+    pub environments: Vec<EnvironmentConfig>,
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentConfig {
+    pub name: String,
+    pub include_dirs: Vec<String>,
+    #[serde(default)]
+    pub exclude_dirs: Vec<String>,
+    /// Labels put on this environment's pull requests; default `updates-<name>`.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Pull request branch prefix; default `patcher-<name>-updates-`.
+    pub branch_prefix: Option<String>,
+}
+
+impl EnvironmentConfig {
+    pub fn labels(&self) -> Vec<String> {
+        if self.labels.is_empty() {
+            vec![format!("updates-{}", self.name)]
+        } else {
+            self.labels.clone()
+        }
+    }
+
+    pub fn branch_prefix(&self) -> String {
+        self.branch_prefix
+            .clone()
+            .unwrap_or_else(|| format!("patcher-{}-updates-", self.name))
+    }
+
+    pub fn environment(&self, working_dir: &Path) -> Environment {
+        Environment {
+            working_dir: working_dir.to_path_buf(),
+            include_dirs: self.include_dirs.clone(),
+            exclude_dirs: self.exclude_dirs.clone(),
+        }
+    }
+}
+
+impl Config {
+    pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Read {
+            file: file.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Config::parse(&text, file)
+    }
+
+    pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            message,
+        };
+        let mut config: Config =
+            serde_saphyr::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        config.file = file.to_path_buf();
+        let mut seen = BTreeSet::new();
+        for env in &config.environments {
+            if !valid_name(&env.name) {
+                return Err(invalid(format!(
+                    "environment name `{}` must be letters, digits, `-` or `_`",
+                    env.name
+                )));
+            }
+            if !seen.insert(env.name.as_str()) {
+                return Err(invalid(format!(
+                    "environment `{}` is defined twice",
+                    env.name
+                )));
+            }
+            if env.include_dirs.is_empty() {
+                return Err(invalid(format!(
+                    "environment `{}` has no include_dirs",
+                    env.name
+                )));
+            }
+        }
+        if config.environments.is_empty() {
+            return Err(invalid("no environments defined".into()));
+        }
+        Ok(config)
+    }
+
+    /// Every environment's globs must select at least one folder with files under `working_dir`:
+    /// a typo in a glob would otherwise silently update nothing.
+    pub fn check_globs(&self, working_dir: &Path) -> Result<(), ConfigError> {
+        for env in &self.environments {
+            let matcher =
+                env.environment(working_dir)
+                    .matcher()
+                    .map_err(|e| ConfigError::Invalid {
+                        file: self.file.clone(),
+                        message: format!("environment `{}`: {e}", env.name),
+                    })?;
+            if !selects_any(&matcher, working_dir) {
+                return Err(ConfigError::Invalid {
+                    file: self.file.clone(),
+                    message: format!(
+                        "environment `{}`: include_dirs {:?} match no folder under {}",
+                        env.name,
+                        env.include_dirs,
+                        working_dir.display()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, name: &str) -> Result<&EnvironmentConfig, ConfigError> {
+        self.environments
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| ConfigError::UnknownEnvironment {
+                file: self.file.clone(),
+                name: name.to_string(),
+                defined: self
+                    .environments
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// Environment names in promotion order.
+    pub fn chain(&self) -> Vec<String> {
+        self.environments.iter().map(|e| e.name.clone()).collect()
+    }
+
+    /// The environment after `name` in the chain, `None` for the last one.
+    pub fn next(&self, name: &str) -> Result<Option<&EnvironmentConfig>, ConfigError> {
+        self.get(name)?;
+        let pos = self.environments.iter().position(|e| e.name == name);
+        Ok(pos.and_then(|i| self.environments.get(i + 1)))
+    }
+}
+
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn selects_any(matcher: &crate::environment::DirMatcher, root: &Path) -> bool {
+    let walker = ignore::WalkBuilder::new(root)
+        .standard_filters(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build();
+    walker.flatten().any(|entry| {
+        entry.file_type().is_some_and(|t| t.is_file())
+            && entry
+                .path()
+                .parent()
+                .and_then(|p| p.strip_prefix(root).ok())
+                .is_some_and(|rel| {
+                    let rel = rel.to_string_lossy().replace('\\', "/");
+                    !rel.is_empty() && matcher.selects(&rel)
+                })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new(".github/patcher.yml"))
+    }
+
+    const CHAIN: &str = "environments:\n  - name: dev\n    include_dirs: ['{*dev*}/**']\n  - name: stage\n    include_dirs: ['{*stage*}/**']\n    labels: [promote-stage]\n  - name: prod\n    include_dirs: ['{*prod*}/**']\n";
+
+    #[test]
+    fn chain_order_defaults_and_next() {
+        let c = parse(CHAIN).unwrap();
+        assert_eq!(c.next("dev").unwrap().unwrap().name, "stage");
+        assert!(c.next("prod").unwrap().is_none());
+        assert_eq!(c.get("dev").unwrap().labels(), vec!["updates-dev"]);
+        assert_eq!(c.get("stage").unwrap().labels(), vec!["promote-stage"]);
+        assert_eq!(
+            c.get("prod").unwrap().branch_prefix(),
+            "patcher-prod-updates-"
+        );
+        let err = c.get("qa").unwrap_err().to_string();
+        assert!(
+            err.contains("`qa` is not defined (defined: dev, stage, prod)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_duplicates_and_bad_names_are_clear_errors() {
+        let unknown = parse("environments:\n  - name: dev\n    include_dir: ['x/**']\n");
+        let msg = unknown.unwrap_err().to_string();
+        assert!(
+            msg.contains(".github/patcher.yml") && msg.contains("include_dir"),
+            "{msg}"
+        );
+        assert!(msg.contains("line 3") || msg.contains("3:"), "{msg}");
+        let dup = parse("environments:\n  - name: dev\n    include_dirs: [a]\n  - name: dev\n    include_dirs: [b]\n");
+        assert!(dup
+            .unwrap_err()
+            .to_string()
+            .contains("`dev` is defined twice"));
+        let bad = parse("environments:\n  - name: 'dev prod'\n    include_dirs: [a]\n");
+        assert!(bad.unwrap_err().to_string().contains("must be letters"));
+    }
+
+    #[test]
+    fn globs_that_match_nothing_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["dev-account/app", "stage/app"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+            std::fs::write(dir.path().join(d).join("main.tf"), "").unwrap();
+        }
+        let c = parse(CHAIN).unwrap();
+        let err = c.check_globs(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("`prod`") && err.contains("match no folder"),
+            "{err}"
+        );
+        std::fs::create_dir_all(dir.path().join("prod")).unwrap();
+        std::fs::write(dir.path().join("prod/main.tf"), "").unwrap();
+        c.check_globs(dir.path()).unwrap();
+    }
+}

@@ -1,0 +1,416 @@
+//! `patcher demo`: the whole promotion chain, offline, in a temporary folder. Module
+//! repositories are bare git repositories with tags, reached from their `github.com` addresses
+//! through git's `insteadOf` (as a mirror would be); pull requests live in an in-memory forge;
+//! merging is a real `git merge` pushed to a real bare `origin`.
+
+use crate::config::Config;
+use crate::promote::{self, PromoteOptions};
+use crate::publish::git::Repo;
+use crate::publish::github::{Forge, GitHubError, NewPull, PullRequest};
+use crate::report::{self, ReportOptions};
+use crate::resolve::{ResolveConfig, Resolver};
+use crate::update::{self, PublishOptions, UpdateOptions};
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+const MODULES: [(&str, &str, &str); 2] = [
+    ("terraform-aws-sqs", "sqs", "v1.0.0"),
+    ("terraform-aws-vpc", "vpc", "v2.0.0"),
+];
+
+const CHAIN: &str = "environments:\n  - name: dev\n    include_dirs: ['dev/**']\n  - name: stage\n    include_dirs: ['stage/**']\n  - name: prod\n    include_dirs: ['prod/**']\n";
+
+pub fn run(keep: Option<&Path>) -> Result<()> {
+    let root = match keep {
+        Some(dir) => dir.to_path_buf(),
+        None => std::env::temp_dir().join(format!("patcher-demo-{}", std::process::id())),
+    };
+    if root.exists() {
+        bail!(
+            "{} already exists: pass an empty or new folder",
+            root.display()
+        );
+    }
+    std::fs::create_dir_all(&root)?;
+    let result = walk_chain(&root);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&root);
+    } else {
+        println!("\nThe demo's repositories are in {}", root.display());
+    }
+    result
+}
+
+fn walk_chain(root: &Path) -> Result<()> {
+    let root = root.canonicalize()?;
+    step(
+        "1. Module repositories with tags, and an infrastructure repository with dev, stage, prod",
+    );
+    set_up_git_config(&root)?;
+    for (repo, module, _) in MODULES {
+        make_module_repo(
+            &root,
+            repo,
+            module,
+            &["v1.0.0", "v1.1.0", "v2.0.0", "v2.0.1"],
+        )?;
+    }
+    let infra = make_infra_repo(&root)?;
+    let config = Config::parse(CHAIN, Path::new(crate::config::DEFAULT_PATH))?;
+    let forge = LocalForge::default();
+    let resolver = Resolver::new(ResolveConfig::from_env(None)?);
+
+    step("2. patcher report (dev)");
+    let dev = config.get("dev")?.environment(&infra);
+    let report = report::run(
+        &ReportOptions {
+            env: dev,
+            strategy: Default::default(),
+            dependency: None,
+            version: None,
+            concurrency: 4,
+        },
+        &resolver,
+    )?;
+    print!("{}", report::render_table(&report.plan));
+    let mut dispatches: Vec<Value> = report
+        .spec
+        .dependencies
+        .iter()
+        .map(|d| json!({"dependency": d.id}))
+        .collect();
+
+    for (i, name) in ["dev", "stage", "prod"].into_iter().enumerate() {
+        if i == 1 {
+            step("   A newer release appears before stage runs: v1.2.0 of terraform-aws-sqs");
+            tag_module(&root, "terraform-aws-sqs", "sqs", "v1.2.0")?;
+        }
+        let mut next = Vec::new();
+        for payload in &dispatches {
+            let pr = update_environment(&infra, &config, name, payload, &forge, &resolver)?;
+            let Some(pr) = pr else { continue };
+            merge(&infra, &pr, &forge)?;
+            let event = forge.closed_event(pr.number)?;
+            let opts = PromoteOptions {
+                environment: Some(name.to_string()),
+                event_type: None,
+                branch_prefix: None,
+                chain: config.chain(),
+            };
+            println!("   promote: {}", promote::run(&event, &opts, Some(&forge))?);
+            next.extend(forge.take_dispatches().into_iter().map(|(_, p)| p));
+        }
+        dispatches = next;
+    }
+    step("Summary: versions on main after the chain");
+    print_summary(&infra)
+}
+
+fn update_environment(
+    infra: &Path,
+    config: &Config,
+    name: &str,
+    payload: &Value,
+    forge: &LocalForge,
+    resolver: &Resolver,
+) -> Result<Option<PullRequest>> {
+    let env_config = config.get(name)?;
+    let dependency = payload["dependency"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let version = payload["version"].as_str().map(str::to_string);
+    step(&format!(
+        "patcher update ({name}) {dependency} {}",
+        version.as_deref().unwrap_or("(target from the report)")
+    ));
+    let opts = UpdateOptions {
+        env: env_config.environment(infra),
+        spec: None,
+        dependency: Some(dependency.clone()),
+        version,
+        strategy: Default::default(),
+        allow_shared_files: false,
+        concurrency: 4,
+    };
+    let publish = PublishOptions {
+        branch: format!("{}{dependency}", env_config.branch_prefix()),
+        title: format!("[Patcher] [{name}] Update {dependency}"),
+        labels: env_config.labels(),
+        base: "main".into(),
+        author: Some("patcher demo <demo@example.invalid>".into()),
+        environment: Some(name.to_string()),
+    };
+    let repo = Repo::open(infra, None)?;
+    let outcome = update::run_published(&opts, &publish, &repo, forge, resolver)?;
+    for file in &outcome.updated_files {
+        println!("   changed {}", file.display());
+    }
+    let Some(number) = outcome.pull_request_number else {
+        println!("   nothing to update");
+        return Ok(None);
+    };
+    println!("   pull request #{number} on branch {}", publish.branch);
+    forge.get(number).map(Some)
+}
+
+fn step(text: &str) {
+    println!("\n== {text}");
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<String> {
+    let out = crate::gitcmd::git(None)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .with_context(|| format!("running git {}", args.join(" ")))?;
+    if !out.status.success() {
+        bail!(
+            "git {} in {}: {}",
+            args.join(" "),
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The demo's own global git config: an identity for its commits and the mirror of github.com.
+fn set_up_git_config(root: &Path) -> Result<()> {
+    let file = root.join("gitconfig");
+    let mirror = format!("file://{}/github/", root.display());
+    std::fs::write(
+        &file,
+        format!(
+            "[user]\n\tname = patcher demo\n\temail = demo@example.invalid\n[init]\n\tdefaultBranch = main\n[url \"{mirror}\"]\n\tinsteadOf = https://github.com/\n"
+        ),
+    )?;
+    // Set before any thread starts; every git the demo runs (and patcher's own) reads it.
+    std::env::set_var("GIT_CONFIG_GLOBAL", &file);
+    std::env::set_var("GIT_CONFIG_NOSYSTEM", "1");
+    Ok(())
+}
+
+fn make_module_repo(root: &Path, repo: &str, module: &str, tags: &[&str]) -> Result<()> {
+    let bare = root.join("github/acme").join(format!("{repo}.git"));
+    std::fs::create_dir_all(&bare)?;
+    git(&bare, &["init", "-q", "--bare"])?;
+    let work = root.join("work").join(repo);
+    std::fs::create_dir_all(&work)?;
+    git(&work, &["init", "-q"])?;
+    git(&work, &["remote", "add", "origin", &bare.to_string_lossy()])?;
+    for tag in tags {
+        tag_module(root, repo, module, tag)?;
+    }
+    Ok(())
+}
+
+fn tag_module(root: &Path, repo: &str, module: &str, tag: &str) -> Result<()> {
+    let work = root.join("work").join(repo);
+    let dir = work.join("modules").join(module);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("main.tf"), format!("# {module} {tag}\n"))?;
+    git(&work, &["add", "-A"])?;
+    git(&work, &["commit", "-q", "-m", &format!("release {tag}")])?;
+    git(&work, &["tag", tag])?;
+    git(
+        &work,
+        &["push", "-q", "origin", "HEAD:refs/heads/main", "--tags"],
+    )?;
+    Ok(())
+}
+
+fn make_infra_repo(root: &Path) -> Result<PathBuf> {
+    let origin = root.join("infrastructure-live.git");
+    std::fs::create_dir_all(&origin)?;
+    git(&origin, &["init", "-q", "--bare"])?;
+    let infra = root.join("infrastructure-live");
+    std::fs::create_dir_all(&infra)?;
+    git(&infra, &["init", "-q"])?;
+    for env in ["dev", "stage", "prod"] {
+        for (repo, module, version) in MODULES {
+            let dir = infra.join(env).join(module);
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(
+                dir.join("terragrunt.hcl"),
+                format!(
+                    "terraform {{\n  source = \"git::https://github.com/acme/{repo}.git//modules/{module}?ref={version}\"\n}}\n\ninputs = {{\n  name = \"{env}-{module}\"\n}}\n"
+                ),
+            )?;
+        }
+    }
+    std::fs::create_dir_all(infra.join(".github"))?;
+    std::fs::write(infra.join(crate::config::DEFAULT_PATH), CHAIN)?;
+    git(&infra, &["add", "-A"])?;
+    git(&infra, &["commit", "-q", "-m", "infrastructure"])?;
+    git(&infra, &["branch", "-M", "main"])?;
+    git(
+        &infra,
+        &["remote", "add", "origin", &origin.to_string_lossy()],
+    )?;
+    git(&infra, &["push", "-q", "origin", "main"])?;
+    Ok(infra)
+}
+
+/// What clicking "Merge" does: a merge commit on main, pushed to origin.
+fn merge(infra: &Path, pr: &PullRequest, forge: &LocalForge) -> Result<()> {
+    git(infra, &["checkout", "-q", "main"])?;
+    git(infra, &["pull", "-q", "origin", "main"])?;
+    git(infra, &["fetch", "-q", "origin", &pr.head_ref])?;
+    git(
+        infra,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            &format!("Merge #{}", pr.number),
+            "FETCH_HEAD",
+        ],
+    )?;
+    git(infra, &["push", "-q", "origin", "main"])?;
+    let sha = git(infra, &["rev-parse", "HEAD"])?;
+    forge.mark_merged(pr.number, &sha);
+    println!("   merged #{} into main", pr.number);
+    Ok(())
+}
+
+fn print_summary(infra: &Path) -> Result<()> {
+    for env in ["dev", "stage", "prod"] {
+        for (_, module, _) in MODULES {
+            let text =
+                std::fs::read_to_string(infra.join(env).join(module).join("terragrunt.hcl"))?;
+            let version = text
+                .split("?ref=")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or("?");
+            println!("   {env:<6} {module:<4} {version}");
+        }
+    }
+    println!("\nstage and prod got the versions dev was tested with, not the newer v1.2.0.");
+    Ok(())
+}
+
+/// Pull requests, labels and dispatches kept in memory: the demo's stand-in for GitHub.
+#[derive(Default)]
+struct LocalForge {
+    state: Mutex<ForgeState>,
+}
+
+#[derive(Default)]
+struct ForgeState {
+    pulls: Vec<(PullRequest, Option<String>)>,
+    dispatches: Vec<(String, Value)>,
+}
+
+impl LocalForge {
+    fn get(&self, number: u64) -> Result<PullRequest> {
+        let state = self.state.lock().expect("forge lock");
+        state
+            .pulls
+            .iter()
+            .find(|(p, _)| p.number == number)
+            .map(|(p, _)| p.clone())
+            .context("no such pull request")
+    }
+
+    fn mark_merged(&self, number: u64, sha: &str) {
+        let mut state = self.state.lock().expect("forge lock");
+        if let Some(entry) = state.pulls.iter_mut().find(|(p, _)| p.number == number) {
+            entry.1 = Some(sha.to_string());
+        }
+    }
+
+    /// The `pull_request` event GitHub would deliver when the pull request is merged.
+    fn closed_event(&self, number: u64) -> Result<Value> {
+        let state = self.state.lock().expect("forge lock");
+        let (pr, merged) = state
+            .pulls
+            .iter()
+            .find(|(p, _)| p.number == number)
+            .context("no such pull request")?;
+        Ok(
+            json!({"action": "closed", "number": number, "pull_request": {
+            "number": number, "merged": merged.is_some(), "body": pr.body, "title": pr.title,
+            "head": {"ref": pr.head_ref}, "base": {"ref": "main"},
+            "merge_commit_sha": merged,
+            "labels": pr.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()}}),
+        )
+    }
+
+    fn take_dispatches(&self) -> Vec<(String, Value)> {
+        std::mem::take(&mut self.state.lock().expect("forge lock").dispatches)
+    }
+}
+
+impl Forge for LocalForge {
+    fn find_open_pull(&self, head_branch: &str) -> Result<Option<PullRequest>, GitHubError> {
+        let state = self.state.lock().expect("forge lock");
+        Ok(state
+            .pulls
+            .iter()
+            .find(|(p, merged)| p.head_ref == head_branch && merged.is_none())
+            .map(|(p, _)| p.clone()))
+    }
+
+    fn create_pull(&self, pull: &NewPull) -> Result<PullRequest, GitHubError> {
+        let mut state = self.state.lock().expect("forge lock");
+        let number = state.pulls.len() as u64 + 1;
+        let pr = PullRequest {
+            number,
+            html_url: format!("local://pull/{number}"),
+            title: pull.title.clone(),
+            body: pull.body.clone(),
+            labels: Vec::new(),
+            head_ref: pull.head.clone(),
+        };
+        state.pulls.push((pr.clone(), None));
+        Ok(pr)
+    }
+
+    fn update_pull(
+        &self,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, GitHubError> {
+        let mut state = self.state.lock().expect("forge lock");
+        let (pr, _) = state
+            .pulls
+            .iter_mut()
+            .find(|(p, _)| p.number == number)
+            .ok_or_else(|| GitHubError::NotFound {
+                what: format!("pull request #{number}"),
+            })?;
+        pr.title = title.to_string();
+        pr.body = body.to_string();
+        Ok(pr.clone())
+    }
+
+    fn ensure_labels(&self, _: &[String]) -> Result<(), GitHubError> {
+        Ok(())
+    }
+
+    fn add_labels(&self, number: u64, labels: &[String]) -> Result<(), GitHubError> {
+        let mut state = self.state.lock().expect("forge lock");
+        if let Some((pr, _)) = state.pulls.iter_mut().find(|(p, _)| p.number == number) {
+            pr.labels.extend(labels.iter().cloned());
+        }
+        Ok(())
+    }
+
+    fn release_notes(&self, _: &str, _: &str) -> Result<Option<String>, GitHubError> {
+        Ok(None)
+    }
+
+    fn dispatch(&self, event_type: &str, client_payload: &Value) -> Result<(), GitHubError> {
+        let mut state = self.state.lock().expect("forge lock");
+        state
+            .dispatches
+            .push((event_type.to_string(), client_payload.clone()));
+        Ok(())
+    }
+}

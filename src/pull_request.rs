@@ -1,0 +1,213 @@
+//! What a pull request opened by `update` says: a body for reviewers and a hidden metadata
+//! block that `promote` reads back when the pull request merges.
+
+use crate::plan::DependencyPlan;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+
+const MARKER: &str = "<!-- patcher-metadata ";
+
+/// The machine-readable part of a pull request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub dependency: String,
+    pub version: String,
+    pub environment: Option<String>,
+    /// Versions the environment was on before.
+    pub previous: Vec<String>,
+}
+
+impl Metadata {
+    /// The version a dependency moves to: every usage gets the same one except under next-safe
+    /// with usages at different versions; then the highest is the one promoted.
+    pub fn of(dep: &DependencyPlan, environment: Option<&str>) -> Option<Metadata> {
+        let version = dep
+            .usages
+            .iter()
+            .filter(|u| u.new_text.is_some())
+            .filter_map(|u| u.target.clone())
+            .max_by(|a, b| compare_versions(a, b))?;
+        Some(Metadata {
+            dependency: dep.source.id.clone(),
+            version,
+            environment: environment.map(str::to_string),
+            previous: dep.current_versions.clone(),
+        })
+    }
+
+    /// JSON inside an HTML comment: `>` is escaped so the comment cannot be closed early.
+    pub fn to_comment(&self) -> String {
+        let json = serde_json::to_string(self)
+            .expect("metadata serialises")
+            .replace('>', "\\u003e");
+        format!("{MARKER}{json} -->")
+    }
+}
+
+fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    match (
+        crate::version::parse_version(a),
+        crate::version::parse_version(b),
+    ) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
+/// Reads the metadata block back from a pull request body, if there is one.
+pub fn parse_metadata(body: &str) -> Option<Metadata> {
+    let start = body.find(MARKER)? + MARKER.len();
+    let end = body[start..].find("-->")? + start;
+    serde_json::from_str(body[start..end].trim()).ok()
+}
+
+/// Everything the body mentions besides the dependencies themselves.
+pub struct BodyContext<'a> {
+    pub environment: Option<&'a str>,
+    pub shared: &'a [crate::model::Usage],
+    /// Files that do not parse, so nothing in them was updated.
+    pub unreadable: &'a [crate::model::FileError],
+    pub readmes: &'a [std::path::PathBuf],
+}
+
+/// Links to the release moved to and, when there is one beyond it, the next breaking release.
+/// The plan's `release_notes_url` points at the breaking release even for a safe update, which
+/// would send a reviewer to the notes of a version this pull request does not install.
+fn release_links(dep: &DependencyPlan) -> Option<String> {
+    let repo = dep.source.github_repo.as_deref()?;
+    let target = Metadata::of(dep, None)?.version;
+    let url = |tag: &str| format!("https://github.com/{repo}/releases/tag/{tag}");
+    let mut text = format!("Release notes of {target}: {}", url(&target));
+    let later = dep
+        .next_breaking
+        .as_deref()
+        .filter(|next| compare_versions(next, &target).is_gt());
+    if let Some(next) = later {
+        let _ = write!(
+            text,
+            "\nNext breaking release, not part of this update: {next} ({})",
+            url(next)
+        );
+    }
+    Some(text)
+}
+
+/// GitHub refuses a body over 65,536 characters: a dependency used in thousands of files would
+/// make the pull request impossible to open, so the lists stop after this many lines in all.
+const MAX_ROWS: usize = 200;
+
+/// One line per item while `budget` lasts, then how many were left out.
+fn write_capped<T>(out: &mut String, items: &[T], budget: &mut usize, line: impl Fn(&T) -> String) {
+    let shown = items.len().min(*budget);
+    for item in &items[..shown] {
+        let _ = writeln!(out, "{}", line(item));
+    }
+    *budget -= shown;
+    if shown < items.len() {
+        let _ = writeln!(
+            out,
+            "\n…and {} more, not listed to keep this description within GitHub's size limit; \
+             the commit has every change.",
+            items.len() - shown
+        );
+    }
+}
+
+pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
+    let mut out = String::new();
+    let env = ctx
+        .environment
+        .map(|e| format!(" in `{e}`"))
+        .unwrap_or_default();
+    if deps
+        .iter()
+        .any(|d| d.usages.iter().any(|u| u.breaking && u.new_text.is_some()))
+    {
+        let _ = writeln!(
+            out,
+            "> [!WARNING]\n> **Breaking update.** Manual steps are required before merging: \
+             follow `README-TO-COMPLETE-UPDATE.md` in each folder listed below, then delete it.\n"
+        );
+    }
+    let mut rows_left = MAX_ROWS;
+    for dep in deps {
+        let _ = writeln!(out, "## Update `{}`{env}\n", dep.source.id);
+        let _ = writeln!(out, "| File | Line | From | To |\n|---|---|---|---|");
+        let changed: Vec<_> = dep.usages.iter().filter(|u| u.new_text.is_some()).collect();
+        write_capped(&mut out, &changed, &mut rows_left, |u| {
+            format!(
+                "| `{}` | {} | `{}` | `{}` |",
+                u.usage.file.display(),
+                u.usage.line,
+                u.usage.current,
+                u.new_text.as_deref().unwrap_or_default()
+            )
+        });
+        if let Some(links) = release_links(dep) {
+            let _ = writeln!(out, "\n{links}");
+        }
+        out.push('\n');
+    }
+    if !ctx.readmes.is_empty() {
+        let _ = writeln!(out, "### Manual steps\n");
+        for r in ctx.readmes {
+            let _ = writeln!(out, "- `{}`", r.display());
+        }
+        out.push('\n');
+    }
+    if !ctx.shared.is_empty() {
+        let _ = writeln!(
+            out,
+            "### Not changed: shared files\n\nThese usages live in files shared by several \
+             environments; changing them here would change the other environments too:\n"
+        );
+        write_capped(&mut out, ctx.shared, &mut rows_left, |u| {
+            format!("- `{}` line {} (`{}`)", u.file.display(), u.line, u.current)
+        });
+        out.push('\n');
+    }
+    if !ctx.unreadable.is_empty() {
+        let _ = writeln!(
+            out,
+            "### Not changed: files that do not parse\n\nFix these and run the update again; any \
+             module they use was left as it is:\n"
+        );
+        for e in ctx.unreadable {
+            let _ = writeln!(
+                out,
+                "- `{}` line {}, column {}: {}",
+                e.file.display(),
+                e.line,
+                e.column,
+                e.message.replace('\n', " ")
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "_Opened by patcher._");
+    for dep in deps {
+        if let Some(meta) = Metadata::of(dep, ctx.environment) {
+            let _ = writeln!(out, "{}", meta.to_comment());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_round_trips_through_a_body_and_cannot_close_the_comment() {
+        let meta = Metadata {
+            dependency: "acme/mods/sqs".into(),
+            version: "v1.2.3".into(),
+            environment: Some("dev-->".into()),
+            previous: vec!["v1.0.0".into()],
+        };
+        let body = format!("text before\n{}\ntext after", meta.to_comment());
+        assert_eq!(body.matches("-->").count(), 1);
+        assert_eq!(parse_metadata(&body), Some(meta));
+        assert_eq!(parse_metadata("no metadata here"), None);
+    }
+}

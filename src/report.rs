@@ -1,0 +1,162 @@
+//! `patcher report`: environment → scan → resolve → plan → spec.
+
+use crate::environment::{Environment, EnvironmentError};
+use crate::model::ScanResult;
+use crate::plan::{self, Plan, Strategy};
+use crate::resolve::{self, VersionLister};
+use crate::scan;
+use crate::spec::{self, Spec};
+use std::collections::BTreeSet;
+
+pub struct ReportOptions {
+    pub env: Environment,
+    pub strategy: Strategy,
+    /// Only this dependency ID (as the prod workflow of the seed guide passes it).
+    pub dependency: Option<String>,
+    /// With `dependency`: plan exactly this version (a promotion) instead of the strategy's.
+    pub version: Option<String>,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Environment(#[from] EnvironmentError),
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
+}
+
+pub struct Report {
+    pub scan: ScanResult,
+    pub plan: Plan,
+    pub spec: Spec,
+}
+
+pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, ReportError> {
+    let mut scan = scan::scan(&opts.env)?;
+    if let Some(id) = &opts.dependency {
+        scan.usages.retain(|u| &u.source.id == id);
+    }
+    let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
+    let mut plan = plan::plan(&scan, &listings, opts.strategy);
+    if let Some(version) = &opts.version {
+        for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
+            *dep = plan::retarget(dep, version, &listings)?;
+        }
+    }
+    let spec = spec::from_plan(
+        &plan,
+        &opts.env.include_dirs,
+        &opts.env.exclude_dirs,
+        opts.strategy,
+        &scan,
+    );
+    Ok(Report { scan, plan, spec })
+}
+
+/// The human-readable table printed by the CLI.
+pub fn render_table(plan: &Plan) -> String {
+    let mut rows = vec![[
+        "DEPENDENCY".to_string(),
+        "CURRENT".to_string(),
+        "TARGET".to_string(),
+        "USAGES".to_string(),
+        "BREAKING".to_string(),
+    ]];
+    for dep in &plan.dependencies {
+        let target = match (&dep.error, dep.has_update()) {
+            (Some(_), _) => "error".to_string(),
+            (None, true) => targets_of(dep).join(", "),
+            (None, false) => "up to date".to_string(),
+        };
+        rows.push([
+            dep.source.id.clone(),
+            dep.current_versions.join(", "),
+            target,
+            dep.usages.len().to_string(),
+            if dep.is_breaking() { "yes" } else { "no" }.to_string(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The job summary: one row per dependency of the plan.
+pub fn render_summary(plan: &Plan) -> String {
+    let mut out = String::from("### patcher report\n\n");
+    if plan.dependencies.is_empty() {
+        out.push_str("No versioned module dependencies found.\n");
+        return out;
+    }
+    let rows = plan.dependencies.iter().map(|dep| {
+        let target = match (&dep.error, dep.has_update()) {
+            (Some(e), _) => format!("error: {e}"),
+            (None, true) => targets_of(dep).join(", "),
+            (None, false) => "up to date".into(),
+        };
+        [
+            format!("`{}`", dep.source.id),
+            dep.current_versions.join(", "),
+            target,
+            if dep.is_breaking() { "**yes**" } else { "no" }.into(),
+            dep.usages.len().to_string(),
+        ]
+    });
+    out.push_str(&crate::action::markdown_table(
+        ["Dependency", "Current", "Target", "Breaking", "Usages"],
+        rows,
+    ));
+    out
+}
+
+fn targets_of(dep: &plan::DependencyPlan) -> Vec<String> {
+    let set: BTreeSet<&String> = dep
+        .usages
+        .iter()
+        .filter_map(|u| u.target.as_ref())
+        .collect();
+    set.into_iter().cloned().collect()
+}
+
+/// What the user should hear about besides the table: files that did not parse, dependencies
+/// whose versions could not be listed, and how many sources were left alone.
+pub fn problems(report: &Report) -> Vec<String> {
+    let mut out: Vec<String> = report
+        .scan
+        .errors
+        .iter()
+        .map(|e| {
+            format!(
+                "warning: {}:{}:{}: {} (file skipped)",
+                e.file.display(),
+                e.line,
+                e.column,
+                e.message
+            )
+        })
+        .collect();
+    for dep in &report.plan.dependencies {
+        if let Some(err) = &dep.error {
+            out.push(format!("warning: {}: {err}", dep.source.id));
+        }
+    }
+    if !report.scan.skipped.is_empty() {
+        out.push(format!(
+            "note: {} module source(s) are not versioned and were skipped (see `Skipped` in the spec)",
+            report.scan.skipped.len()
+        ));
+    }
+    out
+}

@@ -1,0 +1,194 @@
+//! Tags of a git repository on any host, through the git CLI.
+
+use super::ResolveError;
+use crate::gitcmd;
+use std::time::Duration;
+
+const ATTEMPTS: u32 = 3;
+const FIRST_DELAY: Duration = Duration::from_millis(500);
+
+/// Tag names of `url` as `git ls-remote` lists them (sorted by git, not filtered).
+pub fn list_tags(url: &str, token: Option<&str>) -> Result<Vec<String>, ResolveError> {
+    let remote = remote_url(url, token);
+    let mut attempt = 1;
+    loop {
+        match ls_remote(&remote, token) {
+            Err(Failure::Transient(_)) if attempt < ATTEMPTS => {
+                std::thread::sleep(FIRST_DELAY * 2u32.pow(attempt - 1));
+                attempt += 1;
+            }
+            Err(failure) => return Err(failure.into_error(url)),
+            Ok(stdout) => return Ok(parse_tags(&stdout)),
+        }
+    }
+}
+
+/// With a token, github.com ssh addresses are fetched over https, where the token header
+/// applies (a runner usually has no ssh key). Without one, the user's ssh setup is used.
+fn remote_url(url: &str, token: Option<&str>) -> String {
+    if token.is_some_and(|t| !t.is_empty()) {
+        for prefix in ["git@github.com:", "ssh://git@github.com/"] {
+            if let Some(path) = url.strip_prefix(prefix) {
+                return format!("https://github.com/{path}");
+            }
+        }
+    }
+    url.to_string()
+}
+
+/// Sources come from files anyone may edit in a pull request: never run a command through the
+/// `ext::` transport, and give up on a stalled HTTP transfer instead of hanging the run.
+const HARDENING: [&str; 6] = [
+    "-c",
+    "protocol.ext.allow=never",
+    "-c",
+    "http.lowSpeedLimit=1",
+    "-c",
+    "http.lowSpeedTime=60",
+];
+
+enum Failure {
+    NotFound,
+    Transient(String),
+    Other(String),
+}
+
+impl Failure {
+    fn into_error(self, url: &str) -> ResolveError {
+        match self {
+            Failure::NotFound => ResolveError::RepositoryNotFound {
+                url: gitcmd::redact(url, None),
+            },
+            Failure::Transient(message) | Failure::Other(message) => ResolveError::Git {
+                url: gitcmd::redact(url, None),
+                message,
+            },
+        }
+    }
+}
+
+fn ls_remote(remote: &str, token: Option<&str>) -> Result<String, Failure> {
+    let output = gitcmd::git(token)
+        .args(HARDENING)
+        .args(["ls-remote", "--tags", "--refs", "--", remote])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Failure::Other(format!("cannot run git: {e}")))?;
+    if output.status.success() {
+        return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+    }
+    let stderr = gitcmd::redact(&String::from_utf8_lossy(&output.stderr), token);
+    Err(classify(&stderr))
+}
+
+fn classify(stderr: &str) -> Failure {
+    let lower = stderr.to_ascii_lowercase();
+    const NOT_FOUND: &[&str] = &[
+        "not found",
+        "does not exist",
+        "does not appear to be a git repository",
+        "authentication failed",
+        "could not read username",
+        "permission denied",
+    ];
+    const TRANSIENT: &[&str] = &[
+        "could not resolve host",
+        "empty reply from server",
+        "returned error: 5",
+        "returned error: 429",
+        "connection reset",
+        "connection refused",
+        "connection timed out",
+        "operation timed out",
+        "early eof",
+        "the remote end hung up unexpectedly",
+        "temporary failure",
+        "operation too slow",
+    ];
+    if NOT_FOUND.iter().any(|p| lower.contains(p)) {
+        Failure::NotFound
+    } else if TRANSIENT.iter().any(|p| lower.contains(p)) {
+        Failure::Transient(summary(stderr))
+    } else {
+        Failure::Other(summary(stderr))
+    }
+}
+
+/// git's own diagnostics (`ssh:`, `fatal:`, `error:`, `remote:` lines) are the cause; the
+/// advice lines around them are not. Without diagnostics, the last line is the best there is.
+fn summary(stderr: &str) -> String {
+    const CAUSES: [&str; 4] = ["ssh: ", "fatal: ", "error: ", "remote: "];
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let causes: Vec<&str> = lines
+        .iter()
+        .filter(|l| CAUSES.iter().any(|c| l.starts_with(c)))
+        .map(|l| l.trim_start_matches("fatal: "))
+        .collect();
+    match (causes.is_empty(), lines.last()) {
+        (false, _) => causes.join("; "),
+        (true, Some(last)) => last.to_string(),
+        (true, None) => "git ls-remote failed".to_string(),
+    }
+}
+
+fn parse_tags(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .filter_map(|(_, name)| name.strip_prefix("refs/tags/"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_keeps_git_diagnostics_and_drops_advice() {
+        let stderr = "ssh: Could not resolve hostname github.com: Name or service not known\r\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n";
+        assert_eq!(
+            summary(stderr),
+            "ssh: Could not resolve hostname github.com: Name or service not known; Could not read from remote repository."
+        );
+        assert_eq!(summary("something odd\n"), "something odd");
+    }
+
+    #[test]
+    fn github_ssh_addresses_use_https_only_with_a_token() {
+        for url in ["git@github.com:o/r.git", "ssh://git@github.com/o/r.git"] {
+            assert_eq!(remote_url(url, Some("t")), "https://github.com/o/r.git");
+            assert_eq!(remote_url(url, None), url);
+            assert_eq!(remote_url(url, Some("")), url);
+        }
+        let other = "git@gitlab.com:o/r.git";
+        assert_eq!(remote_url(other, Some("t")), other);
+    }
+
+    #[test]
+    fn tags_are_read_from_ls_remote_output() {
+        let out = "aaa\trefs/tags/v1.0.0\nbbb\trefs/tags/release/2\nccc\trefs/heads/main\n";
+        assert_eq!(parse_tags(out), ["v1.0.0", "release/2"]);
+    }
+
+    #[test]
+    fn failures_are_classified_by_stderr() {
+        let missing = "remote: Repository not found.\nfatal: repository 'https://github.com/o/x.git/' not found\n";
+        assert!(matches!(classify(missing), Failure::NotFound));
+        let dns = "fatal: unable to access 'https://github.com/o/r.git/': Could not resolve host: github.com\n";
+        assert!(
+            matches!(classify(dns), Failure::Transient(m) if m.contains("Could not resolve host"))
+        );
+        assert!(matches!(
+            classify("fatal: early EOF\n"),
+            Failure::Transient(_)
+        ));
+        assert!(
+            matches!(classify("fatal: protocol error: bad line\n"), Failure::Other(m) if m == "protocol error: bad line")
+        );
+    }
+}

@@ -1,0 +1,448 @@
+//! `patcher action`: one workflow step. Reads the step's inputs and event the way the runner
+//! hands them over, runs `report`, `update` or `promote` with the same options the CLI builds,
+//! and answers with outputs, a job summary and annotations.
+
+use crate::action::{self, Inputs, Level, Runner};
+use crate::config::{Config, EnvironmentConfig};
+use crate::environment::Environment;
+use crate::plan::Strategy;
+use crate::promote::{self, Payload, PromoteOptions};
+use crate::publish::git::Repo;
+use crate::publish::github::{Forge, GitHubClient};
+use crate::report::{self, ReportOptions};
+use crate::resolve::{ResolveConfig, Resolver};
+use crate::spec::{self, Spec};
+use crate::update::{self, Outcome, PublishOptions, UpdateOptions};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+pub fn run() -> Result<()> {
+    let inputs = Inputs::from_env();
+    let runner = Runner::from_env();
+    if let Some(token) = inputs.get("github_token") {
+        println!("{}", action::add_mask(&token));
+    }
+    let step = Step::new(inputs, runner)?;
+    if step.inputs.flag("debug")? || step.runner.is_debug() {
+        step.log_debug();
+    }
+    match step.command.as_str() {
+        "report" | "update" if step.chain_finished.is_some() => {
+            let reason = step.chain_finished.as_deref().unwrap_or_default();
+            println!("{reason}");
+            step.runner.set_output("has_updates", "false")?;
+            step.runner.set_output("dependencies", "[]")?;
+            Ok(())
+        }
+        "report" => step.report(),
+        "update" => step.update(),
+        "promote" => step.promote(),
+        other => bail!("patcher_command `{other}` is not one of report, update, promote"),
+    }
+}
+
+struct Step {
+    inputs: Inputs,
+    runner: Runner,
+    command: String,
+    workspace: PathBuf,
+    token: Option<String>,
+    config: Option<Config>,
+    /// The environment this run works on: the `environment` input, else (with an environments
+    /// file) the one after the environment that merged, else the first.
+    environment: Option<String>,
+    /// The environment's entry of the environments file.
+    env_config: Option<EnvironmentConfig>,
+    /// Set when the dispatch came from the last environment: nothing left to do.
+    chain_finished: Option<String>,
+    dependency: Option<String>,
+    version: Option<String>,
+}
+
+impl Step {
+    fn new(inputs: Inputs, runner: Runner) -> Result<Step> {
+        let workspace = runner.workspace();
+        let command = inputs
+            .get("patcher_command")
+            .unwrap_or_else(|| "report".into());
+        let token = inputs.get("github_token");
+        let config = load_config(&workspace, &inputs)?;
+        let payload = match runner.event()? {
+            Some(event) if runner.event_name().as_deref() == Some("repository_dispatch") => {
+                promote::payload_of(&event)?
+            }
+            _ => None,
+        };
+        let (dependency, version) = target_of(&inputs, payload.as_ref())?;
+        let mut chain_finished = None;
+        let environment = match (inputs.get("environment"), &config) {
+            (Some(name), _) => Some(name),
+            (None, Some(config)) if command != "promote" => {
+                match payload.as_ref().and_then(|p| p.environment.as_deref()) {
+                    Some(merged) => {
+                        let next = config.next(merged)?.map(|e| e.name.clone());
+                        if next.is_none() {
+                            chain_finished =
+                                Some(format!("{merged} is the last environment: nothing to do"));
+                        }
+                        next
+                    }
+                    None => config.environments.first().map(|e| e.name.clone()),
+                }
+            }
+            _ => None,
+        };
+        let env_config = match (&config, &environment) {
+            (Some(config), Some(name)) => Some(config.get(name)?.clone()),
+            _ => None,
+        };
+        Ok(Step {
+            inputs,
+            runner,
+            command,
+            workspace,
+            token,
+            config,
+            environment,
+            env_config,
+            chain_finished,
+            dependency,
+            version,
+        })
+    }
+
+    fn log_debug(&self) {
+        let env = self.env();
+        let facts = [
+            format!("command: {}", self.command),
+            format!("environment: {:?}", self.environment),
+            format!("working_dir: {}", env.working_dir.display()),
+            format!("include_dirs: {:?}", env.include_dirs),
+            format!("exclude_dirs: {:?}", env.exclude_dirs),
+            format!(
+                "dependency: {:?}, version: {:?}",
+                self.dependency, self.version
+            ),
+            format!("environments file: {}", self.config.is_some()),
+        ];
+        for fact in facts {
+            println!("{}", action::debug(&fact));
+        }
+    }
+
+    fn environment_name(&self) -> Option<String> {
+        self.environment.clone()
+    }
+
+    fn env(&self) -> Environment {
+        let working_dir = self
+            .workspace
+            .join(self.inputs.get("working_dir").unwrap_or_else(|| ".".into()));
+        match &self.env_config {
+            Some(env) if self.inputs.list("include_dirs").is_empty() => {
+                env.environment(&working_dir)
+            }
+            _ => Environment {
+                working_dir,
+                include_dirs: self.inputs.list("include_dirs"),
+                exclude_dirs: self.inputs.list("exclude_dirs"),
+            },
+        }
+    }
+
+    fn strategy(&self) -> Result<Strategy> {
+        match self.inputs.get("update_strategy").as_deref() {
+            None | Some("next-safe") => Ok(Strategy::NextSafe),
+            Some("next-breaking") => Ok(Strategy::NextBreaking),
+            Some(other) => bail!("update_strategy `{other}` is not next-safe or next-breaking"),
+        }
+    }
+
+    fn resolver(&self) -> Result<(Resolver, usize)> {
+        let config = ResolveConfig::from_env(self.token.clone())?;
+        let concurrency = config.concurrency;
+        Ok((Resolver::new(config), concurrency))
+    }
+
+    fn report(&self) -> Result<()> {
+        let (resolver, concurrency) = self.resolver()?;
+        let opts = ReportOptions {
+            env: self.env(),
+            strategy: self.strategy()?,
+            dependency: self.dependency.clone(),
+            version: self.version.clone(),
+            concurrency,
+        };
+        println!("{}", action::group("patcher report"));
+        let report = report::run(&opts, &resolver)?;
+        print!("{}", report::render_table(&report.plan));
+        println!("{}", action::endgroup());
+        self.annotate_problems(&report);
+        let json = spec::to_json(&report.spec);
+        if let Some(file) = self.inputs.get("spec_file") {
+            crate::edit::write_atomic(&self.workspace.join(&file), json.as_bytes())
+                .with_context(|| format!("writing spec_file {file}"))?;
+        }
+        let ids: Vec<&str> = report
+            .spec
+            .dependencies
+            .iter()
+            .map(|d| d.id.as_str())
+            .collect();
+        self.runner.set_output("spec", json.trim_end())?;
+        self.runner
+            .set_output("dependencies", &serde_json::to_string(&ids)?)?;
+        self.runner
+            .set_output("has_updates", &(!ids.is_empty()).to_string())?;
+        self.runner
+            .append_summary(&report::render_summary(&report.plan))?;
+        Ok(())
+    }
+
+    fn annotate_problems(&self, report: &report::Report) {
+        for e in &report.scan.errors {
+            let file = self.relative_to_workspace(&self.env().working_dir.join(&e.file));
+            println!(
+                "{}",
+                action::annotation(
+                    Level::Warning,
+                    Some(&file),
+                    Some(e.line),
+                    Some(e.column),
+                    &format!("patcher could not parse this file: {}", e.message),
+                )
+            );
+        }
+        for dep in &report.plan.dependencies {
+            if let Some(err) = &dep.error {
+                let msg = format!("{}: {err}", dep.source.id);
+                println!(
+                    "{}",
+                    action::annotation(Level::Warning, None, None, None, &msg)
+                );
+            }
+        }
+    }
+
+    fn relative_to_workspace(&self, path: &Path) -> PathBuf {
+        path.strip_prefix(&self.workspace)
+            .unwrap_or(path)
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect()
+    }
+
+    /// The spec from the `spec` input (no shell in between), else from `spec_file`.
+    fn spec(&self) -> Result<Option<Spec>> {
+        if let Some(text) = self.inputs.get("spec") {
+            return Ok(Some(spec::from_json(&text, "input `spec`")?));
+        }
+        match self.inputs.get("spec_file") {
+            Some(file) => {
+                let path = self.workspace.join(&file);
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading spec_file {file}"))?;
+                Ok(Some(spec::from_json(&text, &file)?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn update(&self) -> Result<()> {
+        let dependency = self.dependency.clone();
+        let version = self.version.clone();
+        let (resolver, concurrency) = self.resolver()?;
+        let opts = UpdateOptions {
+            env: self.env(),
+            spec: self.spec()?,
+            dependency: dependency.clone(),
+            version,
+            strategy: self.strategy()?,
+            allow_shared_files: false,
+            concurrency,
+        };
+        let env_name = self.environment_name();
+        if self.inputs.flag("dry_run")? {
+            let preview = update::preview(&opts, env_name.as_deref(), &resolver)?;
+            println!("{}", action::group("patcher update --dry-run"));
+            print!("{}", preview.diff);
+            println!("{}", preview.body);
+            println!("{}", action::endgroup());
+            return self.update_outputs(&Outcome {
+                changed: !preview.files.is_empty(),
+                updated_files: preview.files,
+                notes: preview.notes,
+                ..Outcome::default()
+            });
+        }
+        let publish = self.publish_options(dependency.as_deref())?;
+        let repo = Repo::open(&opts.env.working_dir, self.token.clone())?;
+        let forge = self.forge()?;
+        let outcome = update::run_published(&opts, &publish, &repo, &forge, &resolver)?;
+        self.update_outputs(&outcome)
+    }
+
+    fn publish_options(&self, dependency: Option<&str>) -> Result<PublishOptions> {
+        let env = self.environment_name();
+        let suffix = dependency.unwrap_or("all");
+        let prefix = match &self.env_config {
+            Some(e) => e.branch_prefix(),
+            None => env
+                .as_ref()
+                .map(|e| format!("patcher-{e}-updates-"))
+                .unwrap_or_else(|| "patcher-updates-".into()),
+        };
+        let env_part = env.as_ref().map(|e| format!("[{e}] ")).unwrap_or_default();
+        let mut labels = match (&self.env_config, &env) {
+            (Some(e), _) => e.labels(),
+            (None, Some(e)) => vec![format!("updates-{e}")],
+            (None, None) => Vec::new(),
+        };
+        for label in self.inputs.list("pull_request_labels") {
+            if !labels.contains(&label) {
+                labels.push(label);
+            }
+        }
+        Ok(PublishOptions {
+            branch: self
+                .inputs
+                .get("pull_request_branch")
+                .unwrap_or_else(|| format!("{prefix}{suffix}")),
+            title: self
+                .inputs
+                .get("pull_request_title")
+                .unwrap_or_else(|| format!("[Patcher] {env_part}Update {suffix}")),
+            labels,
+            base: self
+                .inputs
+                .get("base_branch")
+                .unwrap_or_else(|| "main".into()),
+            author: self.inputs.get("commit_author"),
+            environment: env,
+        })
+    }
+
+    fn forge(&self) -> Result<GitHubClient> {
+        let repository = self
+            .runner
+            .repository()
+            .context("GITHUB_REPOSITORY is not set: run inside a workflow or set it")?;
+        let api = self
+            .inputs
+            .get("github_api_url")
+            .unwrap_or_else(|| self.runner.api_url());
+        Ok(GitHubClient::new(&api, &repository, self.token.clone()))
+    }
+
+    fn update_outputs(&self, outcome: &Outcome) -> Result<()> {
+        for note in &outcome.notes {
+            println!(
+                "{}",
+                action::annotation(Level::Notice, None, None, None, note)
+            );
+        }
+        let files: Vec<String> = outcome
+            .updated_files
+            .iter()
+            .chain(&outcome.readmes)
+            .map(|f| f.to_string_lossy().replace('\\', "/"))
+            .collect();
+        self.runner
+            .set_output("has_updates", &outcome.changed.to_string())?;
+        self.runner
+            .set_output("updated_files", &serde_json::to_string(&files)?)?;
+        self.runner.set_output(
+            "pull_request_number",
+            &outcome
+                .pull_request_number
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+        )?;
+        self.runner.set_output(
+            "pull_request_url",
+            outcome.pull_request_url.as_deref().unwrap_or_default(),
+        )?;
+        self.runner
+            .append_summary(&update::render_summary(outcome))?;
+        Ok(())
+    }
+
+    fn promote(&self) -> Result<()> {
+        let Some(event) = self.runner.event()? else {
+            bail!("GITHUB_EVENT_PATH is not set: promote runs on a pull_request closed event");
+        };
+        let opts = PromoteOptions {
+            environment: self.environment_name(),
+            event_type: self.inputs.get("dispatch_event_type"),
+            // The seed guide's convention: the branch is `PR_BRANCH_PREFIX` + dependency ID.
+            branch_prefix: self
+                .inputs
+                .get("pull_request_branch")
+                .or_else(|| self.runner.var("PR_BRANCH_PREFIX"))
+                .or_else(|| self.env_config.as_ref().map(|e| e.branch_prefix())),
+            chain: self.config.as_ref().map(Config::chain).unwrap_or_default(),
+        };
+        let forge = if self.inputs.flag("dry_run")? {
+            None
+        } else {
+            Some(self.forge()?)
+        };
+        let line = promote::run(&event, &opts, forge.as_ref().map(|f| f as &dyn Forge))?;
+        println!("{line}");
+        self.runner
+            .append_summary(&format!("### patcher promote\n\n{line}\n"))?;
+        Ok(())
+    }
+}
+
+/// The environments file, when there is one.
+fn load_config(workspace: &Path, inputs: &Inputs) -> Result<Option<Config>> {
+    let file = workspace.join(
+        inputs
+            .get("config_file")
+            .unwrap_or_else(|| crate::config::DEFAULT_PATH.into()),
+    );
+    if !file.exists() {
+        return Ok(None);
+    }
+    let config = Config::load(&file)?;
+    let working_dir = workspace.join(inputs.get("working_dir").unwrap_or_else(|| ".".into()));
+    config.check_globs(&working_dir)?;
+    Ok(Some(config))
+}
+
+/// The dependency and version to work on: the inputs, else the dispatch payload; both checked,
+/// since workflows fill them from event data anyone who can dispatch controls.
+fn target_of(
+    inputs: &Inputs,
+    payload: Option<&Payload>,
+) -> Result<(Option<String>, Option<String>)> {
+    let dependency = inputs
+        .get("dependency")
+        .or_else(|| payload.map(|p| p.dependency.clone()));
+    let version = inputs
+        .get("version")
+        .or_else(|| payload.and_then(|p| p.version.clone()));
+    if let Some(id) = &dependency {
+        if !promote::valid_dependency_id(id) {
+            bail!("dependency `{id}` is not a dependency ID");
+        }
+    }
+    if let Some(v) = &version {
+        if !promote::valid_version(v) {
+            bail!("version `{v}` is not a version");
+        }
+        if dependency.is_none() {
+            bail!("version `{v}` needs a dependency");
+        }
+        if let Some(pv) = payload
+            .and_then(|p| p.version.as_ref())
+            .filter(|pv| *pv != v)
+        {
+            bail!(
+                "input `version` {v} differs from the dispatched version {pv}: refusing to guess"
+            );
+        }
+    }
+    Ok((dependency, version))
+}

@@ -1,0 +1,298 @@
+//! `patcher report` from the command line, over a tree with every source form: module sources
+//! keep their real addresses and reach bare git repositories through `insteadOf`, and registry
+//! modules reach the registry server on 127.0.0.1 through `PATCHER_REGISTRY_BASE_URLS`.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+use testkit::git::{GitConfig, ModuleRepo};
+use testkit::registry::Registry;
+
+struct World {
+    root: tempfile::TempDir,
+    gitconfig: GitConfig,
+    registry: Registry,
+}
+
+const DEV: &[(&str, &str)] = &[
+    (
+        "dev/app/terragrunt.hcl",
+        "locals {\n  base_source_url = \"git::git@github.com:acme/terraform-aws-messaging.git//modules/sqs\"\n}\nterraform {\n  source = \"${local.base_source_url}?ref=v0.61.0\"\n}\n",
+    ),
+    (
+        "dev/net/main.tf",
+        "module \"vpc\" {\n  source  = \"terraform-aws-modules/vpc/aws\"\n  version = \"~> 5.1\"\n}\n\nmodule \"sg\" {\n  source = \"github.com/acme/terraform-aws-security//modules/sg?ref=v1.0.0&depth=1\"\n}\n\nmodule \"dns\" {\n  source = \"tfr:///acme/dns/aws?version=2.0.0\"\n}\n\nmodule \"local\" {\n  source = \"./modules/local\"\n}\n",
+    ),
+    (
+        "gruntwork-dev-account1/sqs/terragrunt.hcl",
+        "terraform {\n  source = \"git::https://github.com/acme/terraform-aws-messaging.git//modules/sqs?ref=v0.65.6\"\n}\n",
+    ),
+    (
+        "dev2/ssh/terragrunt.hcl",
+        "terraform {\n  source = \"git::ssh://git@github.com/acme/terraform-aws-security.git//modules/sg?ref=v1.0.0\"\n}\n",
+    ),
+    (
+        "stage/app/terragrunt.hcl",
+        "terraform {\n  source = \"git::https://github.com/acme/terraform-aws-messaging.git//modules/sqs?ref=v0.50.0\"\n}\n",
+    ),
+];
+
+fn world(files: &[(&str, &str)]) -> World {
+    let root = tempfile::tempdir().unwrap();
+    let github = root.path().join("github");
+    ModuleRepo::with_tags(
+        &github,
+        "acme",
+        "terraform-aws-messaging",
+        &[
+            "v0.61.0", "v0.61.1", "v0.62.0", "v0.65.6", "v0.65.9", "latest", "v0.66.0",
+        ],
+    );
+    ModuleRepo::with_tags(
+        &github,
+        "acme",
+        "terraform-aws-security",
+        &["v1.0.0", "v1.3.0", "v2.0.0"],
+    );
+    let gitconfig = GitConfig::github_mirror(root.path(), &github);
+    let registry = Registry::start();
+    registry.add_module(
+        "terraform-aws-modules",
+        "vpc",
+        "aws",
+        &["5.1.0", "5.4.0", "6.0.0"],
+    );
+    registry.add_module("acme", "dns", "aws", &["2.0.0", "2.1.0"]);
+    for (path, text) in files {
+        let file = root.path().join("infra").join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+    World {
+        root,
+        gitconfig,
+        registry,
+    }
+}
+
+impl World {
+    fn infra(&self) -> std::path::PathBuf {
+        self.root.path().join("infra")
+    }
+
+    fn report(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_patcher"))
+            .arg("report")
+            .arg(self.infra())
+            .args(args)
+            .envs(self.gitconfig.env())
+            .env(
+                "PATCHER_REGISTRY_BASE_URLS",
+                format!("registry.terraform.io={}", self.registry.url()),
+            )
+            .env_remove("GITHUB_TOKEN")
+            .output()
+            .unwrap()
+    }
+
+    fn spec(&self, args: &[&str]) -> (Value, String) {
+        let out = self.report(&[args, &["--output", "json"]].concat());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        (serde_json::from_str(&text).unwrap(), text)
+    }
+}
+
+fn dependency<'a>(spec: &'a Value, id: &str) -> &'a Value {
+    spec["Dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["ID"] == id)
+        .unwrap_or_else(|| panic!("{id} not in {spec:#}"))
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn dev_glob_selects_dev_folders_and_plans_per_usage() {
+    let w = world(DEV);
+    let (spec, _) = w.spec(&["--include-dirs", "{*dev*}/**"]);
+    assert_eq!(spec["IncludeDirPattern"], "{*dev*}/**");
+    let sqs = dependency(&spec, "acme/terraform-aws-messaging/sqs");
+    assert_eq!(sqs["Org"], "acme");
+    assert_eq!(sqs["Repo"], "terraform-aws-messaging");
+    assert_eq!(sqs["Module"], "sqs");
+    let usages = sqs["Usages"].as_array().unwrap();
+    // stage/ is not part of dev; dev/, dev2/ and gruntwork-dev-account1/ are.
+    assert_eq!(usages.len(), 2, "{sqs:#}");
+    let target =
+        |file: &str| usages.iter().find(|u| u["File"] == file).unwrap()["TargetVersion"].clone();
+    // 0.62.0 breaks 0.61.x: next-safe stops at 0.61.1. 0.65.6 moves within 0.65.
+    assert_eq!(target("dev/app/terragrunt.hcl"), "v0.61.1");
+    assert_eq!(
+        target("gruntwork-dev-account1/sqs/terragrunt.hcl"),
+        "v0.65.9"
+    );
+    let vpc = dependency(&spec, "terraform-aws-modules/vpc/aws");
+    assert_eq!(vpc["Constraints"], "~> 5.1");
+    assert_eq!(vpc["TargetSafeVersion"], "5.4.0");
+    assert_eq!(vpc["Usages"][0]["TargetVersion"], "5.4.0");
+    let sg = dependency(&spec, "acme/terraform-aws-security/sg");
+    assert_eq!(
+        sg["Usages"].as_array().unwrap().len(),
+        2,
+        "https and ssh usages group"
+    );
+    assert_eq!(sg["TargetSafeVersion"], "v1.3.0");
+    assert_eq!(sg["TargetBreakingVersion"], "v2.0.0");
+    dependency(&spec, "acme/dns/aws");
+    let skipped = spec["Skipped"].as_array().unwrap();
+    assert!(
+        skipped.iter().any(|s| s["Source"] == "./modules/local"),
+        "{skipped:?}"
+    );
+}
+
+#[test]
+fn next_breaking_targets_the_break_and_the_spec_is_deterministic() {
+    let w = world(DEV);
+    let (spec, first) = w.spec(&[
+        "--include-dirs",
+        "{*dev*}/**",
+        "--update-strategy",
+        "next-breaking",
+    ]);
+    let sqs = dependency(&spec, "acme/terraform-aws-messaging/sqs");
+    let app = sqs["Usages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["File"] == "dev/app/terragrunt.hcl")
+        .unwrap();
+    assert_eq!(app["TargetVersion"], "v0.62.0");
+    assert_eq!(app["Breaking"], true);
+    assert!(sqs["ReleaseNotesURL"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://github.com/acme/terraform-aws-messaging/releases/tag/"));
+    let (_, second) = w.spec(&[
+        "--include-dirs",
+        "{*dev*}/**",
+        "--update-strategy",
+        "next-breaking",
+    ]);
+    assert_eq!(first, second);
+}
+
+#[test]
+fn output_spec_file_and_table() {
+    let w = world(DEV);
+    let spec_file = w.root.path().join("spec.json");
+    let out = w.report(&[
+        "--include-dirs",
+        "{*dev*}/**",
+        "--output-spec",
+        spec_file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8(out.stdout).unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("acme/terraform-aws-security/sg"))
+        .unwrap();
+    assert!(row.contains("v1.0.0") && row.contains("v1.3.0"), "{table}");
+    let spec: Value = serde_json::from_str(&std::fs::read_to_string(&spec_file).unwrap()).unwrap();
+    assert!(spec["Dependencies"].as_array().unwrap().len() >= 4);
+}
+
+#[test]
+fn registry_500_then_200_is_retried() {
+    let w = world(DEV);
+    w.registry.fail_next(
+        &Registry::versions_path("terraform-aws-modules", "vpc", "aws"),
+        2,
+        500,
+        None,
+    );
+    let (spec, _) = w.spec(&["--include-dirs", "{*dev*}/**"]);
+    assert_eq!(
+        dependency(&spec, "terraform-aws-modules/vpc/aws")["TargetSafeVersion"],
+        "5.4.0"
+    );
+}
+
+#[test]
+fn a_missing_repository_fails_only_its_dependency() {
+    let mut files = DEV.to_vec();
+    files.push((
+        "dev/gone/terragrunt.hcl",
+        "terraform {\n  source = \"git::https://github.com/acme/does-not-exist.git//x?ref=v1.0.0\"\n}\n",
+    ));
+    let w = world(&files);
+    let out = w.report(&["--include-dirs", "{*dev*}/**", "--output", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("acme/does-not-exist/x"), "{err}");
+    let spec: Value = serde_json::from_slice(&out.stdout).unwrap();
+    dependency(&spec, "acme/terraform-aws-messaging/sqs");
+    let errors = spec["Errors"].to_string();
+    assert!(errors.contains("acme/does-not-exist/x"), "{errors}");
+}
+
+#[test]
+fn a_syntax_error_is_reported_with_line_and_column_and_the_rest_is_scanned() {
+    let mut files = DEV.to_vec();
+    files.push((
+        "dev/broken/main.tf",
+        "module \"x\" {\n  source = \"a\"\n  version = \n}\n",
+    ));
+    let w = world(&files);
+    let out = w.report(&["--include-dirs", "{*dev*}/**", "--output", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.contains("dev/broken/main.tf"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.contains("dev/broken/main.tf:3:") || line.contains("dev/broken/main.tf:4:"),
+        "{line}"
+    );
+    let spec: Value = serde_json::from_slice(&out.stdout).unwrap();
+    dependency(&spec, "acme/terraform-aws-messaging/sqs");
+}
+
+#[test]
+fn bad_arguments_fail_with_a_clear_message() {
+    let w = world(DEV);
+    let out = w.report(&["--include-dirs", "{dev"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("{dev"), "{}", stderr(&out));
+    let out = w.report(&["--update-strategy", "fastest"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("fastest"));
+}
+
+#[test]
+fn dependency_filter_and_exclude() {
+    let w = world(DEV);
+    let (spec, _) = w.spec(&[
+        "--include-dirs",
+        "{*dev*}/**",
+        "--exclude-dirs",
+        "gruntwork-*/**",
+        "--dependency",
+        "acme/terraform-aws-messaging/sqs",
+    ]);
+    let deps = spec["Dependencies"].as_array().unwrap();
+    assert_eq!(deps.len(), 1);
+    assert_eq!(deps[0]["Usages"].as_array().unwrap().len(), 1);
+    assert!(Path::new(&w.infra()).exists());
+}

@@ -1,0 +1,827 @@
+//! Scan and edit over real files in a temporary working dir.
+
+use patcher::edit::{self, Edit, RejectReason};
+use patcher::environment::{Environment, EnvironmentError};
+use patcher::model::{Origin, ScanResult, Usage, VersionForm};
+use patcher::scan::scan;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+fn write(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
+    assert!(Path::new(rel).is_relative(), "{rel}");
+    let path = root.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, bytes).unwrap();
+}
+
+fn env(root: &Path, include: &[&str], exclude: &[&str]) -> Environment {
+    Environment {
+        working_dir: root.to_path_buf(),
+        include_dirs: include.iter().map(|s| s.to_string()).collect(),
+        exclude_dirs: exclude.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn files_of(result: &ScanResult) -> BTreeSet<String> {
+    let usages = result.usages.iter().map(|u| &u.file);
+    let skipped = result.skipped.iter().map(|s| &s.file);
+    let errors = result.errors.iter().map(|e| &e.file);
+    usages
+        .chain(skipped)
+        .chain(errors)
+        .map(|f| f.to_string_lossy().into_owned())
+        .collect()
+}
+
+const MODULE: &str =
+    "module \"m\" {\n  source = \"github.com/acme/mods//modules/m?ref=v1.0.0\"\n}\n";
+
+/// One module per environment folder, plus folders that must never be scanned.
+fn environments_tree() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    for folder in [
+        "dev/app",
+        "dev2/app",
+        "gruntwork-dev-account1/app",
+        "stage/app",
+        "prod/app",
+        "prod/dev-like",
+        "",
+    ] {
+        let file = Path::new(folder).join("main.tf");
+        write(root, file.to_str().unwrap(), MODULE);
+    }
+    for hidden in [
+        "dev/app/.terraform/modules/m",
+        "dev/app/.terragrunt-cache/abc/def",
+        ".git/x",
+    ] {
+        write(root, &format!("{hidden}/main.tf"), MODULE);
+    }
+    dir
+}
+
+#[test]
+fn dev_glob_selects_dev_folders_and_skips_caches() {
+    let dir = environments_tree();
+    let result = scan(&env(dir.path(), &["{*dev*}/**"], &[])).unwrap();
+    let expected: BTreeSet<String> = [
+        "dev/app/main.tf",
+        "dev2/app/main.tf",
+        "gruntwork-dev-account1/app/main.tf",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(files_of(&result), expected);
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+}
+
+#[test]
+fn exclude_wins_over_include_and_no_include_means_everything() {
+    let dir = environments_tree();
+    let result = scan(&env(dir.path(), &[], &["prod/**", "{*dev*}/**"])).unwrap();
+    let expected: BTreeSet<String> = ["main.tf", "stage/app/main.tf"].map(String::from).into();
+    assert_eq!(files_of(&result), expected);
+
+    let result = scan(&env(
+        dir.path(),
+        &["prod/**", "stage/**"],
+        &["prod/dev-like/**"],
+    ))
+    .unwrap();
+    let expected: BTreeSet<String> = ["prod/app/main.tf", "stage/app/main.tf"]
+        .map(String::from)
+        .into();
+    assert_eq!(files_of(&result), expected);
+}
+
+#[test]
+fn invalid_glob_and_missing_working_dir_are_errors() {
+    let dir = environments_tree();
+    match scan(&env(dir.path(), &["dev/**"], &["[prod"])) {
+        Err(EnvironmentError::InvalidGlob { glob, .. }) => assert_eq!(glob, "[prod"),
+        other => panic!("{other:?}"),
+    }
+    let missing = dir.path().join("nope");
+    match scan(&env(&missing, &[], &[])) {
+        Err(EnvironmentError::WorkingDir { path, .. }) => assert_eq!(path, missing),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Every source form of DESIGN.md, with the version each must report.
+fn forms_tree() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "dev/app/main.tf",
+        r#"module "https" {
+  source = "git::https://github.com/gruntwork-io/terraform-aws-messaging.git//modules/sqs?ref=v0.12.1"
+}
+module "ssh" {
+  source = "git::ssh://git@github.com/acme/infra.git//net/vpc?ref=v2.0.0"
+}
+module "scp" {
+  source = "git::git@github.com:acme/infra.git//modules/db?depth=1&ref=v2.1.0"
+}
+module "shorthand" {
+  source = "github.com/acme/mods//modules/lambda?ref=1.4.0"
+}
+module "exact" {
+  source  = "terraform-aws-modules/vpc/aws"
+  version = "5.1.0"
+}
+module "constraint" {
+  source  = "terraform-aws-modules/iam/aws"
+  version = "~> 5.1"
+}
+module "private" {
+  source  = "app.terraform.io/acme/network/aws"
+  version = ">= 1.0, < 2.0"
+}
+module "local" {
+  source = "../modules/local"
+}
+module "unpinned" {
+  source = "terraform-aws-modules/s3-bucket/aws"
+}
+module "branch" {
+  source = "git::https://github.com/acme/mods.git?ref=main"
+}
+module "nogit" {
+  source = "git::https://gitlab.example.com/team/mods.git//x"
+}
+module "zip" {
+  source = "https://example.com/modules/vpc.zip"
+}
+module "bucket" {
+  source = "s3::https://s3-eu-west-1.amazonaws.com/bucket/vpc.zip"
+}
+"#,
+    );
+    write(
+        root,
+        "dev/app/registry.tofu",
+        "module \"tfr\" {\n  source = \"tfr:///terraform-aws-modules/rds/aws?version=6.0.0\"\n}\n\
+         module \"tofu\" {\n  source = \"tfr://registry.opentofu.org/acme/db/aws?version=0.3.0\"\n}\n",
+    );
+    write(
+        root,
+        "dev/vpc/terragrunt.hcl",
+        r#"include "root" {
+  path = find_in_parent_folders()
+}
+locals {
+  base_source_url = "git::https://git.example.com/platform/modules.git//modules/vpc"
+}
+terraform {
+  source = "${local.base_source_url}?ref=v1.2.3"
+}
+"#,
+    );
+    write(
+        root,
+        "_envcommon/mysql.hcl",
+        r#"locals {
+  base_source_url = "git::git@github.com:acme/infra.git//modules/mysql"
+}
+terraform {
+  source = "${local.base_source_url}?ref=v0.9.0"
+}
+"#,
+    );
+    write(
+        root,
+        "dev/mysql/terragrunt.hcl",
+        "include \"envcommon\" {\n  path = \"${dirname(find_in_parent_folders())}/_envcommon/mysql.hcl\"\n}\n\
+         terraform {\n  source = \"${include.envcommon.locals.base_source_url}?ref=v0.9.1\"\n}\n",
+    );
+    write(
+        root,
+        "dev/app/account.hcl",
+        "locals {\n  account_id = \"123\"\n}\n",
+    );
+    // Other tools' HCL, even broken, is none of our business.
+    write(root, "dev/app/image.pkr.hcl", "build {\n  sources = [\n");
+    write(
+        root,
+        "dev/app/.terraform.lock.hcl",
+        "provider \"x\" {\n  version = \"1\"\n",
+    );
+    write(
+        root,
+        "dev/app/custom.hcl",
+        "terraform {\n  source = \"github.com/acme/mods?ref=v3.0.0\"\n}\n",
+    );
+    write(
+        root,
+        "dev/broken/main.tf",
+        "module \"ok\" {\n  source = \"github.com/acme/mods?ref=v1.0.0\"\n}\nmodule \"bad\" {\n  source = \"github.com/acme/mods?ref=v1.0.0\n}\n",
+    );
+    dir
+}
+
+fn summary(u: &Usage) -> (String, usize, String, String, VersionForm) {
+    (
+        u.file.to_string_lossy().into_owned(),
+        u.line,
+        u.source.id.clone(),
+        u.current.clone(),
+        u.form,
+    )
+}
+
+#[test]
+fn every_source_form_is_understood() {
+    let dir = forms_tree();
+    let result = scan(&env(dir.path(), &[], &[])).unwrap();
+    let got: Vec<_> = result.usages.iter().map(summary).collect();
+    let git = VersionForm::GitRef;
+    let reg = VersionForm::RegistryAttribute;
+    let tfr = VersionForm::TfrQuery;
+    let expected = [
+        ("_envcommon/mysql.hcl", 5, "acme/infra/mysql", "v0.9.0", git),
+        ("dev/app/custom.hcl", 2, "acme/mods", "v3.0.0", git),
+        (
+            "dev/app/main.tf",
+            2,
+            "gruntwork-io/terraform-aws-messaging/sqs",
+            "v0.12.1",
+            git,
+        ),
+        ("dev/app/main.tf", 5, "acme/infra/net/vpc", "v2.0.0", git),
+        ("dev/app/main.tf", 8, "acme/infra/db", "v2.1.0", git),
+        ("dev/app/main.tf", 11, "acme/mods/lambda", "1.4.0", git),
+        (
+            "dev/app/main.tf",
+            15,
+            "terraform-aws-modules/vpc/aws",
+            "5.1.0",
+            reg,
+        ),
+        (
+            "dev/app/main.tf",
+            19,
+            "terraform-aws-modules/iam/aws",
+            "~> 5.1",
+            reg,
+        ),
+        (
+            "dev/app/main.tf",
+            23,
+            "app.terraform.io/acme/network/aws",
+            ">= 1.0, < 2.0",
+            reg,
+        ),
+        (
+            "dev/app/registry.tofu",
+            2,
+            "terraform-aws-modules/rds/aws",
+            "6.0.0",
+            tfr,
+        ),
+        (
+            "dev/app/registry.tofu",
+            5,
+            "registry.opentofu.org/acme/db/aws",
+            "0.3.0",
+            tfr,
+        ),
+        (
+            "dev/vpc/terragrunt.hcl",
+            8,
+            "platform/modules/vpc",
+            "v1.2.3",
+            git,
+        ),
+    ]
+    .map(|(f, l, id, v, form)| (f.to_string(), l, id.to_string(), v.to_string(), form));
+    assert_eq!(got, expected);
+
+    for usage in &result.usages {
+        let bytes = fs::read(dir.path().join(&usage.file)).unwrap();
+        assert_eq!(
+            &bytes[usage.span.clone()],
+            usage.current.as_bytes(),
+            "{usage:?}"
+        );
+        let line = String::from_utf8_lossy(&bytes)
+            .lines()
+            .nth(usage.line - 1)
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            line.find(&usage.current).unwrap() + 1,
+            usage.column,
+            "{usage:?}"
+        );
+    }
+    let origins: BTreeSet<Origin> = result
+        .usages
+        .iter()
+        .map(|u| u.source.origin.clone())
+        .collect();
+    assert!(origins.contains(&Origin::Git {
+        url: "https://github.com/gruntwork-io/terraform-aws-messaging.git".into()
+    }));
+    assert!(origins.contains(&Origin::Git {
+        url: "git@github.com:acme/infra.git".into()
+    }));
+    assert!(origins.contains(&Origin::Git {
+        url: "ssh://git@github.com/acme/infra.git".into()
+    }));
+    assert!(origins.contains(&Origin::Git {
+        url: "https://git.example.com/platform/modules.git".into()
+    }));
+}
+
+#[test]
+fn unmanaged_sources_are_skipped_with_reasons() {
+    let dir = forms_tree();
+    let result = scan(&env(dir.path(), &[], &[])).unwrap();
+    let got: Vec<(String, usize, &str)> = result
+        .skipped
+        .iter()
+        .map(|s| {
+            (
+                s.file.to_string_lossy().into_owned(),
+                s.line,
+                s.reason.as_str(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("dev/app/main.tf", 26, "local path"),
+        ("dev/app/main.tf", 29, "no version constraint"),
+        (
+            "dev/app/main.tf",
+            32,
+            "ref `main` is a branch or commit, not a version",
+        ),
+        ("dev/app/main.tf", 35, "unversioned git source (no ?ref=)"),
+        ("dev/app/main.tf", 38, "archive"),
+        (
+            "dev/app/main.tf",
+            41,
+            "archive in a storage bucket (s3::/gcs::)",
+        ),
+        (
+            "dev/mysql/terragrunt.hcl",
+            5,
+            "cannot resolve `include.envcommon.locals.base_source_url` from this file",
+        ),
+    ]
+    .map(|(f, l, r)| (f.to_string(), l, r));
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn a_file_with_a_syntax_error_is_reported_and_the_rest_scanned() {
+    let dir = forms_tree();
+    let result = scan(&env(dir.path(), &["dev/**"], &[])).unwrap();
+    let [error] = result.errors.as_slice() else {
+        panic!("{:?}", result.errors)
+    };
+    assert_eq!(error.file, PathBuf::from("dev/broken/main.tf"));
+    assert_eq!(error.line, 5, "{error:?}");
+    assert!(error.column >= 1 && !error.message.is_empty(), "{error:?}");
+    assert!(result.usages.iter().all(|u| u.file != error.file));
+    assert_eq!(result.usages.len(), 11);
+}
+
+#[test]
+fn scan_output_is_deterministic() {
+    let dir = forms_tree();
+    let first = scan(&env(dir.path(), &[], &[])).unwrap();
+    for _ in 0..5 {
+        assert_eq!(scan(&env(dir.path(), &[], &[])).unwrap(), first);
+    }
+}
+
+// ---- edit -----------------------------------------------------------------------------------
+
+/// Files whose bytes must survive an update; each is a function of its version texts so the
+/// expected result is built independently of any span.
+fn crlf_tabs_comments(v: &[&str]) -> Vec<u8> {
+    format!(
+        "# top comment\r\nmodule \"a\" {{\r\n\tsource = /* before */ \"git::https://github.com/acme/mods.git//modules/a?ref={}\" # after ?ref=v0.0.1\r\n\t// trailing comment\r\n\tname   =\t\"x\"\r\n}}\r\n",
+        v[0]
+    )
+    .into_bytes()
+}
+
+fn heredoc_and_several_modules(v: &[&str]) -> Vec<u8> {
+    format!(
+        r#"locals {{
+  doc = <<-EOT
+    module "fake" {{ source = "github.com/x/y?ref=v9.9.9" }}
+  EOT
+}}
+module "one" {{ source = "github.com/acme/one?ref={}" }}
+module "two" {{
+  source  = "acme/two/aws"   # registry
+  version = "{}"
+}}
+
+module "three" {{
+    source = "tfr:///acme/three/aws?version={}"
+}}
+module "four" {{ source = "github.com/acme/one//modules/x?depth=1&ref={}&sshkey=k" }}
+module "five" {{
+  source      = "github.com/acme/one//modules/a\u002fb?ref={}"
+  description = "tab\there \"quoted\" $${{not}} %%{{not}}"
+}}
+"#,
+        v[0], v[1], v[2], v[3], v[4]
+    )
+    .into_bytes()
+}
+
+fn from_locals(v: &[&str]) -> Vec<u8> {
+    format!(
+        "locals {{\n  base_source_url = \"git::git@github.com:acme/mods.git//modules/vpc\"\n  ver = \"{}\"\n}}\n\nterraform {{\n  source = \"${{local.base_source_url}}?ref={}\"\n}}\n\ninputs = {{\n  url = \"${{local.base_source_url}}\"\n}}\n",
+        v[0], v[1]
+    )
+    .into_bytes()
+}
+
+fn bom_crlf_unicode(v: &[&str]) -> Vec<u8> {
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(
+        format!(
+            "module \"caf\u{e9}\" {{ source = \"github.com/acme/x?ref={}\" }} # \u{2713} \u{e9}t\u{e9}\r\n\r\nmodule \"b\" {{\r\n  source = \"github.com/acme/y?ref={}\"\r\n}}",
+            v[0], v[1]
+        )
+        .bytes(),
+    );
+    bytes
+}
+
+type Tricky = (
+    &'static str,
+    fn(&[&str]) -> Vec<u8>,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+const TRICKY: [Tricky; 4] = [
+    (
+        "dev/a/crlf.tf",
+        crlf_tabs_comments,
+        &["v1.2.3"],
+        &["v1.10.0"],
+    ),
+    (
+        "dev/b/several.tf",
+        heredoc_and_several_modules,
+        &["v0.1.0", "~> 5.1", "6.0.0", "v0.1.0", "v0.2.0"],
+        &["v0.10.0", "~> 5.4", "6.12.1", "v0.10.0", "v0.20.0"],
+    ),
+    (
+        "dev/c/terragrunt.hcl",
+        from_locals,
+        &["unused", "v2.0.0"],
+        &["unused", "v2.1.0"],
+    ),
+    (
+        "dev/d/bom.tf",
+        bom_crlf_unicode,
+        &["v3.0.0", "v3.0.0"],
+        &["v3.0.1", "v3.0.1"],
+    ),
+];
+
+fn tricky_tree() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    for (rel, make, old, _) in TRICKY {
+        write(dir.path(), rel, make(old));
+    }
+    dir
+}
+
+/// One edit per usage, moving each version to the same position in `new`.
+fn edits_to_new(result: &ScanResult) -> Vec<Edit> {
+    result
+        .usages
+        .iter()
+        .map(|usage| {
+            let (_, _, old, new) = TRICKY
+                .iter()
+                .find(|t| Path::new(t.0) == usage.file)
+                .unwrap();
+            let i = old.iter().position(|v| *v == usage.current).unwrap();
+            Edit {
+                file: usage.file.clone(),
+                span: usage.span.clone(),
+                old: usage.current.clone(),
+                new: new[i].to_string(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn apply_changes_only_the_version_text() {
+    let dir = tricky_tree();
+    let result = scan(&env(dir.path(), &[], &[])).unwrap();
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    assert_eq!(result.usages.len(), 1 + 5 + 1 + 2, "{:?}", result.usages);
+    let outcome = edit::apply(dir.path(), &edits_to_new(&result));
+    assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
+    let mut changed = outcome.changed.clone();
+    changed.sort();
+    let mut expected_files: Vec<PathBuf> = TRICKY.iter().map(|t| PathBuf::from(t.0)).collect();
+    expected_files.sort();
+    assert_eq!(changed, expected_files);
+    for (rel, make, _, new) in TRICKY {
+        let on_disk = fs::read(dir.path().join(rel)).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&on_disk),
+            String::from_utf8_lossy(&make(new)),
+            "{rel}"
+        );
+        assert_eq!(on_disk, make(new), "{rel}");
+    }
+    let rescanned = scan(&env(dir.path(), &[], &[])).unwrap();
+    assert!(rescanned
+        .usages
+        .iter()
+        .all(|u| !["v1.2.3", "v0.1.0", "v2.0.0", "v3.0.0"].contains(&u.current.as_str())));
+}
+
+#[test]
+fn changed_on_disk_rejects_the_whole_file() {
+    let dir = tricky_tree();
+    let result = scan(&env(dir.path(), &[], &[])).unwrap();
+    let edits = edits_to_new(&result);
+    let several = dir.path().join("dev/b/several.tf");
+    let moved = heredoc_and_several_modules(&["v0.1.0", "~> 5.2", "6.0.0", "v0.1.0", "v0.2.0"]);
+    fs::write(&several, &moved).unwrap();
+
+    let outcome = edit::apply(dir.path(), &edits);
+    let rejected: Vec<_> = outcome
+        .rejected
+        .iter()
+        .map(|r| (&r.file, &r.reason))
+        .collect();
+    assert_eq!(
+        rejected,
+        [(&PathBuf::from("dev/b/several.tf"), &RejectReason::Changed)]
+    );
+    assert_eq!(fs::read(&several).unwrap(), moved);
+    assert_eq!(outcome.changed.len(), 3);
+}
+
+#[test]
+fn edit_that_breaks_the_file_is_rejected_and_file_untouched() {
+    let dir = tricky_tree();
+    let result = scan(&env(dir.path(), &["dev/a/**"], &[])).unwrap();
+    let usage = &result.usages[0];
+    let original = fs::read(dir.path().join(&usage.file)).unwrap();
+    for evil in ["v2\"\n  evil = \"x", "v2\" # ", "v2${x}", ""] {
+        let outcome = edit::apply(
+            dir.path(),
+            &[Edit {
+                file: usage.file.clone(),
+                span: usage.span.clone(),
+                old: usage.current.clone(),
+                new: evil.to_string(),
+            }],
+        );
+        let [rejected] = outcome.rejected.as_slice() else {
+            panic!("{evil}: {outcome:?}")
+        };
+        assert!(
+            matches!(
+                rejected.reason,
+                RejectReason::NoLongerParses { .. } | RejectReason::NotReadBack { .. }
+            ),
+            "{evil}: {rejected:?}"
+        );
+        assert_eq!(fs::read(dir.path().join(&usage.file)).unwrap(), original);
+    }
+}
+
+#[test]
+fn paths_outside_the_working_dir_are_rejected() {
+    let outer = TempDir::new().unwrap();
+    write(outer.path(), "outside.tf", MODULE);
+    let root = outer.path().join("repo");
+    write(&root, "dev/main.tf", MODULE);
+    std::os::unix::fs::symlink(outer.path().join("outside.tf"), root.join("dev/link.tf")).unwrap();
+    let span_of = |text: &str| {
+        let at = text.find("v1.0.0").unwrap();
+        at..at + 6
+    };
+    let edit = |file: PathBuf| Edit {
+        file,
+        span: span_of(MODULE),
+        old: "v1.0.0".into(),
+        new: "v1.1.0".into(),
+    };
+    for file in [
+        PathBuf::from("../outside.tf"),
+        PathBuf::from("dev/../../outside.tf"),
+        outer.path().join("outside.tf"),
+        PathBuf::from("dev/link.tf"),
+    ] {
+        let outcome = edit::apply(&root, &[edit(file.clone())]);
+        assert_eq!(outcome.rejected.len(), 1, "{file:?}");
+        assert_eq!(
+            outcome.rejected[0].reason,
+            RejectReason::OutsideWorkingDir,
+            "{file:?}"
+        );
+    }
+    assert_eq!(
+        fs::read_to_string(outer.path().join("outside.tf")).unwrap(),
+        MODULE
+    );
+    let outcome = edit::apply(&root, &[edit(PathBuf::from("./dev/main.tf"))]);
+    assert!(outcome.rejected.is_empty(), "{outcome:?}");
+}
+
+#[test]
+fn preview_shows_changed_lines_and_writes_nothing() {
+    let dir = tricky_tree();
+    let result = scan(&env(dir.path(), &["dev/{a,b}/**"], &[])).unwrap();
+    let diff = edit::preview(dir.path(), &edits_to_new(&result)).unwrap();
+    let crlf_old = String::from_utf8(crlf_tabs_comments(&["v1.2.3"])).unwrap();
+    let crlf_new = String::from_utf8(crlf_tabs_comments(&["v1.10.0"])).unwrap();
+    let line = |text: &str, n: usize| text.split("\r\n").nth(n).unwrap().to_string();
+    let expected_a = format!(
+        "--- a/dev/a/crlf.tf\n+++ b/dev/a/crlf.tf\n@@ -3 +3 @@\n-{}\n+{}\n",
+        line(&crlf_old, 2),
+        line(&crlf_new, 2)
+    );
+    assert!(diff.starts_with(&expected_a), "{diff}");
+    let rest = &diff[expected_a.len()..];
+    assert!(
+        rest.starts_with("--- a/dev/b/several.tf\n+++ b/dev/b/several.tf\n@@ -6 +6 @@\n"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("\n@@ -9 +9 @@\n-  version = \"~> 5.1\"\n+  version = \"~> 5.4\"\n"),
+        "{rest}"
+    );
+    assert_eq!(rest.matches("@@ ").count(), 5, "{rest}");
+    for (rel, make, old, _) in TRICKY {
+        assert_eq!(fs::read(dir.path().join(rel)).unwrap(), make(old));
+    }
+}
+
+#[test]
+fn write_atomic_keeps_permissions_and_leaves_no_temp_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("main.tf");
+    fs::write(&path, "old").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+    for round in 0..3 {
+        edit::write_atomic(&path, format!("new {round}").as_bytes()).unwrap();
+    }
+    assert_eq!(fs::read_to_string(&path).unwrap(), "new 2");
+    assert_eq!(
+        fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["main.tf"]);
+
+    let missing_dir = dir.path().join("gone/main.tf");
+    assert!(edit::write_atomic(&missing_dir, b"x").is_err());
+
+    // A rename that fails (a folder is in the way) must not leave the temporary file behind.
+    fs::create_dir(dir.path().join("folder")).unwrap();
+    fs::write(dir.path().join("folder/inner.tf"), "x").unwrap();
+    assert!(edit::write_atomic(&dir.path().join("folder"), b"x").is_err());
+    let mut names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["folder", "main.tf"]);
+}
+
+#[test]
+fn no_op_edits_change_nothing() {
+    let dir = tricky_tree();
+    let result = scan(&env(dir.path(), &["dev/d/**"], &[])).unwrap();
+    let edits: Vec<Edit> = result
+        .usages
+        .iter()
+        .map(|u| Edit {
+            file: u.file.clone(),
+            span: u.span.clone(),
+            old: u.current.clone(),
+            new: u.current.clone(),
+        })
+        .collect();
+    let outcome = edit::apply(dir.path(), &edits);
+    assert!(
+        outcome.changed.is_empty() && outcome.rejected.is_empty(),
+        "{outcome:?}"
+    );
+    assert_eq!(edit::preview(dir.path(), &edits).unwrap(), "");
+}
+
+fn envcommon_child(include_path: &str, version: &str) -> String {
+    format!(
+        "include \"root\" {{\n  path = find_in_parent_folders(\"root.hcl\")\n}}\n\
+         include \"envcommon\" {{\n  path   = \"{include_path}\"\n  expose = true\n}}\n\
+         terraform {{\n  source = \"${{include.envcommon.locals.base_source_url}}?ref={version}\"\n}}\n"
+    )
+}
+
+/// Gruntwork's infrastructure-live layout: the address lives in `_envcommon`, each environment
+/// pins its own version.
+fn envcommon_tree() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    write(root, "root.hcl", "remote_state {\n  backend = \"s3\"\n}\n");
+    write(
+        root,
+        "_envcommon/vpc.hcl",
+        "locals {\n  base_source_url = \"git::git@github.com:acme/infra.git//modules/networking/vpc\"\n}\n\
+         terraform {\n  source = \"${local.base_source_url}?ref=v0.9.0\"\n}\n",
+    );
+    let children = [
+        (
+            "dev/us-east-1/vpc/terragrunt.hcl",
+            "${dirname(find_in_parent_folders(\"root.hcl\"))}/_envcommon/vpc.hcl",
+            "v0.10.0",
+        ),
+        (
+            "stage/us-east-1/vpc/terragrunt.hcl",
+            "${get_terragrunt_dir()}/../../../_envcommon/vpc.hcl",
+            "v0.9.1",
+        ),
+        (
+            "prod/us-east-1/vpc/terragrunt.hcl",
+            "${dirname(find_in_parent_folders(\"missing.hcl\"))}/_envcommon/vpc.hcl",
+            "v0.9.0",
+        ),
+    ];
+    for (rel, include_path, version) in children {
+        write(root, rel, envcommon_child(include_path, version));
+    }
+    dir
+}
+
+#[test]
+fn envcommon_includes_give_the_address_and_the_child_keeps_its_version() {
+    let dir = envcommon_tree();
+    let result = scan(&env(dir.path(), &[], &[])).unwrap();
+    let got: Vec<_> = result.usages.iter().map(summary).collect();
+    let expected = [
+        ("_envcommon/vpc.hcl", 5, "v0.9.0"),
+        ("dev/us-east-1/vpc/terragrunt.hcl", 9, "v0.10.0"),
+        ("stage/us-east-1/vpc/terragrunt.hcl", 9, "v0.9.1"),
+    ]
+    .map(|(f, l, v)| {
+        let id = "acme/infra/networking/vpc".to_string();
+        (f.to_string(), l, id, v.to_string(), VersionForm::GitRef)
+    });
+    assert_eq!(got, expected);
+    assert!(result.usages.iter().all(|u| u.source.origin
+        == Origin::Git {
+            url: "git@github.com:acme/infra.git".into()
+        }));
+    let [skipped] = result.skipped.as_slice() else {
+        panic!("{:?}", result.skipped)
+    };
+    assert_eq!(
+        skipped.file,
+        PathBuf::from("prod/us-east-1/vpc/terragrunt.hcl")
+    );
+    assert!(skipped
+        .reason
+        .contains("include.envcommon.locals.base_source_url"));
+
+    let dev = &result.usages[1];
+    let outcome = edit::apply(
+        dir.path(),
+        &[Edit {
+            file: dev.file.clone(),
+            span: dev.span.clone(),
+            old: dev.current.clone(),
+            new: "v0.11.0".into(),
+        }],
+    );
+    assert!(outcome.rejected.is_empty(), "{outcome:?}");
+    let expected = envcommon_child(
+        "${dirname(find_in_parent_folders(\"root.hcl\"))}/_envcommon/vpc.hcl",
+        "v0.11.0",
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join(&dev.file)).unwrap(),
+        expected
+    );
+}
