@@ -9,7 +9,7 @@
 # insteadOf rule in the container's ~/.gitconfig: the binary runs its real git code path.
 #
 # Needs the base images: .ci/docker-bases.sh makes them (cached). Env: IMAGE (default
-# patcher-action:ci), RUNNER_UID (owner of the mounted checkout, default 1001).
+# patcher-action:ci), RUNNER_UID (owner of the mounted checkout, default 1001). Runs as root (chown).
 set -euo pipefail
 
 IMAGE=${IMAGE:-patcher-action:ci}
@@ -23,7 +23,7 @@ build_image() {
   local start=$SECONDS size
   docker build -q -t "$IMAGE" "$ROOT" >/dev/null
   size=$(docker image inspect -f '{{.Size}}' "$IMAGE")
-  log "built $IMAGE in $((SECONDS - start))s; size $(numfmt --to=iec --suffix=B "$size") ($size bytes)"
+  log "built $IMAGE in $((SECONDS - start))s; size $(numfmt --to=iec-i --suffix=B "$size") ($size bytes)"
 }
 
 git_quiet() { git -c user.name=ci -c user.email=ci@example.invalid -c init.defaultBranch=main "$@" >/dev/null; }
