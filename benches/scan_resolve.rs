@@ -11,7 +11,9 @@
 
 use patcher::environment::Environment;
 use patcher::model::{Origin, ScanResult};
+use patcher::plan::{self, Strategy};
 use patcher::resolve::{self, ResolveConfig, Resolver};
+use patcher::spec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -124,6 +126,11 @@ fn main() {
             resolve_fresh(&config, set, concurrency)
         }));
     }
+    let listings = Resolver::new(config.clone()).resolve(&origins);
+    rows.push(measure("plan + spec (every usage)", SCAN_RUNS, || {
+        let plan = plan::plan(&scan, &listings, Strategy::NextSafe);
+        spec::from_plan(&plan, &[], &[], Strategy::NextSafe, &scan);
+    }));
     let binary = Path::new(env!("CARGO_BIN_EXE_patcher"));
     rows.push(measure(
         "`patcher report` (binary, end to end)",
@@ -131,6 +138,16 @@ fn main() {
         || run_report(binary, &tree, &registry),
     ));
     print!("{}", table(&rows));
+    // Other work on the machine moves these numbers; say how busy it was.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!(
+            "\nload average (1, 5, 15 min) at the end: {}",
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
 }
 
 /// `acme/terraform-aws-svc000.git` …: one commit, every tag of [`GIT_TAGS`] on it. Listing
