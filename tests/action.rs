@@ -305,3 +305,27 @@ fn an_environments_file_with_a_glob_matching_nothing_is_a_clear_error() {
         run.stdout
     );
 }
+
+#[test]
+fn a_dependency_the_spec_leaves_out_has_nothing_to_update() {
+    let w = world(&[]);
+    let run = w
+        .step()
+        .input("patcher_command", "update")
+        .input("include_dirs", "{*dev*}/**")
+        .input(
+            "spec",
+            r#"{"IncludeDirPattern": "{*dev*}/**", "Dependencies": []}"#,
+        )
+        .input("dependency", SQS)
+        .run();
+    assert!(run.success, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.output("has_updates"), "false");
+    assert!(
+        run.stdout.contains("has no update in the spec"),
+        "{}",
+        run.stdout
+    );
+    assert!(w.server.pulls(REPO).is_empty());
+    assert_eq!(w.infra.git(&["status", "--porcelain"]), "");
+}

@@ -393,10 +393,10 @@ fn registry_world(file: &str) -> (Registry, World) {
     (registry, w)
 }
 
-const NET: &str = "module \"vpc\" {\n  source  = \"terraform-aws-modules/vpc/aws\"\n  version = \"{A}\" # constraint\n}\n\nmodule \"vpc_pinned\" {\n  source = \"terraform-aws-modules/vpc/aws\"\n  version = \"{B}\"\n}\n\nmodule \"sg\" {\n  source  = \"terraform-aws-modules/security-group/aws\"\n  version = \">= 1.0, < 2.0\"\n}\n";
+const NET: &str = "module \"vpc\" {\n  source  = \"terraform-aws-modules/vpc/aws\"\n  version = \"{A}\" # constraint\n}\n\nmodule \"vpc_pinned\" {\n  source = \"terraform-aws-modules/vpc/aws\"\n  version = \"{B}\"\n}\n\nmodule \"vpc_patch\" {\n  source  = \"terraform-aws-modules/vpc/aws\"\n  version = \"{C}\"\n}\n\nmodule \"sg\" {\n  source  = \"terraform-aws-modules/security-group/aws\"\n  version = \">= 1.0, < 2.0\"\n}\n";
 
-fn net(a: &str, b: &str) -> String {
-    NET.replace("{A}", a).replace("{B}", b)
+fn net(a: &str, b: &str, c: &str) -> String {
+    NET.replace("{A}", a).replace("{B}", b).replace("{C}", c)
 }
 
 /// `update` of every dependency of the spec.
@@ -410,11 +410,11 @@ fn update_all(w: &World, extra: &[&str]) -> Run {
 
 #[test]
 fn registry_constraints_keep_their_operator_and_satisfied_ranges_are_left_alone() {
-    let (registry, w) = registry_world(&net("~> 5.1.0", "5.1.0"));
+    let (registry, w) = registry_world(&net("~> 5.1", "5.1.0", "~> 5.1.0"));
     let run = update_all(&w, &["--output", "json"]).ok();
     assert_eq!(
         String::from_utf8(w.read("dev/net/main.tf")).unwrap(),
-        net("~> 5.4.0", "5.4.0"),
+        net("~> 5.4", "5.4.0", "~> 5.4.0"),
         "{}",
         run.text()
     );
@@ -433,11 +433,11 @@ fn registry_constraints_keep_their_operator_and_satisfied_ranges_are_left_alone(
 
 #[test]
 fn a_breaking_registry_update_keeps_the_operator_and_leaves_a_range_that_excludes_it() {
-    let (_registry, w) = registry_world(&net("~> 5.1", "5.1.0"));
+    let (_registry, w) = registry_world(&net("~> 5.1", "5.1.0", "~> 5.1.0"));
     let run = update_all(&w, &["--update-strategy", "next-breaking"]).ok();
     assert_eq!(
         String::from_utf8(w.read("dev/net/main.tf")).unwrap(),
-        net("~> 6.0", "6.0.0"),
+        net("~> 6.0", "6.0.0", "~> 6.0.0"),
         "{}",
         run.text()
     );
@@ -568,6 +568,12 @@ fn publish_pushes_one_commit_and_opens_a_labelled_pull_request() {
         w.origin(&["log", "-1", "--format=%an <%ae>|%cn <%ce>", BRANCH]),
         "Patcher Bot <bot@example.com>|Patcher Bot <bot@example.com>"
     );
+    let message = w.origin(&["log", "-1", "--format=%B", BRANCH]);
+    assert!(message.starts_with("Update sqs in dev\n"), "{message}");
+    assert!(
+        message.contains(&format!("{SQS} v1.0.0 → v1.2.0")),
+        "{message}"
+    );
     w.assert_checkout_untouched();
     assert_eq!(
         w.read("dev/sqs/terragrunt.hcl"),
@@ -588,6 +594,14 @@ fn publish_pushes_one_commit_and_opens_a_labelled_pull_request() {
     assert!(
         body_lists(&body, "dev/sqs/terragrunt.hcl", "v1.0.0", "v1.2.0"),
         "{body}"
+    );
+    let notes = body
+        .lines()
+        .find(|l| l.contains("/releases/tag/"))
+        .unwrap_or_else(|| panic!("no release link: {body}"));
+    assert!(
+        notes.contains("https://github.com/acme/terraform-aws-sqs/releases/tag/v1.2.0"),
+        "the link goes to the release installed: {body}"
     );
     let meta = metadata(&body);
     assert_eq!(meta.len(), 1, "{body}");
@@ -742,7 +756,7 @@ fn when_only_a_shared_file_holds_the_version_nothing_is_published_and_the_output
         serde_json::json!(["_envcommon/sqs.hcl"])
     );
     assert!(
-        run.stderr.contains("_envcommon/sqs.hcl") && run.stderr.contains("shared"),
+        run.stderr.contains("_envcommon/sqs.hcl") && run.stderr.contains("only in shared files"),
         "{}",
         run.text()
     );
@@ -750,6 +764,15 @@ fn when_only_a_shared_file_holds_the_version_nothing_is_published_and_the_output
     assert_eq!(w.infra.origin_branches(), vec!["main".to_string()]);
     w.assert_checkout_untouched();
     w.assert_no_violations();
+
+    // Asked for explicitly, the shared file moves (and with it every environment).
+    let shared_before = String::from_utf8(w.read("_envcommon/sqs.hcl")).unwrap();
+    let run = w.update_with(&spec, &globs, &["--allow-shared-files"]).ok();
+    assert_eq!(run.stdout, "updated _envcommon/sqs.hcl\n", "{}", run.text());
+    assert_eq!(
+        String::from_utf8(w.read("_envcommon/sqs.hcl")).unwrap(),
+        shared_before.replace("?ref=v1.0.0", "?ref=v1.2.0")
+    );
 }
 
 // ---- breaking updates -----------------------------------------------------------------------
@@ -980,11 +1003,17 @@ fn a_bad_token_is_named_as_such() {
     assert!(run.stderr.contains("token was rejected"), "{}", run.text());
     assert!(!run.stderr.contains("ghs_wrongToken999"), "{}", run.text());
     w.assert_checkout_untouched();
+    w.assert_no_violations();
 }
 
 #[test]
 fn a_secondary_rate_limit_is_waited_out_and_retried() {
     let w = two_envs();
+    w.server.inject(
+        Fault::new("GET", "/repos/acme/infrastructure-live/labels", 429)
+            .retry_after(1)
+            .message("API rate limit exceeded"),
+    );
     w.server.inject(
         Fault::new("POST", PULLS, 403)
             .retry_after(1)
@@ -992,7 +1021,15 @@ fn a_secondary_rate_limit_is_waited_out_and_retried() {
     );
     let started = std::time::Instant::now();
     w.publish(&[]).ok();
-    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+    let label_statuses: Vec<u16> = w
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/labels/updates-dev"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(label_statuses, vec![429, 404]);
     let statuses: Vec<u16> = w
         .server
         .requests()
@@ -1064,5 +1101,269 @@ fn a_pull_request_opened_meanwhile_is_taken_over_not_duplicated() {
     assert_eq!(metadata(&body).len(), 1, "{body}");
     assert!(pulls[0].labels.contains(&"updates-dev".to_string()));
     assert!(run.stdout.contains(&format!("#{theirs}")), "{}", run.text());
+    w.assert_no_violations();
+}
+
+#[test]
+fn a_failed_commit_leaves_no_edited_or_new_files_behind() {
+    let w = two_envs();
+    let hook = w.infra.dir.join(".git/hooks/pre-commit");
+    std::fs::write(&hook, "#!/bin/sh\necho 'lint failed' >&2\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let run = w.publish(&["--update-strategy", "next-breaking"]).failed();
+    assert!(run.stderr.contains("lint failed"), "{}", run.text());
+    w.assert_checkout_untouched();
+    assert_eq!(
+        w.read("dev/sqs/terragrunt.hcl"),
+        sqs_unit("v1.0.0").as_bytes()
+    );
+    assert!(!w.infra.dir.join(format!("dev/sqs/{README}")).exists());
+    assert_eq!(w.infra.origin_branches(), vec!["main".to_string()]);
+    assert!(w.server.pulls(REPO).is_empty());
+
+    std::fs::remove_file(&hook).unwrap();
+    w.publish(&["--update-strategy", "next-breaking"]).ok();
+    assert_eq!(w.server.pulls(REPO).len(), 1);
+    w.assert_no_violations();
+}
+
+#[test]
+fn an_update_from_a_subfolder_with_a_spec_of_the_whole_repository_publishes_repository_paths() {
+    let w = two_envs();
+    let spec = w.spec(&[DEV]).display().to_string();
+    let dev = w.infra.dir.join("dev").display().to_string();
+    let mut args = vec!["update", &dev, "--spec-file", &spec, "--dependency", SQS];
+    args.extend(["--include-dirs", "**"]);
+    args.extend(w.publish_args());
+    args.extend(["--output", "json"]);
+    let run = w.patcher(&args).ok();
+    assert_eq!(
+        run.json()["updated_files"],
+        serde_json::json!(["sqs/terragrunt.hcl"]),
+        "{}",
+        run.text()
+    );
+    assert_eq!(
+        w.origin(&["diff", "--name-only", "main", BRANCH]),
+        "dev/sqs/terragrunt.hcl"
+    );
+    let body = w.server.pulls(REPO)[0].body.clone().unwrap_or_default();
+    assert!(
+        body.lines().any(|l| l.contains("sqs/terragrunt.hcl`")
+            && l.contains("`v1.0.0`")
+            && l.contains("`v1.2.0`")),
+        "{body}"
+    );
+    w.assert_checkout_untouched();
+    w.assert_no_violations();
+}
+
+#[test]
+fn a_file_that_does_not_parse_is_left_untouched_and_reported() {
+    let broken = "module \"x\" {\n  source = \"git::https://github.com/acme/terraform-aws-sqs.git//modules/sqs?ref=v1.0.0\"\n  oops =\n}\n";
+    let w = world(&[
+        ("dev/sqs/terragrunt.hcl", &sqs_unit("v1.0.0")),
+        ("dev/broken/main.tf", broken),
+    ]);
+    let run = w.publish(&[]).ok();
+    assert!(
+        run.stderr.contains("dev/broken/main.tf:3") && run.stderr.contains("not updated"),
+        "{}",
+        run.text()
+    );
+    assert_eq!(
+        w.origin(&["diff", "--name-only", "main", BRANCH]),
+        "dev/sqs/terragrunt.hcl"
+    );
+    assert_eq!(
+        w.origin_bytes(BRANCH, "dev/broken/main.tf"),
+        broken.as_bytes()
+    );
+    let body = w.server.pulls(REPO)[0].body.clone().unwrap_or_default();
+    let listed = body
+        .lines()
+        .find(|l| l.contains("`dev/broken/main.tf`"))
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(listed.contains("line 3"), "{body}");
+    w.assert_no_violations();
+}
+
+#[test]
+fn uncommitted_work_is_never_touched() {
+    let w = two_envs();
+    let mine = "# my local experiment\n";
+    std::fs::write(w.infra.dir.join("stage/sqs/terragrunt.hcl"), mine).unwrap();
+    let run = w.publish(&[]).failed();
+    assert!(run.stderr.contains("uncommitted changes"), "{}", run.text());
+    assert_eq!(w.read("stage/sqs/terragrunt.hcl"), mine.as_bytes());
+    assert_eq!(w.infra.git(&["symbolic-ref", "--short", "HEAD"]), "main");
+    assert_eq!(w.infra.origin_branches(), vec!["main".to_string()]);
+    assert!(w.server.requests().is_empty());
+}
+
+#[test]
+fn a_detached_checkout_is_returned_to_the_same_commit() {
+    let w = two_envs();
+    let head = w.infra.git(&["rev-parse", "HEAD"]);
+    w.infra.git(&["checkout", "--quiet", "--detach"]);
+    w.publish(&[]).ok();
+    assert_eq!(w.infra.git(&["rev-parse", "HEAD"]), head);
+    let symbolic = testkit::git::command(&w.infra.dir)
+        .args(["symbolic-ref", "--quiet", "HEAD"])
+        .status()
+        .unwrap();
+    assert!(!symbolic.success(), "HEAD stays detached");
+    assert_eq!(w.infra.git(&["status", "--porcelain"]), "");
+    assert_eq!(w.server.pulls(REPO).len(), 1);
+    w.assert_no_violations();
+}
+
+#[test]
+fn a_breaking_dry_run_names_the_readme_it_would_write_and_writes_none() {
+    let w = two_envs();
+    let run = w
+        .publish(&["--dry-run", "--update-strategy", "next-breaking"])
+        .ok();
+    let readme = format!("dev/sqs/{README}");
+    assert!(run.stdout.contains("Breaking update"), "{}", run.text());
+    assert!(
+        run.stdout.contains(&format!("`{readme}`")),
+        "{}",
+        run.text()
+    );
+    assert!(!w.infra.dir.join(&readme).exists());
+    assert_eq!(
+        w.read("dev/sqs/terragrunt.hcl"),
+        sqs_unit("v1.0.0").as_bytes()
+    );
+    assert!(w.server.requests().is_empty());
+}
+
+#[test]
+fn a_spec_naming_other_environments_changes_only_the_selected_one() {
+    let w = two_envs();
+    let spec = w.spec(&[DEV, "{*stage*}/**"]);
+    let text = std::fs::read_to_string(&spec).unwrap();
+    assert!(text.contains("stage/sqs/terragrunt.hcl"), "{text}");
+    let run = w.update_with(&spec, &[DEV], &[]).ok();
+    assert_eq!(
+        run.stdout,
+        "updated dev/sqs/terragrunt.hcl\n",
+        "{}",
+        run.text()
+    );
+    assert_eq!(
+        w.read("stage/sqs/terragrunt.hcl"),
+        sqs_unit("v1.0.0").as_bytes()
+    );
+}
+
+#[test]
+fn a_dependency_used_in_hundreds_of_files_still_gets_a_pull_request_github_accepts() {
+    let unit = sqs_unit("v1.0.0");
+    let paths: Vec<String> = (0..650)
+        .map(|i| format!("dev/us-east-1/services/queue-processing-unit-{i:03}/terragrunt.hcl"))
+        .collect();
+    let files: Vec<(&str, &str)> = paths.iter().map(|p| (p.as_str(), unit.as_str())).collect();
+    let w = world(&files);
+    let out = w.publish(&["--output", "json"]).ok().json();
+    assert_eq!(out["updated_files"].as_array().map(Vec::len), Some(650));
+    let changed = w.origin(&["diff", "--name-only", "main", BRANCH]);
+    assert_eq!(changed.lines().count(), 650);
+    let body = w.server.pulls(REPO)[0].body.clone().unwrap_or_default();
+    // GitHub's limit on a pull request body.
+    assert!(body.chars().count() <= 65_536, "{} characters", body.len());
+    assert!(body.contains("and 450 more"), "{body}");
+    assert!(body_lists(&body, &paths[0], "v1.0.0", "v1.2.0"), "{body}");
+    assert_eq!(metadata(&body)[0]["version"], "v1.2.0");
+    w.assert_no_violations();
+}
+
+#[test]
+fn a_promoted_registry_version_is_written_into_each_constraint() {
+    let (_registry, w) = registry_world(&net("~> 5.1", "5.1.0", "~> 5.1.0"));
+    let dir = w.dir();
+    let run = w
+        .patcher(&[
+            "update",
+            &dir,
+            "--include-dirs",
+            DEV,
+            "--dependency",
+            "terraform-aws-modules/vpc/aws",
+            "--version",
+            "5.2.0",
+        ])
+        .ok();
+    assert_eq!(
+        String::from_utf8(w.read("dev/net/main.tf")).unwrap(),
+        net("~> 5.2", "5.2.0", "~> 5.2.0"),
+        "{}",
+        run.text()
+    );
+    let missing = w
+        .patcher(&[
+            "update",
+            &dir,
+            "--include-dirs",
+            DEV,
+            "--dependency",
+            "terraform-aws-modules/vpc/aws",
+            "--version",
+            "5.3.0",
+        ])
+        .failed();
+    assert!(missing.stderr.contains("5.3.0"), "{}", missing.text());
+}
+
+/// As in a container job, where the workspace belongs to the runner's uid, not ours. Changing a
+/// checkout's owner needs root; elsewhere this test has nothing to check.
+#[test]
+fn a_workspace_owned_by_another_user_is_published() {
+    let w = two_envs();
+    let chown = Command::new("chown")
+        .args(["-R", "4242:4242"])
+        .arg(&w.infra.dir)
+        .output()
+        .unwrap();
+    if !chown.status.success() {
+        eprintln!("not root: cannot hand the checkout to another uid");
+        return;
+    }
+    let plain_git = testkit::git::command(&w.infra.dir)
+        .args(["status"])
+        .output()
+        .unwrap();
+    assert!(
+        !plain_git.status.success(),
+        "git itself refuses the checkout"
+    );
+    w.publish(&[]).ok();
+    assert_eq!(
+        w.origin_bytes(BRANCH, "dev/sqs/terragrunt.hcl"),
+        sqs_unit("v1.2.0").as_bytes()
+    );
+    assert_eq!(w.server.pulls(REPO).len(), 1);
+    assert_eq!(
+        w.read("dev/sqs/terragrunt.hcl"),
+        sqs_unit("v1.0.0").as_bytes()
+    );
+    w.assert_no_violations();
+}
+
+#[test]
+fn a_promoted_breaking_version_brings_its_readme_too() {
+    let w = two_envs();
+    w.server
+        .add_release("acme/terraform-aws-sqs", "v2.0.0", "Inputs renamed.");
+    w.publish(&["--version", "v2.0.0"]).ok();
+    let readme = format!("dev/sqs/{README}");
+    let text = String::from_utf8(w.origin_bytes(BRANCH, &readme)).unwrap();
+    assert!(text.contains("Inputs renamed."), "{text}");
+    let body = w.server.pulls(REPO)[0].body.clone().unwrap_or_default();
+    assert!(body.contains("Breaking update"), "{body}");
+    assert_eq!(metadata(&body)[0]["version"], "v2.0.0");
     w.assert_no_violations();
 }

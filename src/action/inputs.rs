@@ -29,12 +29,7 @@ pub struct Inputs {
 
 impl Inputs {
     pub fn from_env() -> Inputs {
-        Inputs::from_vars(std::env::vars_os().map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        }))
+        Inputs::from_vars(super::process_env())
     }
 
     /// Keeps only `INPUT_*` variables, so the process environment can be passed whole.
@@ -44,12 +39,9 @@ impl Inputs {
         K: Into<String>,
         V: Into<String>,
     {
-        let vars = vars
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .filter(|(k, _)| k.starts_with("INPUT_"))
-            .collect();
-        Inputs { vars }
+        Inputs {
+            vars: super::with_prefix(vars, &["INPUT_"]),
+        }
     }
 
     /// The trimmed value; `None` when unset or blank, as the toolkit's `getInput` treats `''`.
