@@ -15,11 +15,14 @@
 //! * `state`: pull requests, labels and dispatches of the repository, and API violations;
 //! * `merge N`: merges pull request N (a real merge commit on `main` of the bare origin) and
 //!   answers the `pull_request` webhook payload of the merged pull request;
-//! * `dispatch-event I`: the `repository_dispatch` webhook payload of the I-th dispatch.
+//! * `dispatch-event I`: the `repository_dispatch` webhook payload of the I-th dispatch;
+//! * `release OWNER/NAME TAG`: publishes a new tag in a module repository (a release that
+//!   appears while an update travels the chain).
 //!
 //! At end of input the state is also written to `DIR/state.json`.
 
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use testkit::git::{GitConfig, ModuleRepo, WorkingRepo};
@@ -75,8 +78,11 @@ fn read_tree(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
     Ok(files)
 }
 
-fn create_modules(github_root: &Path, list: &Path) -> anyhow::Result<()> {
+type Modules = BTreeMap<String, ModuleRepo>;
+
+fn create_modules(github_root: &Path, list: &Path) -> anyhow::Result<Modules> {
     let text = std::fs::read_to_string(list)?;
+    let mut modules = Modules::new();
     for line in text.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -87,9 +93,10 @@ fn create_modules(github_root: &Path, list: &Path) -> anyhow::Result<()> {
             .split_once('/')
             .ok_or_else(|| anyhow::anyhow!("{}: bad repository {full_name}", list.display()))?;
         let tags: Vec<&str> = words.collect();
-        ModuleRepo::with_tags(github_root, org, name, &tags);
+        let repo = ModuleRepo::with_tags(github_root, org, name, &tags);
+        modules.insert(full_name.to_string(), repo);
     }
-    Ok(())
+    Ok(modules)
 }
 
 /// The infrastructure repository, reachable as `<github_root>/<repo>.git` like any module.
@@ -142,10 +149,26 @@ fn number(word: Option<&str>) -> anyhow::Result<u64> {
     Ok(word.parse()?)
 }
 
-fn command(server: &GitHubServer, repo: &str, line: &str) -> anyhow::Result<Value> {
+struct World {
+    server: GitHubServer,
+    repo: String,
+    modules: Modules,
+}
+
+fn command(world: &World, line: &str) -> anyhow::Result<Value> {
+    let (server, repo) = (&world.server, world.repo.as_str());
     let mut words = line.split_whitespace();
     match words.next() {
         Some("state") => Ok(state_json(server, repo)),
+        Some("release") => {
+            let (name, tag) = (words.next().unwrap_or_default(), words.next());
+            let module = world
+                .modules
+                .get(name)
+                .ok_or_else(|| anyhow::anyhow!("no module repository {name:?}"))?;
+            let tag = tag.ok_or_else(|| anyhow::anyhow!("missing tag"))?;
+            Ok(json!({"repository": name, "tag": tag, "sha": module.release(tag)}))
+        }
         Some("merge") => {
             let n = number(words.next())?;
             server
@@ -170,15 +193,20 @@ fn main() -> anyhow::Result<()> {
     let token = std::env::var(TOKEN_VAR).map_err(|_| anyhow::anyhow!("{TOKEN_VAR} is not set"))?;
     let root = std::fs::canonicalize(&args.root)?;
     let github_root = root.join("github");
-    create_modules(&github_root, &args.fixtures.join("modules.txt"))?;
+    let modules = create_modules(&github_root, &args.fixtures.join("modules.txt"))?;
     let origin = create_infrastructure(&root, &github_root, &args)?;
     let gitconfig = GitConfig::github_mirror(&root, &github_root);
     let server = GitHubServer::start(&token);
     server.attach_origin(&args.repo, &origin);
 
+    let world = World {
+        server,
+        repo: args.repo,
+        modules,
+    };
     let mut out = std::io::stdout().lock();
     let ready = json!({
-        "api_url": server.url(),
+        "api_url": world.server.url(),
         "gitconfig": gitconfig.path(),
         "github_root": github_root,
         "origin": origin,
@@ -186,12 +214,11 @@ fn main() -> anyhow::Result<()> {
     writeln!(out, "{ready}")?;
     out.flush()?;
     for line in std::io::stdin().lock().lines() {
-        let answer = command(&server, &args.repo, &line?)
-            .unwrap_or_else(|e| json!({"error": format!("{e:#}")}));
+        let answer = command(&world, &line?).unwrap_or_else(|e| json!({"error": format!("{e:#}")}));
         writeln!(out, "{answer}")?;
         out.flush()?;
     }
-    let state = serde_json::to_string_pretty(&state_json(&server, &args.repo))?;
+    let state = serde_json::to_string_pretty(&state_json(&world.server, &world.repo))?;
     std::fs::write(root.join("state.json"), state)?;
     Ok(())
 }
