@@ -97,8 +97,11 @@ checkout_infrastructure() {
 # once from the exported checkout so that every job reuses it (act --rebuild=false) instead of
 # each job rebuilding it, concurrently, from a fresh copy of the folder.
 build_action_image() {
-  docker build --quiet -t "act-patcher-dev-patcher-$patcher_ref-dockeraction:latest" \
-    "$scratch/action" >/dev/null
+  docker build -t "act-patcher-dev-patcher-$patcher_ref-dockeraction:latest" "$scratch/action" \
+    >"$scratch/image.log" 2>&1 || {
+    tail -n 40 "$scratch/image.log" >&2
+    fail "docker build of the action image"
+  }
 }
 
 # run_act NAME EVENT WORKFLOW PAYLOAD [act arguments…]
@@ -194,6 +197,11 @@ check_stage() {
   expect "no request broke GitHub's API description" ".violations == []" "$state"
 }
 
+cleanup() {
+  if [[ -n ${FAKE_PID:-} ]]; then kill "$FAKE_PID" 2>/dev/null || true; fi
+  if [[ ${KEEP:-0} == 1 ]]; then log "kept: $scratch"; else rm -rf "$scratch"; fi
+}
+
 # --- main --------------------------------------------------------------------------------------
 
 main() {
@@ -206,7 +214,7 @@ main() {
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/patcher-act.XXXXXX")
   scratch=$(cd "$scratch" && pwd -P)
   workdir=$scratch/workdir
-  if [[ ${KEEP:-0} == 1 ]]; then log "scratch: $scratch"; else trap 'rm -rf "$scratch"' EXIT; fi
+  trap cleanup EXIT
   patcher_ref=$(pinned_ref patcher-dev/patcher)
   [[ $patcher_ref =~ ^[0-9a-f]{40}$ ]] || fail "examples pin patcher-dev/patcher at '$patcher_ref'"
   export_action "$scratch/action"
@@ -237,8 +245,10 @@ main() {
     run_act stage repository_dispatch update-stage.yml "$scratch/repository_dispatch.json"
   check_stage
 
+  local pid=${FAKE_PID:-}
   eval "exec ${FAKE[1]}>&-"
-  wait "$FAKE_PID" || fail "fake-github exited with an error"
+  wait "$pid" || fail "fake-github exited with an error"
+  FAKE_PID=
   log "all act checks passed in $((SECONDS - total))s"
 }
 
