@@ -205,6 +205,10 @@ cleanup() {
 # --- main --------------------------------------------------------------------------------------
 
 main() {
+  local tool
+  for tool in docker git jq python3; do
+    command -v "$tool" >/dev/null || fail "$tool is required"
+  done
   local total=$SECONDS
   export ACT_DISABLE_VERSION_CHECK=1
   timed "base images" bash .ci/docker-bases.sh
