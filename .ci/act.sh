@@ -97,7 +97,7 @@ checkout_infrastructure() {
 # once from the exported checkout so that every job reuses it (act --rebuild=false) instead of
 # each job rebuilding it, concurrently, from a fresh copy of the folder.
 build_action_image() {
-  docker build -t "act-patcher-dev-patcher-$patcher_ref-dockeraction:latest" "$scratch/action" \
+  docker build -t "$action_image" "$scratch/action" \
     >"$scratch/image.log" 2>&1 || {
     tail -n 40 "$scratch/image.log" >&2
     fail "docker build of the action image"
@@ -133,6 +133,11 @@ run_act() {
   if ((status != 0)); then
     tail -n 60 "$scratch/$name.log" >&2
     fail "act $event on $workflow exited with $status"
+  fi
+  # Had act named the image otherwise, it would build (and later reuse) its own, stale, copy.
+  if grep -q 'docker build' "$scratch/$name.log" ||
+    ! grep -qF "docker run image=$action_image " "$scratch/$name.log"; then
+    fail "act did not run the action in $action_image (see $scratch/$name.log)"
   fi
 }
 
@@ -221,6 +226,7 @@ main() {
   trap cleanup EXIT
   patcher_ref=$(pinned_ref patcher-dev/patcher)
   [[ $patcher_ref =~ ^[0-9a-f]{40}$ ]] || fail "examples pin patcher-dev/patcher at '$patcher_ref'"
+  action_image=act-patcher-dev-patcher-$patcher_ref-dockeraction:latest
   export_action "$scratch/action"
 
   # One token for the run, shared with fake-github through the environment, never argv.
