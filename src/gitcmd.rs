@@ -10,13 +10,11 @@ pub fn git(token: Option<&str>) -> Command {
     let mut entries: Vec<(String, String)> = vec![("safe.directory".into(), "*".into())];
     if let Some(token) = token.filter(|t| !t.is_empty()) {
         let basic = base64(format!("x-access-token:{token}").as_bytes());
+        let key = format!("http.{}/.extraheader", server_url());
         // actions/checkout leaves its own header in .git/config; an empty value clears the
         // list first, or git sends two Authorization headers and GitHub answers 400.
-        entries.push(("http.https://github.com/.extraheader".into(), String::new()));
-        entries.push((
-            "http.https://github.com/.extraheader".into(),
-            format!("AUTHORIZATION: basic {basic}"),
-        ));
+        entries.push((key.clone(), String::new()));
+        entries.push((key, format!("AUTHORIZATION: basic {basic}")));
     }
     let mut cmd = Command::new("git");
     let start: usize = std::env::var("GIT_CONFIG_COUNT")
@@ -31,6 +29,16 @@ pub fn git(token: Option<&str>) -> Command {
     // Never wait for a password prompt in CI.
     cmd.env("GIT_TERMINAL_PROMPT", "0");
     cmd
+}
+
+/// The GitHub server the token belongs to: the runner's `GITHUB_SERVER_URL` (GitHub
+/// Enterprise Server has its own host), else github.com.
+fn server_url() -> String {
+    std::env::var("GITHUB_SERVER_URL")
+        .ok()
+        .filter(|u| u.starts_with("https://"))
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| "https://github.com".into())
 }
 
 /// Standard base64 with padding (RFC 4648), enough for one header value.

@@ -65,10 +65,13 @@ struct EnvArgs {
 }
 
 impl EnvArgs {
-    /// Globs given on the command line win over the config file's.
+    /// Globs given on the command line win over the config file's; without the file,
+    /// `--environment` only names the environment (labels, pull request body).
     fn environment(&self) -> Result<Environment> {
-        if let (Some(name), true) = (&self.environment, self.include_dirs.is_empty()) {
+        let from_config = self.include_dirs.is_empty() && self.config.exists();
+        if let (Some(name), true) = (&self.environment, from_config) {
             let config = Config::load(&self.config)?;
+            config.check_globs(&self.working_dir)?;
             return Ok(config.get(name)?.environment(&self.working_dir));
         }
         Ok(Environment {
@@ -128,24 +131,23 @@ struct UpdateArgs {
     /// Branch, commit, push and open or refresh the pull request.
     #[arg(long, requires_all = ["pr_branch", "pr_title"])]
     publish: bool,
+    /// Branch of the pull request; refreshed (force-pushed) when it already exists.
     #[arg(long, value_name = "BRANCH")]
     pr_branch: Option<String>,
+    /// Title of the pull request.
     #[arg(long, value_name = "TITLE")]
     pr_title: Option<String>,
     /// Label for the pull request (repeatable); default `updates-<environment>`.
     #[arg(long = "pr-label", value_name = "LABEL")]
     pr_labels: Vec<String>,
+    /// Branch the pull request targets and the update branch starts from.
     #[arg(long, default_value = "main")]
     base: String,
     /// 'Name <email>' for the commit.
     #[arg(long)]
     commit_author: Option<String>,
-    /// GitHub REST API base URL (GitHub Enterprise, tests).
-    #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
-    github_api_url: String,
-    /// owner/name of the repository the pull request is opened in.
-    #[arg(long, env = "GITHUB_REPOSITORY")]
-    repository: Option<String>,
+    #[command(flatten)]
+    github: GitHubArgs,
     /// Print the diff and the pull request it would open; write, push and call nothing.
     #[arg(long)]
     dry_run: bool,
@@ -171,15 +173,33 @@ struct PromoteArgs {
     /// The seed guide's PR_BRANCH_PREFIX, for pull requests without a metadata block.
     #[arg(long, env = "PR_BRANCH_PREFIX")]
     branch_prefix: Option<String>,
+    /// Token allowed to send `repository_dispatch` (contents: write).
     #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
     github_token: Option<String>,
-    #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
-    github_api_url: String,
-    #[arg(long, env = "GITHUB_REPOSITORY")]
-    repository: Option<String>,
+    #[command(flatten)]
+    github: GitHubArgs,
     /// Print the dispatch instead of sending it.
     #[arg(long)]
     dry_run: bool,
+}
+
+#[derive(Args)]
+struct GitHubArgs {
+    /// GitHub REST API base URL (GitHub Enterprise, tests).
+    #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
+    github_api_url: String,
+    /// owner/name of the repository pull requests and dispatches go to.
+    #[arg(long, env = "GITHUB_REPOSITORY")]
+    repository: Option<String>,
+}
+
+impl GitHubArgs {
+    fn client(&self, token: Option<String>) -> Result<GitHubClient> {
+        let Some(repository) = &self.repository else {
+            bail!("--repository owner/name (or GITHUB_REPOSITORY) is needed to reach GitHub");
+        };
+        Ok(GitHubClient::new(&self.github_api_url, repository, token))
+    }
 }
 
 #[derive(Args)]
@@ -268,6 +288,10 @@ fn run_update(args: UpdateArgs) -> Result<()> {
     if args.dry_run {
         let preview = update::preview(&opts, environment, &resolver)?;
         print_notes(&preview.notes);
+        if let Output::Json = args.output {
+            println!("{}", serde_json::to_string_pretty(&preview)?);
+            return Ok(());
+        }
         print!("{}", preview.diff);
         if args.publish {
             println!(
@@ -280,9 +304,7 @@ fn run_update(args: UpdateArgs) -> Result<()> {
         return Ok(());
     }
     let outcome = if args.publish {
-        let Some(repository) = args.repository.clone() else {
-            bail!("--publish needs --repository owner/name (or GITHUB_REPOSITORY)");
-        };
+        let forge = args.github.client(args.env.github_token.clone())?;
         let labels = if args.pr_labels.is_empty() {
             environment
                 .map(|e| vec![format!("updates-{e}")])
@@ -299,11 +321,6 @@ fn run_update(args: UpdateArgs) -> Result<()> {
             environment: environment.map(str::to_string),
         };
         let repo = Repo::open(&opts.env.working_dir, args.env.github_token.clone())?;
-        let forge = GitHubClient::new(
-            &args.github_api_url,
-            &repository,
-            args.env.github_token.clone(),
-        );
         update::run_published(&opts, &publish, &repo, &forge, &resolver)?
     } else {
         update::run_local(&opts, &resolver, &patcher::breaking::NoReleaseNotes)?
@@ -338,14 +355,9 @@ fn run_promote(args: PromoteArgs) -> Result<()> {
         branch_prefix: args.branch_prefix.clone(),
         chain,
     };
-    let forge = match (&args.repository, args.dry_run) {
-        (_, true) => None,
-        (Some(repository), false) => Some(GitHubClient::new(
-            &args.github_api_url,
-            repository,
-            args.github_token.clone(),
-        )),
-        (None, false) => bail!("promote needs --repository owner/name (or GITHUB_REPOSITORY)"),
+    let forge = match args.dry_run {
+        true => None,
+        false => Some(args.github.client(args.github_token.clone())?),
     };
     println!(
         "{}",

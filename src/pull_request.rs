@@ -65,7 +65,52 @@ pub fn parse_metadata(body: &str) -> Option<Metadata> {
 pub struct BodyContext<'a> {
     pub environment: Option<&'a str>,
     pub shared: &'a [crate::model::Usage],
+    /// Files that do not parse, so nothing in them was updated.
+    pub unreadable: &'a [crate::model::FileError],
     pub readmes: &'a [std::path::PathBuf],
+}
+
+/// Links to the release moved to and, when there is one beyond it, the next breaking release.
+/// The plan's `release_notes_url` points at the breaking release even for a safe update, which
+/// would send a reviewer to the notes of a version this pull request does not install.
+fn release_links(dep: &DependencyPlan) -> Option<String> {
+    let repo = dep.source.github_repo.as_deref()?;
+    let target = Metadata::of(dep, None)?.version;
+    let url = |tag: &str| format!("https://github.com/{repo}/releases/tag/{tag}");
+    let mut text = format!("Release notes of {target}: {}", url(&target));
+    let later = dep
+        .next_breaking
+        .as_deref()
+        .filter(|next| compare_versions(next, &target).is_gt());
+    if let Some(next) = later {
+        let _ = write!(
+            text,
+            "\nNext breaking release, not part of this update: {next} ({})",
+            url(next)
+        );
+    }
+    Some(text)
+}
+
+/// GitHub refuses a body over 65,536 characters: a dependency used in thousands of files would
+/// make the pull request impossible to open, so the lists stop after this many lines in all.
+const MAX_ROWS: usize = 200;
+
+/// One line per item while `budget` lasts, then how many were left out.
+fn write_capped<T>(out: &mut String, items: &[T], budget: &mut usize, line: impl Fn(&T) -> String) {
+    let shown = items.len().min(*budget);
+    for item in &items[..shown] {
+        let _ = writeln!(out, "{}", line(item));
+    }
+    *budget -= shown;
+    if shown < items.len() {
+        let _ = writeln!(
+            out,
+            "\n…and {} more, not listed to keep this description within GitHub's size limit; \
+             the commit has every change.",
+            items.len() - shown
+        );
+    }
 }
 
 pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
@@ -84,21 +129,22 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
              follow `README-TO-COMPLETE-UPDATE.md` in each folder listed below, then delete it.\n"
         );
     }
+    let mut rows_left = MAX_ROWS;
     for dep in deps {
         let _ = writeln!(out, "## Update `{}`{env}\n", dep.source.id);
         let _ = writeln!(out, "| File | Line | From | To |\n|---|---|---|---|");
-        for u in dep.usages.iter().filter(|u| u.new_text.is_some()) {
-            let _ = writeln!(
-                out,
+        let changed: Vec<_> = dep.usages.iter().filter(|u| u.new_text.is_some()).collect();
+        write_capped(&mut out, &changed, &mut rows_left, |u| {
+            format!(
                 "| `{}` | {} | `{}` | `{}` |",
                 u.usage.file.display(),
                 u.usage.line,
                 u.usage.current,
                 u.new_text.as_deref().unwrap_or_default()
-            );
-        }
-        if let Some(url) = &dep.release_notes_url {
-            let _ = writeln!(out, "\nRelease notes: {url}");
+            )
+        });
+        if let Some(links) = release_links(dep) {
+            let _ = writeln!(out, "\n{links}");
         }
         out.push('\n');
     }
@@ -115,13 +161,25 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
             "### Not changed: shared files\n\nThese usages live in files shared by several \
              environments; changing them here would change the other environments too:\n"
         );
-        for u in ctx.shared {
+        write_capped(&mut out, ctx.shared, &mut rows_left, |u| {
+            format!("- `{}` line {} (`{}`)", u.file.display(), u.line, u.current)
+        });
+        out.push('\n');
+    }
+    if !ctx.unreadable.is_empty() {
+        let _ = writeln!(
+            out,
+            "### Not changed: files that do not parse\n\nFix these and run the update again; any \
+             module they use was left as it is:\n"
+        );
+        for e in ctx.unreadable {
             let _ = writeln!(
                 out,
-                "- `{}` line {} (`{}`)",
-                u.file.display(),
-                u.line,
-                u.current
+                "- `{}` line {}, column {}: {}",
+                e.file.display(),
+                e.line,
+                e.column,
+                e.message.replace('\n', " ")
             );
         }
         out.push('\n');

@@ -1,7 +1,7 @@
 //! `patcher report`: environment → scan → resolve → plan → spec.
 
 use crate::environment::{Environment, EnvironmentError};
-use crate::model::{Origin, ScanResult};
+use crate::model::ScanResult;
 use crate::plan::{self, Plan, Strategy};
 use crate::resolve::{self, VersionLister};
 use crate::scan;
@@ -37,12 +37,7 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
     if let Some(id) = &opts.dependency {
         scan.usages.retain(|u| &u.source.id == id);
     }
-    let origins: BTreeSet<Origin> = scan
-        .usages
-        .iter()
-        .map(|u| u.source.origin.clone())
-        .collect();
-    let listings = resolve::resolve_all(&origins, lister, opts.concurrency);
+    let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
     let mut plan = plan::plan(&scan, &listings, opts.strategy);
     if let Some(version) = &opts.version {
         for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {

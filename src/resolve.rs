@@ -9,7 +9,7 @@ mod registry;
 
 pub use config::ResolveConfig;
 
-use crate::model::{Listings, Origin};
+use crate::model::{Listings, Origin, Usage};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -41,6 +41,12 @@ pub enum ResolveError {
 /// Lists the versions of one origin. `Sync` so one lister serves every worker thread.
 pub trait VersionLister: Sync {
     fn list(&self, origin: &Origin) -> Result<Vec<String>, ResolveError>;
+}
+
+/// The listings of every origin the usages reference.
+pub fn listings_for(usages: &[Usage], lister: &dyn VersionLister, concurrency: usize) -> Listings {
+    let origins: BTreeSet<Origin> = usages.iter().map(|u| u.source.origin.clone()).collect();
+    resolve_all(&origins, lister, concurrency)
 }
 
 /// Lists every origin once, with at most `concurrency` listings in flight.

@@ -26,6 +26,8 @@ pub enum Parsed {
     Skipped { reason: String },
 }
 
+/// Classifies a module source string as Terraform evaluates it (templates already resolved), with
+/// the Dependency ID rules of DESIGN.md.
 pub fn parse_source(raw: &str) -> Parsed {
     let lead = raw.len() - raw.trim_start().len();
     let text = Text {
@@ -331,8 +333,11 @@ fn looks_like_version(reference: &str) -> bool {
         && prefix
             .chars()
             .all(|c| c.is_ascii_alphabetic() || c == '-' || c == '_');
+    let rest_ok = reference[first_digit..]
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
     let is_commit = reference.len() >= 7 && reference.chars().all(|c| c.is_ascii_hexdigit());
-    prefix_ok && !is_commit
+    prefix_ok && rest_ok && !is_commit
 }
 
 // ---- registry -----------------------------------------------------------------------------
@@ -603,6 +608,8 @@ mod tests {
         );
         assert!(reason("git::https://github.com/a/b.git?ref=main").contains("branch or commit"));
         assert!(reason("github.com/a/b?ref=4f2a9c1d").contains("branch or commit"));
+        assert!(reason("github.com/a/b?ref=v1.0.0//modules/x").contains("branch or commit"));
+        assert!(reason("github.com/a/b?ref=release/1.2").contains("branch or commit"));
         assert!(reason("https://example.com/vpc-module.zip").contains("archive"));
         assert!(reason("https://example.com/m.tar.gz?sha=1").contains("archive"));
         assert!(reason("s3::https://s3.amazonaws.com/bucket/vpc.zip").contains("bucket"));

@@ -23,6 +23,9 @@ pub fn run() -> Result<()> {
         println!("{}", action::add_mask(&token));
     }
     let step = Step::new(inputs, runner)?;
+    if step.inputs.flag("debug")? || step.runner.is_debug() {
+        step.log_debug();
+    }
     match step.command.as_str() {
         "report" | "update" if step.chain_finished.is_some() => {
             let reason = step.chain_finished.as_deref().unwrap_or_default();
@@ -106,6 +109,25 @@ impl Step {
             dependency,
             version,
         })
+    }
+
+    fn log_debug(&self) {
+        let env = self.env();
+        let facts = [
+            format!("command: {}", self.command),
+            format!("environment: {:?}", self.environment),
+            format!("working_dir: {}", env.working_dir.display()),
+            format!("include_dirs: {:?}", env.include_dirs),
+            format!("exclude_dirs: {:?}", env.exclude_dirs),
+            format!(
+                "dependency: {:?}, version: {:?}",
+                self.dependency, self.version
+            ),
+            format!("environments file: {}", self.config.is_some()),
+        ];
+        for fact in facts {
+            println!("{}", action::debug(&fact));
+        }
     }
 
     fn environment_name(&self) -> Option<String> {
@@ -383,7 +405,10 @@ fn load_config(workspace: &Path, inputs: &Inputs) -> Result<Option<Config>> {
     if !file.exists() {
         return Ok(None);
     }
-    Ok(Some(Config::load(&file)?))
+    let config = Config::load(&file)?;
+    let working_dir = workspace.join(inputs.get("working_dir").unwrap_or_else(|| ".".into()));
+    config.check_globs(&working_dir)?;
+    Ok(Some(config))
 }
 
 /// The dependency and version to work on: the inputs, else the dispatch payload; both checked,

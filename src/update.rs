@@ -3,7 +3,7 @@
 use crate::breaking::ReleaseNotes;
 use crate::edit::{self, Edit};
 use crate::environment::Environment;
-use crate::model::{Origin, Usage};
+use crate::model::{FileError, Usage};
 use crate::plan::{self, DependencyPlan, Listings, Strategy};
 use crate::publish::git::{GitError, Repo};
 use crate::publish::github::{Forge, GitHubError, NewPull, PullRequest};
@@ -22,8 +22,6 @@ pub const SHARED_DIR: &str = "_envcommon";
 pub enum UpdateError {
     #[error(transparent)]
     Environment(#[from] crate::environment::EnvironmentError),
-    #[error("dependency `{0}` is not in the spec")]
-    NotInSpec(String),
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
     #[error("{file}: {reason}")]
@@ -48,6 +46,8 @@ pub struct Changes {
     pub edits: Vec<Edit>,
     /// Usages that live in shared files and were left unchanged.
     pub shared: Vec<Usage>,
+    /// Files of the environment that do not parse: left untouched, whatever they use.
+    pub unreadable: Vec<FileError>,
 }
 
 impl Changes {
@@ -63,7 +63,7 @@ pub fn plan_changes(
     lister: &dyn VersionLister,
 ) -> Result<Changes, UpdateError> {
     let mut scan = scan::scan(&opts.env)?;
-    let wanted = wanted_ids(opts)?;
+    let wanted = wanted_ids(opts);
     scan.usages
         .retain(|u| wanted.as_ref().is_none_or(|ids| ids.contains(&u.source.id)));
     let (shared, own): (Vec<Usage>, Vec<Usage>) = scan
@@ -71,15 +71,13 @@ pub fn plan_changes(
         .drain(..)
         .partition(|u| !opts.allow_shared_files && is_shared(u));
     scan.usages = own;
-    let origins: BTreeSet<Origin> = scan
-        .usages
-        .iter()
-        .map(|u| u.source.origin.clone())
-        .collect();
-    let listings = resolve::resolve_all(&origins, lister, opts.concurrency);
+    let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
     let fresh = plan::plan(&scan, &listings, opts.strategy);
     let mut dependencies = Vec::new();
     for dep in fresh.dependencies {
+        if spec_says_up_to_date(opts, &dep.source.id) {
+            continue;
+        }
         if let Some(err) = &dep.error {
             return Err(plan::PlanError::Listing {
                 id: dep.source.id.clone(),
@@ -94,24 +92,26 @@ pub fn plan_changes(
         dependencies,
         edits,
         shared,
+        unreadable: scan.errors,
     })
 }
 
-fn wanted_ids(opts: &UpdateOptions) -> Result<Option<BTreeSet<String>>, UpdateError> {
+fn wanted_ids(opts: &UpdateOptions) -> Option<BTreeSet<String>> {
     match (&opts.dependency, &opts.spec) {
-        (Some(id), Some(spec)) if opts.version.is_none() => {
-            if spec.dependencies.iter().any(|d| &d.id == id) {
-                Ok(Some(BTreeSet::from([id.clone()])))
-            } else {
-                Err(UpdateError::NotInSpec(id.clone()))
-            }
-        }
-        (Some(id), _) => Ok(Some(BTreeSet::from([id.clone()]))),
-        (None, Some(spec)) => Ok(Some(
-            spec.dependencies.iter().map(|d| d.id.clone()).collect(),
-        )),
-        (None, None) => Ok(None),
+        (Some(id), _) => Some(BTreeSet::from([id.clone()])),
+        (None, Some(spec)) => Some(spec.dependencies.iter().map(|d| d.id.clone()).collect()),
+        (None, None) => None,
     }
+}
+
+/// A spec lists only dependencies with an update: one it leaves out has nothing to do, unless an
+/// exact version is asked for.
+fn spec_says_up_to_date(opts: &UpdateOptions, id: &str) -> bool {
+    opts.version.is_none()
+        && opts
+            .spec
+            .as_ref()
+            .is_some_and(|spec| !spec.dependencies.iter().any(|d| d.id == id))
 }
 
 fn is_shared(usage: &Usage) -> bool {
@@ -245,6 +245,7 @@ pub struct Outcome {
 }
 
 /// What `--dry-run` shows: the diff and the pull request body; nothing is written.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Preview {
     pub diff: String,
     pub body: String,
@@ -263,12 +264,14 @@ pub fn preview(
             file: r.file,
             reason: r.reason.to_string(),
         })?;
+    let readmes = crate::breaking::readme_paths(&changes.dependencies);
     let body = crate::pull_request::render_body(
         &changes.dependencies,
         &crate::pull_request::BodyContext {
             environment,
             shared: &changes.shared,
-            readmes: &[],
+            unreadable: &changes.unreadable,
+            readmes: &readmes,
         },
     );
     Ok(Preview {
@@ -282,13 +285,35 @@ pub fn preview(
 /// Says why nothing changed when a dependency was asked for, and which shared files were left.
 fn notes_of(opts: &UpdateOptions, changes: &Changes) -> Vec<String> {
     let mut notes = Vec::new();
-    if let Some(id) = &opts.dependency {
+    if let Some(id) = opts
+        .dependency
+        .as_ref()
+        .filter(|id| spec_says_up_to_date(opts, id))
+    {
+        notes.push(format!(
+            "`{id}` has no update in the spec: nothing to update"
+        ));
+    } else if let Some(id) = &opts.dependency {
         let used = changes.dependencies.iter().any(|d| &d.source.id == id);
-        if !used && changes.shared.is_empty() {
-            notes.push(format!(
+        match (used, changes.shared.is_empty()) {
+            (false, true) => notes.push(format!(
                 "`{id}` is not used in this environment: nothing to update"
-            ));
+            )),
+            (false, false) => notes.push(format!(
+                "`{id}` is set only in shared files here, so nothing was changed; change them \
+                 with --allow-shared-files once every environment that includes them is ready"
+            )),
+            (true, _) => {}
         }
+    }
+    for e in &changes.unreadable {
+        notes.push(format!(
+            "{}:{}:{}: {}; the file does not parse and was not updated",
+            e.file.display(),
+            e.line,
+            e.column,
+            e.message
+        ));
     }
     for file in shared_files(changes) {
         notes.push(format!(
@@ -341,12 +366,19 @@ pub fn run_published(
     if !repo.is_clean()? {
         return Err(PublishError::Git(GitError::Dirty));
     }
+    let untracked = repo.untracked()?;
     let original = repo.current_ref()?;
     let base_sha = repo.fetch_base(&p.base)?;
     repo.checkout_new_branch(&p.branch, &base_sha)?;
     let result = publish_on_branch(opts, p, repo, forge, lister, &base_sha);
+    // Edits or READMEs of a failed run would otherwise follow the checkout back.
+    let cleaned = match &result {
+        Err(_) => repo.discard_changes(&untracked),
+        Ok(_) => Ok(()),
+    };
     let restored = repo.checkout(&original);
     let outcome = result?;
+    cleaned?;
     restored?;
     Ok(outcome)
 }
@@ -388,6 +420,7 @@ fn publish_on_branch(
         &crate::pull_request::BodyContext {
             environment: p.environment.as_deref(),
             shared: &changes.shared,
+            unreadable: &changes.unreadable,
             readmes: &outcome.readmes,
         },
     );
@@ -417,14 +450,20 @@ fn open_or_refresh(
 ) -> Result<PullRequest, PublishError> {
     forge.ensure_labels(&p.labels)?;
     let pr = match forge.find_open_pull(&p.branch)? {
-        Some(pr) if pr.title == p.title && pr.body == body => pr,
-        Some(pr) => forge.update_pull(pr.number, &p.title, body)?,
+        Some(pr) => pr,
         None => forge.create_pull(&NewPull {
             title: p.title.clone(),
             body: body.to_string(),
             head: p.branch.clone(),
             base: p.base.clone(),
         })?,
+    };
+    // `create_pull` hands back the pull request someone opened for the branch meanwhile (422
+    // "already exists"): it gets our title and body like any pull request found.
+    let pr = if pr.title == p.title && pr.body == body {
+        pr
+    } else {
+        forge.update_pull(pr.number, &p.title, body)?
     };
     let missing: Vec<String> = p
         .labels

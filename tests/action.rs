@@ -271,3 +271,61 @@ fn bad_input_fails_the_step_with_an_error_annotation() {
         assert!(!run.stderr.contains(TOKEN));
     }
 }
+
+#[test]
+fn an_environments_file_with_a_glob_matching_nothing_is_a_clear_error() {
+    let config = "environments:\n  - name: dev\n    include_dirs: ['{*dev*}/**']\n  - name: qa\n    include_dirs: ['{*qa*}/**']\n";
+    let w = world(&[(".github/patcher.yml", config)]);
+    let run = w
+        .step()
+        .input("patcher_command", "report")
+        .input("environment", "dev")
+        .run();
+    assert!(!run.success);
+    let error = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::error::"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(
+        error.contains("`qa`") && error.contains("match no folder"),
+        "{error}"
+    );
+    let typo = "environments:\n  - name: dev\n    include_dir: ['{*dev*}/**']\n";
+    let w = world(&[(".github/patcher.yml", typo)]);
+    let run = w
+        .step()
+        .input("patcher_command", "report")
+        .input("environment", "dev")
+        .run();
+    assert!(!run.success);
+    assert!(
+        run.stdout.contains(".github/patcher.yml") && run.stdout.contains("include_dir"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_dependency_the_spec_leaves_out_has_nothing_to_update() {
+    let w = world(&[]);
+    let run = w
+        .step()
+        .input("patcher_command", "update")
+        .input("include_dirs", "{*dev*}/**")
+        .input(
+            "spec",
+            r#"{"IncludeDirPattern": "{*dev*}/**", "Dependencies": []}"#,
+        )
+        .input("dependency", SQS)
+        .run();
+    assert!(run.success, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.output("has_updates"), "false");
+    assert!(
+        run.stdout.contains("has no update in the spec"),
+        "{}",
+        run.stdout
+    );
+    assert!(w.server.pulls(REPO).is_empty());
+    assert_eq!(w.infra.git(&["status", "--porcelain"]), "");
+}

@@ -205,6 +205,8 @@ terraform {
         "dev/app/account.hcl",
         "locals {\n  account_id = \"123\"\n}\n",
     );
+    // Other tools' HCL, even broken, is none of our business.
+    write(root, "dev/app/image.pkr.hcl", "build {\n  sources = [\n");
     write(
         root,
         "dev/app/.terraform.lock.hcl",
@@ -429,8 +431,12 @@ module "three" {{
     source = "tfr:///acme/three/aws?version={}"
 }}
 module "four" {{ source = "github.com/acme/one//modules/x?depth=1&ref={}&sshkey=k" }}
+module "five" {{
+  source      = "github.com/acme/one//modules/a\u002fb?ref={}"
+  description = "tab\there \"quoted\" $${{not}} %%{{not}}"
+}}
 "#,
-        v[0], v[1], v[2], v[3]
+        v[0], v[1], v[2], v[3], v[4]
     )
     .into_bytes()
 }
@@ -472,8 +478,8 @@ const TRICKY: [Tricky; 4] = [
     (
         "dev/b/several.tf",
         heredoc_and_several_modules,
-        &["v0.1.0", "~> 5.1", "6.0.0", "v0.1.0"],
-        &["v0.10.0", "~> 5.4", "6.12.1", "v0.10.0"],
+        &["v0.1.0", "~> 5.1", "6.0.0", "v0.1.0", "v0.2.0"],
+        &["v0.10.0", "~> 5.4", "6.12.1", "v0.10.0", "v0.20.0"],
     ),
     (
         "dev/c/terragrunt.hcl",
@@ -523,7 +529,7 @@ fn apply_changes_only_the_version_text() {
     let dir = tricky_tree();
     let result = scan(&env(dir.path(), &[], &[])).unwrap();
     assert!(result.errors.is_empty(), "{:?}", result.errors);
-    assert_eq!(result.usages.len(), 1 + 4 + 1 + 2, "{:?}", result.usages);
+    assert_eq!(result.usages.len(), 1 + 5 + 1 + 2, "{:?}", result.usages);
     let outcome = edit::apply(dir.path(), &edits_to_new(&result));
     assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
     let mut changed = outcome.changed.clone();
@@ -553,7 +559,7 @@ fn changed_on_disk_rejects_the_whole_file() {
     let result = scan(&env(dir.path(), &[], &[])).unwrap();
     let edits = edits_to_new(&result);
     let several = dir.path().join("dev/b/several.tf");
-    let moved = heredoc_and_several_modules(&["v0.1.0", "~> 5.2", "6.0.0", "v0.1.0"]);
+    let moved = heredoc_and_several_modules(&["v0.1.0", "~> 5.2", "6.0.0", "v0.1.0", "v0.2.0"]);
     fs::write(&several, &moved).unwrap();
 
     let outcome = edit::apply(dir.path(), &edits);
@@ -662,7 +668,7 @@ fn preview_shows_changed_lines_and_writes_nothing() {
         rest.contains("\n@@ -9 +9 @@\n-  version = \"~> 5.1\"\n+  version = \"~> 5.4\"\n"),
         "{rest}"
     );
-    assert_eq!(rest.matches("@@ ").count(), 4, "{rest}");
+    assert_eq!(rest.matches("@@ ").count(), 5, "{rest}");
     for (rel, make, old, _) in TRICKY {
         assert_eq!(fs::read(dir.path().join(rel)).unwrap(), make(old));
     }
@@ -691,6 +697,17 @@ fn write_atomic_keeps_permissions_and_leaves_no_temp_files() {
 
     let missing_dir = dir.path().join("gone/main.tf");
     assert!(edit::write_atomic(&missing_dir, b"x").is_err());
+
+    // A rename that fails (a folder is in the way) must not leave the temporary file behind.
+    fs::create_dir(dir.path().join("folder")).unwrap();
+    fs::write(dir.path().join("folder/inner.tf"), "x").unwrap();
+    assert!(edit::write_atomic(&dir.path().join("folder"), b"x").is_err());
+    let mut names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["folder", "main.tf"]);
 }
 
 #[test]

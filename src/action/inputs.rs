@@ -29,12 +29,7 @@ pub struct Inputs {
 
 impl Inputs {
     pub fn from_env() -> Inputs {
-        Inputs::from_vars(std::env::vars_os().map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        }))
+        Inputs::from_vars(super::process_env())
     }
 
     /// Keeps only `INPUT_*` variables, so the process environment can be passed whole.
@@ -44,12 +39,9 @@ impl Inputs {
         K: Into<String>,
         V: Into<String>,
     {
-        let vars = vars
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .filter(|(k, _)| k.starts_with("INPUT_"))
-            .collect();
-        Inputs { vars }
+        Inputs {
+            vars: super::with_prefix(vars, &["INPUT_"]),
+        }
     }
 
     /// The trimmed value; `None` when unset or blank, as the toolkit's `getInput` treats `''`.
@@ -101,6 +93,8 @@ fn split_list(value: &str) -> Vec<String> {
             _ => {}
         }
         if c == '\n' || (c == ',' && depth == 0) {
+            // An unclosed brace must not swallow the separators of the following lines.
+            depth = 0;
             items.push(std::mem::take(&mut current));
         } else {
             current.push(c);
@@ -168,6 +162,8 @@ mod tests {
             vec!["{*dev*}/**", "{a,b}/**", "[ab,c]x/**"]
         );
         assert!(i.list("exclude_dirs").is_empty());
+        let unclosed = inputs(&[("INPUT_INCLUDE_DIRS", "{dev/**\na,b")]);
+        assert_eq!(unclosed.list("include_dirs"), vec!["{dev/**", "a", "b"]);
         assert!(i.list("labels").is_empty());
     }
 

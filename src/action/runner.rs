@@ -33,12 +33,7 @@ pub struct Runner {
 
 impl Runner {
     pub fn from_env() -> Runner {
-        Runner::from_vars(std::env::vars_os().map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        }))
+        Runner::from_vars(super::process_env())
     }
 
     /// Keeps only `GITHUB_*` and `RUNNER_*` variables, so the process environment can be passed
@@ -49,12 +44,9 @@ impl Runner {
         K: Into<String>,
         V: Into<String>,
     {
-        let vars = vars
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .filter(|(k, _)| k.starts_with("GITHUB_") || k.starts_with("RUNNER_"))
-            .collect();
-        Runner { vars }
+        Runner {
+            vars: super::with_prefix(vars, &["GITHUB_", "RUNNER_"]),
+        }
     }
 
     /// A `GITHUB_*`/`RUNNER_*` variable (e.g. `GITHUB_SHA`, `GITHUB_REF`); blank is `None`.

@@ -3,6 +3,7 @@
 //! `safe.directory` lets a container work on a workspace owned by another uid.
 
 use crate::gitcmd;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use thiserror::Error;
@@ -94,6 +95,33 @@ impl Repo {
             &["checkout", "--quiet", "-B", branch, start_sha, "--"],
         )
         .map(drop)
+    }
+
+    /// Files git neither tracks nor ignores, relative to the root.
+    pub fn untracked(&self) -> Result<BTreeSet<PathBuf>, GitError> {
+        let listing = self.run(
+            "ls-files",
+            &["ls-files", "--others", "--exclude-standard", "-z"],
+        )?;
+        Ok(listing
+            .split('\0')
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .collect())
+    }
+
+    /// Puts the index and tracked files back as HEAD has them and removes untracked files not
+    /// in `keep`: what a failed update wrote must not follow a checkout to another branch.
+    /// Only for a tree that was clean before the update began.
+    pub fn discard_changes(&self, keep: &BTreeSet<PathBuf>) -> Result<(), GitError> {
+        self.run("reset", &["reset", "--quiet", "--hard", "HEAD"])?;
+        for path in self.untracked()?.difference(keep) {
+            std::fs::remove_file(self.root.join(path)).map_err(|e| GitError::Command {
+                action: "clean".into(),
+                stderr: format!("cannot remove {}: {e}", path.display()),
+            })?;
+        }
+        Ok(())
     }
 
     pub fn checkout(&self, rev: &str) -> Result<(), GitError> {

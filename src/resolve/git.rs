@@ -114,14 +114,25 @@ fn classify(stderr: &str) -> Failure {
     }
 }
 
-/// The last meaningful line of git's stderr, which is the cause; earlier lines are context.
+/// git's own diagnostics (`ssh:`, `fatal:`, `error:`, `remote:` lines) are the cause; the
+/// advice lines around them are not. Without diagnostics, the last line is the best there is.
 fn summary(stderr: &str) -> String {
-    stderr
+    const CAUSES: [&str; 4] = ["ssh: ", "fatal: ", "error: ", "remote: "];
+    let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
-        .rfind(|l| !l.is_empty())
-        .map(|l| l.trim_start_matches("fatal: ").to_string())
-        .unwrap_or_else(|| "git ls-remote failed".to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let causes: Vec<&str> = lines
+        .iter()
+        .filter(|l| CAUSES.iter().any(|c| l.starts_with(c)))
+        .map(|l| l.trim_start_matches("fatal: "))
+        .collect();
+    match (causes.is_empty(), lines.last()) {
+        (false, _) => causes.join("; "),
+        (true, Some(last)) => last.to_string(),
+        (true, None) => "git ls-remote failed".to_string(),
+    }
 }
 
 fn parse_tags(stdout: &str) -> Vec<String> {
@@ -136,6 +147,16 @@ fn parse_tags(stdout: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_keeps_git_diagnostics_and_drops_advice() {
+        let stderr = "ssh: Could not resolve hostname github.com: Name or service not known\r\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n";
+        assert_eq!(
+            summary(stderr),
+            "ssh: Could not resolve hostname github.com: Name or service not known; Could not read from remote repository."
+        );
+        assert_eq!(summary("something odd\n"), "something odd");
+    }
 
     #[test]
     fn github_ssh_addresses_use_https_only_with_a_token() {
