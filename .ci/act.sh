@@ -187,6 +187,9 @@ check_promote() {
     ".dispatches | length == 1 and .[0].event_type == \"dev_updates_merged\" and
      .[0].client_payload.dependency == \"$SQS\" and .[0].client_payload.version == \"v1.1.0\" and
      .[0].client_payload.environment == \"dev\"" "$state"
+  expect "the dispatch names the merged pull request's branch and merge commit" \
+    "(.pulls[] | select(.number == $sqs_pull)) as \$p | .dispatches[0].client_payload |
+     .branch == \$p.head and .sha == \$p.merge_commit_sha and \$p.merged" "$state"
 }
 
 check_stage() {
@@ -194,7 +197,8 @@ check_stage() {
   state=$(fake state)
   expect "one stage pull request for sqs, labelled updates-stage" \
     "[.pulls[] | select(.labels | index(\"updates-stage\"))] | length == 1 and
-     .[0].head == \"patcher-stage-updates-$SQS\" and .[0].state == \"open\"" "$state"
+     .[0].head == \"patcher-stage-updates-$SQS\" and .[0].state == \"open\" and
+     (.[0].body | contains(\"\\\"version\\\":\\\"v1.1.0\\\"\")) and (.[0].body | contains(\"v1.2.0\") | not)" "$state"
   expect "three pull requests in all (no stage update for vpc, not promoted)" \
     ".pulls | length == 3" "$state"
   expect_ref "patcher-stage-updates-$SQS" stage-account/us-east-1/sqs/terragrunt.hcl v1.1.0
