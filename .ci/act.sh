@@ -195,7 +195,7 @@ check_promote() {
 check_stage() {
   local state
   state=$(fake state)
-  expect "one stage pull request for sqs, labelled updates-stage" \
+  expect "one stage pull request for sqs, labelled updates-stage, its metadata at v1.1.0" \
     "[.pulls[] | select(.labels | index(\"updates-stage\"))] | length == 1 and
      .[0].head == \"patcher-stage-updates-$SQS\" and .[0].state == \"open\" and
      (.[0].body | contains(\"\\\"version\\\":\\\"v1.1.0\\\"\")) and (.[0].body | contains(\"v1.2.0\") | not)" "$state"
