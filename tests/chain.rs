@@ -454,3 +454,55 @@ fn single_workflow_layout_follows_the_environments_file() {
         .contains("?ref=v1.1.0"));
     w.assert_no_violations();
 }
+
+/// `patcher promote` from the command line, with the event file a runner would hand over.
+#[test]
+fn promote_from_the_command_line() {
+    let w = world();
+    let report = w.report("dev");
+    let update = w.update(
+        "dev",
+        SQS,
+        ("schedule", json!({})),
+        Some(report.output("spec")),
+    );
+    let number = pr_number(&update);
+    w.server.merge(REPO, number).unwrap();
+    let event_file = w.github_root.parent().unwrap().join("event.json");
+    let event = w.server.pull_request_event(REPO, number).unwrap();
+    std::fs::write(&event_file, event.to_string()).unwrap();
+    let promote = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_patcher"))
+            .arg("promote")
+            .arg("--event")
+            .arg(&event_file)
+            .args(args)
+            .env("GITHUB_TOKEN", TOKEN)
+            .env_remove("GITHUB_REPOSITORY")
+            .env_remove("GITHUB_API_URL")
+            .output()
+            .unwrap()
+    };
+    let dry = promote(&["--dry-run"]);
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert!(dry.status.success());
+    assert!(
+        text.starts_with("would dispatch `dev_updates_merged`")
+            && text.contains("\"version\":\"v1.1.0\""),
+        "{text}"
+    );
+    assert!(w.server.dispatches(REPO).is_empty());
+    let sent = promote(&["--repository", REPO, "--github-api-url", w.server.url()]);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let dispatches = w.server.dispatches(REPO);
+    assert_eq!(dispatches.len(), 1);
+    assert_eq!(dispatches[0].client_payload["version"], "v1.1.0");
+    let missing = promote(&[]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--repository"));
+    w.assert_no_violations();
+}
