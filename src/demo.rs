@@ -8,7 +8,7 @@ use crate::promote::{self, PromoteOptions};
 use crate::publish::git::Repo;
 use crate::publish::github::{Forge, GitHubError, NewPull, PullRequest};
 use crate::report::{self, ReportOptions};
-use crate::resolve::{ResolveConfig, Resolver};
+use crate::resolve::Resolver;
 use crate::update::{self, PublishOptions, UpdateOptions};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
@@ -60,7 +60,7 @@ fn walk_chain(root: &Path) -> Result<()> {
     let infra = make_infra_repo(&root)?;
     let config = Config::parse(CHAIN, Path::new(crate::config::DEFAULT_PATH))?;
     let forge = LocalForge::default();
-    let resolver = Resolver::new(ResolveConfig::from_env(None)?);
+    let resolver = Resolver::from_env(None)?;
 
     step("2. patcher report (dev)");
     let dev = config.get("dev")?.environment(&infra);

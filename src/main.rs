@@ -7,7 +7,7 @@ use patcher::promote::{self, PromoteOptions};
 use patcher::publish::git::Repo;
 use patcher::publish::github::{Forge, GitHubClient};
 use patcher::report::{self, ReportOptions};
-use patcher::resolve::{ResolveConfig, Resolver};
+use patcher::resolve::Resolver;
 use patcher::spec;
 use patcher::update::{self, PublishOptions, UpdateOptions};
 use std::path::PathBuf;
@@ -79,12 +79,6 @@ impl EnvArgs {
             include_dirs: self.include_dirs.clone(),
             exclude_dirs: self.exclude_dirs.clone(),
         })
-    }
-
-    fn resolver(&self) -> Result<(Resolver, usize)> {
-        let config = ResolveConfig::from_env(self.github_token.clone())?;
-        let concurrency = config.concurrency;
-        Ok((Resolver::new(config), concurrency))
     }
 }
 
@@ -241,7 +235,8 @@ fn main() -> ExitCode {
 }
 
 fn run_report(args: ReportArgs) -> Result<()> {
-    let (resolver, concurrency) = args.env.resolver()?;
+    let resolver = Resolver::from_env(args.env.github_token.clone())?;
+    let concurrency = resolver.config().concurrency;
     let opts = ReportOptions {
         env: args.env.environment()?,
         strategy: args.env.update_strategy,
@@ -266,7 +261,8 @@ fn run_report(args: ReportArgs) -> Result<()> {
 }
 
 fn run_update(args: UpdateArgs) -> Result<()> {
-    let (resolver, concurrency) = args.env.resolver()?;
+    let resolver = Resolver::from_env(args.env.github_token.clone())?;
+    let concurrency = resolver.config().concurrency;
     let spec = match &args.spec_file {
         Some(path) => {
             let text = std::fs::read_to_string(path)

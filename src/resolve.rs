@@ -105,6 +105,11 @@ pub struct Resolver {
 }
 
 impl Resolver {
+    /// Configured as a run is: the token given, the rest from the environment.
+    pub fn from_env(github_token: Option<String>) -> Result<Resolver, ResolveError> {
+        Ok(Resolver::new(ResolveConfig::from_env(github_token)?))
+    }
+
     pub fn new(config: ResolveConfig) -> Resolver {
         Resolver::with_client(config, crate::http::Client::default())
     }

@@ -10,7 +10,7 @@ use crate::promote::{self, Payload, PromoteOptions};
 use crate::publish::git::Repo;
 use crate::publish::github::{Forge, GitHubClient};
 use crate::report::{self, ReportOptions};
-use crate::resolve::{ResolveConfig, Resolver};
+use crate::resolve::Resolver;
 use crate::spec::{self, Spec};
 use crate::update::{self, Outcome, PublishOptions, UpdateOptions};
 use anyhow::{bail, Context, Result};
@@ -158,14 +158,9 @@ impl Step {
         }
     }
 
-    fn resolver(&self) -> Result<(Resolver, usize)> {
-        let config = ResolveConfig::from_env(self.token.clone())?;
-        let concurrency = config.concurrency;
-        Ok((Resolver::new(config), concurrency))
-    }
-
     fn report(&self) -> Result<()> {
-        let (resolver, concurrency) = self.resolver()?;
+        let resolver = Resolver::from_env(self.token.clone())?;
+        let concurrency = resolver.config().concurrency;
         let opts = ReportOptions {
             env: self.env(),
             strategy: self.strategy()?,
@@ -251,7 +246,8 @@ impl Step {
     fn update(&self) -> Result<()> {
         let dependency = self.dependency.clone();
         let version = self.version.clone();
-        let (resolver, concurrency) = self.resolver()?;
+        let resolver = Resolver::from_env(self.token.clone())?;
+        let concurrency = resolver.config().concurrency;
         let opts = UpdateOptions {
             env: self.env(),
             spec: self.spec()?,
