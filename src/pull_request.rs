@@ -68,6 +68,9 @@ pub struct BodyContext<'a> {
     /// Files that do not parse, so nothing in them was updated.
     pub unreadable: &'a [crate::model::FileError],
     pub readmes: &'a [std::path::PathBuf],
+    /// The working dir's path inside the repository (`dev` when the seed guide's update runs
+    /// with `working_dir: dev`), so the body names files as the diff does.
+    pub prefix: &'a std::path::Path,
 }
 
 /// Links to the release moved to and, when there is one beyond it, the next breaking release.
@@ -137,7 +140,7 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
         write_capped(&mut out, &changed, &mut rows_left, |u| {
             format!(
                 "| `{}` | {} | `{}` | `{}` |",
-                u.usage.file.display(),
+                ctx.prefix.join(&u.usage.file).display(),
                 u.usage.line,
                 u.usage.current,
                 u.new_text.as_deref().unwrap_or_default()
@@ -151,7 +154,7 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
     if !ctx.readmes.is_empty() {
         let _ = writeln!(out, "### Manual steps\n");
         for r in ctx.readmes {
-            let _ = writeln!(out, "- `{}`", r.display());
+            let _ = writeln!(out, "- `{}`", ctx.prefix.join(r).display());
         }
         out.push('\n');
     }
@@ -162,7 +165,12 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
              environments; changing them here would change the other environments too:\n"
         );
         write_capped(&mut out, ctx.shared, &mut rows_left, |u| {
-            format!("- `{}` line {} (`{}`)", u.file.display(), u.line, u.current)
+            format!(
+                "- `{}` line {} (`{}`)",
+                ctx.prefix.join(&u.file).display(),
+                u.line,
+                u.current
+            )
         });
         out.push('\n');
     }
@@ -176,7 +184,7 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
             let _ = writeln!(
                 out,
                 "- `{}` line {}, column {}: {}",
-                e.file.display(),
+                ctx.prefix.join(&e.file).display(),
                 e.line,
                 e.column,
                 e.message.replace('\n', " ")

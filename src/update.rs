@@ -272,6 +272,7 @@ pub fn preview(
             shared: &changes.shared,
             unreadable: &changes.unreadable,
             readmes: &readmes,
+            prefix: std::path::Path::new(""),
         },
     );
     Ok(Preview {
@@ -422,6 +423,7 @@ fn publish_on_branch(
             shared: &changes.shared,
             unreadable: &changes.unreadable,
             readmes: &outcome.readmes,
+            prefix: &repo.path_of(&opts.env.working_dir),
         },
     );
     let pr = open_or_refresh(forge, p, &body)?;

@@ -52,6 +52,16 @@ impl Repo {
         &self.root
     }
 
+    /// `dir` relative to the repository root (empty for the root itself or a path outside it).
+    pub fn path_of(&self, dir: &Path) -> PathBuf {
+        let (Ok(dir), Ok(root)) = (dir.canonicalize(), self.root.canonicalize()) else {
+            return PathBuf::new();
+        };
+        dir.strip_prefix(root)
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
     /// Whether tracked files match HEAD. Untracked files do not count: checkouts keep them and
     /// [`Repo::commit_all`] only stages the paths it is given.
     pub fn is_clean(&self) -> Result<bool, GitError> {
