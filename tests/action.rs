@@ -208,6 +208,9 @@ fn the_seed_guides_inputs_keep_working() {
         files.contains(&"sqs/terragrunt.hcl".to_string()),
         "{files:?}"
     );
+    // The body names files as the diff does, from the repository root.
+    let body = pull.body.clone().unwrap_or_default();
+    assert!(body.contains("| `dev/sqs/terragrunt.hcl` |"), "{body}");
     // The seed's promote job derives the dependency from the branch name.
     w.server.merge(REPO, pull.number).unwrap();
     let event = w.server.pull_request_event(REPO, pull.number).unwrap();
