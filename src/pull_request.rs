@@ -118,39 +118,60 @@ fn write_capped<T>(out: &mut String, items: &[T], budget: &mut usize, line: impl
 
 pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
     let mut out = String::new();
-    let env = ctx
-        .environment
-        .map(|e| format!(" in `{e}`"))
-        .unwrap_or_default();
     if deps
         .iter()
         .any(|d| d.usages.iter().any(|u| u.breaking && u.new_text.is_some()))
     {
-        let _ = writeln!(
-            out,
+        out.push_str(
             "> [!WARNING]\n> **Breaking update.** Manual steps are required before merging: \
-             follow `README-TO-COMPLETE-UPDATE.md` in each folder listed below, then delete it.\n"
+             follow `README-TO-COMPLETE-UPDATE.md` in each folder listed below, then delete it.\n\n",
         );
     }
     let mut rows_left = MAX_ROWS;
     for dep in deps {
-        let _ = writeln!(out, "## Update `{}`{env}\n", dep.source.id);
-        let _ = writeln!(out, "| File | Line | From | To |\n|---|---|---|---|");
-        let changed: Vec<_> = dep.usages.iter().filter(|u| u.new_text.is_some()).collect();
-        write_capped(&mut out, &changed, &mut rows_left, |u| {
-            format!(
-                "| `{}` | {} | `{}` | `{}` |",
-                ctx.prefix.join(&u.usage.file).display(),
-                u.usage.line,
-                u.usage.current,
-                u.new_text.as_deref().unwrap_or_default()
-            )
-        });
-        if let Some(links) = release_links(dep) {
-            let _ = writeln!(out, "\n{links}");
-        }
-        out.push('\n');
+        write_dependency(&mut out, dep, ctx, &mut rows_left);
     }
+    write_left_alone(&mut out, ctx, &mut rows_left);
+    let _ = writeln!(out, "_Opened by patcher._");
+    for dep in deps {
+        if let Some(meta) = Metadata::of(dep, ctx.environment) {
+            let _ = writeln!(out, "{}", meta.to_comment());
+        }
+    }
+    out
+}
+
+/// One dependency's table of changed usages, with its release links.
+fn write_dependency(
+    out: &mut String,
+    dep: &DependencyPlan,
+    ctx: &BodyContext,
+    rows_left: &mut usize,
+) {
+    let env = ctx
+        .environment
+        .map(|e| format!(" in `{e}`"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "## Update `{}`{env}\n", dep.source.id);
+    let _ = writeln!(out, "| File | Line | From | To |\n|---|---|---|---|");
+    let changed: Vec<_> = dep.usages.iter().filter(|u| u.new_text.is_some()).collect();
+    write_capped(out, &changed, rows_left, |u| {
+        format!(
+            "| `{}` | {} | `{}` | `{}` |",
+            ctx.prefix.join(&u.usage.file).display(),
+            u.usage.line,
+            u.usage.current,
+            u.new_text.as_deref().unwrap_or_default()
+        )
+    });
+    if let Some(links) = release_links(dep) {
+        let _ = writeln!(out, "\n{links}");
+    }
+    out.push('\n');
+}
+
+/// What the reviewer must do by hand and what the update left alone, and why.
+fn write_left_alone(out: &mut String, ctx: &BodyContext, rows_left: &mut usize) {
     if !ctx.readmes.is_empty() {
         let _ = writeln!(out, "### Manual steps\n");
         for r in ctx.readmes {
@@ -159,12 +180,11 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
         out.push('\n');
     }
     if !ctx.shared.is_empty() {
-        let _ = writeln!(
-            out,
+        out.push_str(
             "### Not changed: shared files\n\nThese usages live in files shared by several \
-             environments; changing them here would change the other environments too:\n"
+             environments; changing them here would change the other environments too:\n\n",
         );
-        write_capped(&mut out, ctx.shared, &mut rows_left, |u| {
+        write_capped(out, ctx.shared, rows_left, |u| {
             format!(
                 "- `{}` line {} (`{}`)",
                 ctx.prefix.join(&u.file).display(),
@@ -175,10 +195,9 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
         out.push('\n');
     }
     if !ctx.unreadable.is_empty() {
-        let _ = writeln!(
-            out,
+        out.push_str(
             "### Not changed: files that do not parse\n\nFix these and run the update again; any \
-             module they use was left as it is:\n"
+             module they use was left as it is:\n\n",
         );
         for e in ctx.unreadable {
             let _ = writeln!(
@@ -192,13 +211,6 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "_Opened by patcher._");
-    for dep in deps {
-        if let Some(meta) = Metadata::of(dep, ctx.environment) {
-            let _ = writeln!(out, "{}", meta.to_comment());
-        }
-    }
-    out
 }
 
 #[cfg(test)]
