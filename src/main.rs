@@ -131,7 +131,7 @@ struct UpdateArgs {
     /// Title of the pull request.
     #[arg(long, value_name = "TITLE")]
     pr_title: Option<String>,
-    /// Label for the pull request (repeatable); default `updates-<environment>`.
+    /// Label for the pull request (repeatable), besides `updates-<environment>`.
     #[arg(long = "pr-label", value_name = "LABEL")]
     pr_labels: Vec<String>,
     /// Branch the pull request targets and the update branch starts from.
@@ -262,62 +262,23 @@ fn run_report(args: ReportArgs) -> Result<()> {
 
 fn run_update(args: UpdateArgs) -> Result<()> {
     let resolver = Resolver::from_env(args.env.github_token.clone())?;
-    let concurrency = resolver.config().concurrency;
-    let spec = match &args.spec_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            Some(spec::from_json(&text, &path.display().to_string())?)
-        }
-        None => None,
-    };
     let opts = UpdateOptions {
         env: args.env.environment()?,
-        spec,
+        spec: args.spec_file.as_deref().map(spec::read_file).transpose()?,
         dependency: args.dependency.clone(),
         version: args.version.clone(),
         strategy: args.env.update_strategy,
         allow_shared_files: args.allow_shared_files,
-        concurrency,
+        concurrency: resolver.config().concurrency,
     };
-    let environment = args.env.environment.as_deref();
     if args.dry_run {
-        let preview = update::preview(&opts, environment, &resolver)?;
-        print_notes(&preview.notes);
-        if let Output::Json = args.output {
-            println!("{}", serde_json::to_string_pretty(&preview)?);
-            return Ok(());
-        }
-        print!("{}", preview.diff);
-        if args.publish {
-            println!(
-                "\nWould open or refresh pull request `{}` on branch `{}`:\n",
-                args.pr_title.as_deref().unwrap_or_default(),
-                args.pr_branch.as_deref().unwrap_or_default()
-            );
-            println!("{}", preview.body);
-        }
-        return Ok(());
+        let preview = update::preview(&opts, args.env.environment.as_deref(), &resolver)?;
+        return print_preview(&args, &preview);
     }
     let outcome = if args.publish {
         let forge = args.github.client(args.env.github_token.clone())?;
-        let labels = if args.pr_labels.is_empty() {
-            environment
-                .map(|e| vec![format!("updates-{e}")])
-                .unwrap_or_default()
-        } else {
-            args.pr_labels.clone()
-        };
-        let publish = PublishOptions {
-            branch: args.pr_branch.clone().unwrap_or_default(),
-            title: args.pr_title.clone().unwrap_or_default(),
-            labels,
-            base: args.base.clone(),
-            author: args.commit_author.clone(),
-            environment: environment.map(str::to_string),
-        };
         let repo = Repo::open(&opts.env.working_dir, args.env.github_token.clone())?;
-        update::run_published(&opts, &publish, &repo, &forge, &resolver)?
+        update::run_published(&opts, &publish_options(&args), &repo, &forge, &resolver)?
     } else {
         update::run_local(&opts, &resolver, &patcher::breaking::NoReleaseNotes)?
     };
@@ -325,6 +286,43 @@ fn run_update(args: UpdateArgs) -> Result<()> {
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&outcome)?),
         Output::Table => print!("{}", update::render_text(&outcome)),
+    }
+    Ok(())
+}
+
+/// The environment's label always, as the action does: the promote job filters on it.
+fn publish_options(args: &UpdateArgs) -> PublishOptions {
+    let environment = args.env.environment.clone();
+    let mut labels: Vec<String> = environment.iter().map(|e| format!("updates-{e}")).collect();
+    for label in &args.pr_labels {
+        if !labels.contains(label) {
+            labels.push(label.clone());
+        }
+    }
+    PublishOptions {
+        branch: args.pr_branch.clone().unwrap_or_default(),
+        title: args.pr_title.clone().unwrap_or_default(),
+        labels,
+        base: args.base.clone(),
+        author: args.commit_author.clone(),
+        environment,
+    }
+}
+
+fn print_preview(args: &UpdateArgs, preview: &update::Preview) -> Result<()> {
+    print_notes(&preview.notes);
+    if let Output::Json = args.output {
+        println!("{}", serde_json::to_string_pretty(preview)?);
+        return Ok(());
+    }
+    print!("{}", preview.diff);
+    if args.publish {
+        println!(
+            "\nWould open or refresh pull request `{}` on branch `{}`:\n",
+            args.pr_title.as_deref().unwrap_or_default(),
+            args.pr_branch.as_deref().unwrap_or_default()
+        );
+        println!("{}", preview.body);
     }
     Ok(())
 }

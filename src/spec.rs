@@ -133,6 +133,8 @@ pub struct SpecProblem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
+    #[error("reading {}: {message}", path.display())]
+    Read { path: PathBuf, message: String },
     #[error("{origin}:{line}:{column}: {message}")]
     Parse {
         origin: String,
@@ -297,6 +299,15 @@ pub fn to_json(spec: &Spec) -> String {
         .expect("a spec serialises: every key is a string and paths are written lossily");
     // Outside strings JSON has no `'`, so this only touches string contents.
     format!("{}\n", text.replace('\'', "\\u0027"))
+}
+
+/// A spec file, as `report --output-spec` or a workflow step wrote it.
+pub fn read_file(path: &std::path::Path) -> Result<Spec, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SpecError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    from_json(&text, &path.display().to_string())
 }
 
 pub fn from_json(text: &str, origin: &str) -> Result<Spec, SpecError> {

@@ -232,15 +232,10 @@ impl Step {
         if let Some(text) = self.inputs.get("spec") {
             return Ok(Some(spec::from_json(&text, "input `spec`")?));
         }
-        match self.inputs.get("spec_file") {
-            Some(file) => {
-                let path = self.workspace.join(&file);
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading spec_file {file}"))?;
-                Ok(Some(spec::from_json(&text, &file)?))
-            }
-            None => Ok(None),
-        }
+        let file = self.inputs.get("spec_file");
+        Ok(file
+            .map(|f| spec::read_file(&self.workspace.join(f)))
+            .transpose()?)
     }
 
     fn update(&self) -> Result<()> {
