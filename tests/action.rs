@@ -120,11 +120,7 @@ fn report_sets_every_output_the_summary_and_masks_the_token() {
         "{}",
         run.summary
     );
-    let warning = run
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("::warning file=dev/broken/main.tf,line=2,"))
-        .unwrap_or_else(|| panic!("{}", run.stdout));
+    let warning = run.line("::warning file=dev/broken/main.tf,line=2,");
     assert!(
         warning.contains("::patcher could not parse this file"),
         "{warning}"
@@ -260,11 +256,7 @@ fn bad_input_fails_the_step_with_an_error_annotation() {
             .input(name, value)
             .run();
         assert!(!run.success, "{name}={value} accepted");
-        let error = run
-            .stdout
-            .lines()
-            .find(|l| l.starts_with("::error::"))
-            .unwrap_or_else(|| panic!("{}", run.stdout));
+        let error = run.line("::error::");
         assert!(error.contains(expected), "{error}");
         assert_eq!(
             run.stdout.matches(TOKEN).count(),
@@ -285,11 +277,7 @@ fn an_environments_file_with_a_glob_matching_nothing_is_a_clear_error() {
         .input("environment", "dev")
         .run();
     assert!(!run.success);
-    let error = run
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("::error::"))
-        .unwrap_or_else(|| panic!("{}", run.stdout));
+    let error = run.line("::error::");
     assert!(
         error.contains("`qa`") && error.contains("match no folder"),
         "{error}"

@@ -29,6 +29,14 @@ pub struct StepRun {
 }
 
 impl StepRun {
+    /// The first stdout line starting with `prefix` (e.g. `::error::`), or a panic showing stdout.
+    pub fn line(&self, prefix: &str) -> &str {
+        self.stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{}", self.stdout))
+    }
+
     pub fn output(&self, name: &str) -> &str {
         self.outputs
             .get(name)
