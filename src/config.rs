@@ -50,7 +50,7 @@ pub struct EnvironmentConfig {
 impl EnvironmentConfig {
     pub fn labels(&self) -> Vec<String> {
         if self.labels.is_empty() {
-            vec![format!("updates-{}", self.name)]
+            vec![environment_label(&self.name)]
         } else {
             self.labels.clone()
         }
@@ -59,7 +59,7 @@ impl EnvironmentConfig {
     pub fn branch_prefix(&self) -> String {
         self.branch_prefix
             .clone()
-            .unwrap_or_else(|| format!("patcher-{}-updates-", self.name))
+            .unwrap_or_else(|| default_branch_prefix(&self.name))
     }
 
     pub fn environment(&self, working_dir: &Path) -> Environment {
@@ -168,6 +168,30 @@ impl Config {
         let pos = self.environments.iter().position(|e| e.name == name);
         Ok(pos.and_then(|i| self.environments.get(i + 1)))
     }
+}
+
+/// The label `update` puts on an environment's pull requests; the example promote jobs filter
+/// on it.
+pub fn environment_label(name: &str) -> String {
+    format!("updates-{name}")
+}
+
+/// The start of an environment's pull request branches; the dependency ID follows.
+pub fn default_branch_prefix(name: &str) -> String {
+    format!("patcher-{name}-updates-")
+}
+
+/// `labels` followed by those of `extra` it does not have yet.
+pub fn merge_labels(
+    mut labels: Vec<String>,
+    extra: impl IntoIterator<Item = String>,
+) -> Vec<String> {
+    for label in extra {
+        if !labels.contains(&label) {
+            labels.push(label);
+        }
+    }
+    labels
 }
 
 pub fn valid_name(name: &str) -> bool {

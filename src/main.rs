@@ -293,12 +293,13 @@ fn run_update(args: UpdateArgs) -> Result<()> {
 /// The environment's label always, as the action does: the promote job filters on it.
 fn publish_options(args: &UpdateArgs) -> PublishOptions {
     let environment = args.env.environment.clone();
-    let mut labels: Vec<String> = environment.iter().map(|e| format!("updates-{e}")).collect();
-    for label in &args.pr_labels {
-        if !labels.contains(label) {
-            labels.push(label.clone());
-        }
-    }
+    let labels = patcher::config::merge_labels(
+        environment
+            .iter()
+            .map(|e| patcher::config::environment_label(e))
+            .collect(),
+        args.pr_labels.clone(),
+    );
     PublishOptions {
         branch: args.pr_branch.clone().unwrap_or_default(),
         title: args.pr_title.clone().unwrap_or_default(),

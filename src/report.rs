@@ -64,11 +64,7 @@ pub fn render_table(plan: &Plan) -> String {
         "BREAKING".to_string(),
     ]];
     for dep in &plan.dependencies {
-        let target = match (&dep.error, dep.has_update()) {
-            (Some(_), _) => "error".to_string(),
-            (None, true) => targets_of(dep).join(", "),
-            (None, false) => "up to date".to_string(),
-        };
+        let target = target_cell(dep).unwrap_or_else(|_| "error".into());
         rows.push([
             dep.source.id.clone(),
             dep.current_versions.join(", "),
@@ -101,11 +97,7 @@ pub fn render_summary(plan: &Plan) -> String {
         return out;
     }
     let rows = plan.dependencies.iter().map(|dep| {
-        let target = match (&dep.error, dep.has_update()) {
-            (Some(e), _) => format!("error: {e}"),
-            (None, true) => targets_of(dep).join(", "),
-            (None, false) => "up to date".into(),
-        };
+        let target = target_cell(dep).unwrap_or_else(|e| format!("error: {e}"));
         [
             format!("`{}`", dep.source.id),
             dep.current_versions.join(", "),
@@ -119,6 +111,15 @@ pub fn render_summary(plan: &Plan) -> String {
         rows,
     ));
     out
+}
+
+/// The target column: the usages' targets, "up to date", or the listing error.
+fn target_cell(dep: &plan::DependencyPlan) -> Result<String, &str> {
+    match (&dep.error, dep.has_update()) {
+        (Some(e), _) => Err(e),
+        (None, true) => Ok(targets_of(dep).join(", ")),
+        (None, false) => Ok("up to date".into()),
+    }
 }
 
 fn targets_of(dep: &plan::DependencyPlan) -> Vec<String> {

@@ -172,7 +172,7 @@ impl Step {
         let report = report::run(&opts, &resolver)?;
         print!("{}", report::render_table(&report.plan));
         println!("{}", action::endgroup());
-        self.annotate_problems(&report);
+        self.annotate_problems(&report, &opts.env.working_dir);
         let json = spec::to_json(&report.spec);
         if let Some(file) = self.inputs.get("spec_file") {
             crate::edit::write_atomic(&self.workspace.join(&file), json.as_bytes())
@@ -194,9 +194,9 @@ impl Step {
         Ok(())
     }
 
-    fn annotate_problems(&self, report: &report::Report) {
+    fn annotate_problems(&self, report: &report::Report, working_dir: &Path) {
         for e in &report.scan.errors {
-            let file = self.relative_to_workspace(&self.env().working_dir.join(&e.file));
+            let file = self.relative_to_workspace(&working_dir.join(&e.file));
             println!(
                 "{}",
                 action::annotation(
@@ -280,20 +280,17 @@ impl Step {
             Some(e) => e.branch_prefix(),
             None => env
                 .as_ref()
-                .map(|e| format!("patcher-{e}-updates-"))
+                .map(|e| crate::config::default_branch_prefix(e))
                 .unwrap_or_else(|| "patcher-updates-".into()),
         };
         let env_part = env.as_ref().map(|e| format!("[{e}] ")).unwrap_or_default();
-        let mut labels = match (&self.env_config, &env) {
+        let configured = match (&self.env_config, &env) {
             (Some(e), _) => e.labels(),
-            (None, Some(e)) => vec![format!("updates-{e}")],
+            (None, Some(e)) => vec![crate::config::environment_label(e)],
             (None, None) => Vec::new(),
         };
-        for label in self.inputs.list("pull_request_labels") {
-            if !labels.contains(&label) {
-                labels.push(label);
-            }
-        }
+        let labels =
+            crate::config::merge_labels(configured, self.inputs.list("pull_request_labels"));
         Ok(PublishOptions {
             branch: self
                 .inputs

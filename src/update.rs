@@ -64,8 +64,11 @@ pub fn plan_changes(
 ) -> Result<Changes, UpdateError> {
     let mut scan = scan::scan(&opts.env)?;
     let wanted = wanted_ids(opts);
-    scan.usages
-        .retain(|u| wanted.as_ref().is_none_or(|ids| ids.contains(&u.source.id)));
+    // Dependencies the spec says are up to date are dropped before any listing is fetched.
+    scan.usages.retain(|u| {
+        wanted.as_ref().is_none_or(|ids| ids.contains(&u.source.id))
+            && !spec_says_up_to_date(opts, &u.source.id)
+    });
     let (shared, own): (Vec<Usage>, Vec<Usage>) = scan
         .usages
         .drain(..)
@@ -75,9 +78,6 @@ pub fn plan_changes(
     let fresh = plan::plan(&scan, &listings, opts.strategy);
     let mut dependencies = Vec::new();
     for dep in fresh.dependencies {
-        if spec_says_up_to_date(opts, &dep.source.id) {
-            continue;
-        }
         if let Some(err) = &dep.error {
             return Err(plan::PlanError::Listing {
                 id: dep.source.id.clone(),
@@ -111,7 +111,7 @@ fn spec_says_up_to_date(opts: &UpdateOptions, id: &str) -> bool {
         && opts
             .spec
             .as_ref()
-            .is_some_and(|spec| !spec.dependencies.iter().any(|d| d.id == id))
+            .is_some_and(|spec| spec.dependency(id).is_none())
 }
 
 fn is_shared(usage: &Usage) -> bool {
@@ -131,7 +131,7 @@ fn choose_targets(
     let Some(spec_dep) = opts
         .spec
         .as_ref()
-        .and_then(|s| s.dependencies.iter().find(|d| d.id == dep.source.id))
+        .and_then(|s| s.dependency(&dep.source.id))
     else {
         return Ok(dep);
     };
