@@ -5,21 +5,19 @@
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use testkit::git::{GitConfig, ModuleRepo, WorkingRepo};
+use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo, WorkingRepo};
 use testkit::github::GitHubServer;
 use testkit::runner::{Step, StepRun};
+
+fn sqs_unit(version: &str) -> String {
+    terragrunt_unit("terraform-aws-sqs", "sqs", version)
+}
 
 const REPO: &str = "acme/infrastructure-live";
 const TOKEN: &str = "ghs_actionContractToken42";
 const SQS: &str = "acme/terraform-aws-sqs/sqs";
 /// A folder name no shell should ever see unquoted: quotes, `$(…)`, backticks and a newline.
 const NASTY: &str = "we'ird \"$(touch pwned)\" `id`\nline";
-
-fn source(version: &str) -> String {
-    format!(
-        "terraform {{\n  source = \"git::https://github.com/acme/terraform-aws-sqs.git//modules/sqs?ref={version}\"\n}}\n"
-    )
-}
 
 struct World {
     _root: tempfile::TempDir,
@@ -40,16 +38,12 @@ fn world(extra: &[(&str, &str)]) -> World {
     let gitconfig = GitConfig::github_mirror(root.path(), &github);
     let nasty = format!("dev/{NASTY}/terragrunt.hcl");
     let mut files = vec![
-        ("dev/sqs/terragrunt.hcl".to_string(), source("v1.0.0")),
-        (nasty, source("v1.0.0")),
-        ("stage/sqs/terragrunt.hcl".to_string(), source("v1.0.0")),
+        ("dev/sqs/terragrunt.hcl".to_string(), sqs_unit("v1.0.0")),
+        (nasty, sqs_unit("v1.0.0")),
+        ("stage/sqs/terragrunt.hcl".to_string(), sqs_unit("v1.0.0")),
     ];
     files.extend(extra.iter().map(|(a, b)| (a.to_string(), b.to_string())));
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let infra = WorkingRepo::create(&root.path().join("infra"), &refs);
+    let infra = WorkingRepo::create(&root.path().join("infra"), &files);
     let server = GitHubServer::start(TOKEN);
     server.attach_origin(REPO, &infra.origin);
     World {

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use testkit::git::{GitConfig, ModuleRepo, WorkingRepo};
+use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo, WorkingRepo};
 use testkit::github::GitHubServer;
 use testkit::runner::{Step, StepRun};
 
@@ -24,12 +24,6 @@ struct World {
     infra: WorkingRepo,
     server: GitHubServer,
     sqs: ModuleRepo,
-}
-
-fn terragrunt(repo: &str, module: &str, version: &str) -> String {
-    format!(
-        "# {module}\nterraform {{\n  source = \"git::https://github.com/acme/{repo}.git//modules/{module}?ref={version}\"\n}}\n"
-    )
 }
 
 fn world() -> World {
@@ -52,18 +46,14 @@ fn world() -> World {
     for env in ["dev-account", "stage-account", "prod-account"] {
         files.push((
             format!("{env}/us-east-1/sqs/terragrunt.hcl"),
-            terragrunt("terraform-aws-sqs", "sqs", "v1.0.0"),
+            terragrunt_unit("terraform-aws-sqs", "sqs", "v1.0.0"),
         ));
         files.push((
             format!("{env}/us-east-1/vpc/terragrunt.hcl"),
-            terragrunt("terraform-aws-vpc", "vpc", "v0.5.0"),
+            terragrunt_unit("terraform-aws-vpc", "vpc", "v0.5.0"),
         ));
     }
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let infra = WorkingRepo::create(&root.path().join("infra"), &refs);
+    let infra = WorkingRepo::create(&root.path().join("infra"), &files);
     let server = GitHubServer::start(TOKEN);
     server.attach_origin(REPO, &infra.origin);
     World {

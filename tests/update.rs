@@ -6,9 +6,13 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use testkit::git::{GitConfig, ModuleRepo, WorkingRepo};
+use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo, WorkingRepo};
 use testkit::github::{Fault, GitHubServer};
 use testkit::registry::Registry;
+
+fn sqs_unit(version: &str) -> String {
+    terragrunt_unit("terraform-aws-sqs", "sqs", version)
+}
 
 const REPO: &str = "acme/infrastructure-live";
 const TOKEN: &str = "ghs_updateTestToken0123456789abcdef";
@@ -19,12 +23,6 @@ const PULLS: &str = "/repos/acme/infrastructure-live/pulls";
 const README: &str = "README-TO-COMPLETE-UPDATE.md";
 
 /// A terragrunt file using the sqs module at `version`.
-fn sqs_unit(version: &str) -> String {
-    format!(
-        "# sqs\nterraform {{\n  source = \"git::https://github.com/acme/terraform-aws-sqs.git//modules/sqs?ref={version}\"\n}}\n"
-    )
-}
-
 struct World {
     root: tempfile::TempDir,
     gitconfig: GitConfig,

@@ -67,6 +67,13 @@ fn write_file(path: &Path, content: &str) {
         .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 }
 
+/// A Terragrunt unit using `module` of `github.com/acme/<repo>` at `version`.
+pub fn terragrunt_unit(repo: &str, module: &str, version: &str) -> String {
+    format!(
+        "# {module}\nterraform {{\n  source = \"git::https://github.com/acme/{repo}.git//modules/{module}?ref={version}\"\n}}\n"
+    )
+}
+
 /// `file://` URL of a local path.
 pub fn file_url(path: &Path) -> String {
     format!("file://{}", path.display())
@@ -239,7 +246,7 @@ pub struct WorkingRepo {
 impl WorkingRepo {
     /// Creates `<root>/origin.git` and a clone at `<root>/work` with `files` committed and
     /// pushed on `main`.
-    pub fn create(root: &Path, files: &[(&str, &str)]) -> WorkingRepo {
+    pub fn create<P: AsRef<str>, C: AsRef<str>>(root: &Path, files: &[(P, C)]) -> WorkingRepo {
         let origin = root.join("origin.git");
         let dir = root.join("work");
         create_dir(&origin);
@@ -261,9 +268,9 @@ impl WorkingRepo {
     }
 
     /// Writes files (path relative to the checkout) without committing.
-    pub fn write(&self, files: &[(&str, &str)]) {
+    pub fn write<P: AsRef<str>, C: AsRef<str>>(&self, files: &[(P, C)]) {
         for (path, content) in files {
-            write_file(&self.dir.join(path), content);
+            write_file(&self.dir.join(path.as_ref()), content.as_ref());
         }
     }
 
