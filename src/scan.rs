@@ -32,13 +32,8 @@ const MAX_INCLUDE_DEPTH: usize = 2;
 /// Scans the environment's folders; results are sorted by file and line.
 pub fn scan(env: &Environment) -> Result<ScanResult, EnvironmentError> {
     let matcher = env.matcher()?;
-    let root = env.working_dir.as_path();
-    if !root.is_dir() {
-        return Err(EnvironmentError::WorkingDir {
-            path: root.to_path_buf(),
-            message: "not a readable folder".to_string(),
-        });
-    }
+    let root = absolute_dir(&env.working_dir)?;
+    let root = root.as_path();
     let found = Mutex::new(ScanResult::default());
     WalkBuilder::new(root)
         .standard_filters(false)
@@ -54,6 +49,24 @@ pub fn scan(env: &Environment) -> Result<ScanResult, EnvironmentError> {
     let mut result = found.into_inner().unwrap_or_else(|e| e.into_inner());
     sort(&mut result);
     Ok(result)
+}
+
+/// The working dir as one absolute path without `.` or `..`, so that every path a Terragrunt
+/// function yields (`find_in_parent_folders`, `get_terragrunt_dir` …) is absolute and the same
+/// whichever spelling (`.`, `./`, `sub/..`, `../name`) the user gave.
+fn absolute_dir(dir: &Path) -> Result<PathBuf, EnvironmentError> {
+    let unreadable = |message: String| EnvironmentError::WorkingDir {
+        path: dir.to_path_buf(),
+        message,
+    };
+    let absolute = dir
+        .canonicalize()
+        .map_err(|err| unreadable(err.to_string()))?;
+    if absolute.is_dir() {
+        Ok(absolute)
+    } else {
+        Err(unreadable("not a readable folder".to_string()))
+    }
 }
 
 /// Usages and skipped references of one file; `rel_path` is only used to label them. Sources

@@ -3,7 +3,7 @@
 //! modules reach the registry server on 127.0.0.1 through `PATCHER_REGISTRY_BASE_URLS`.
 
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use testkit::git::{GitConfig, ModuleRepo};
 use testkit::registry::Registry;
@@ -81,9 +81,15 @@ impl World {
     }
 
     fn report(&self, args: &[&str]) -> Output {
+        self.report_from(self.root.path(), &self.infra(), args)
+    }
+
+    /// `patcher report WORKING_DIR …` run in the folder `cwd`.
+    fn report_from(&self, cwd: &Path, working_dir: &Path, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_patcher"))
+            .current_dir(cwd)
             .arg("report")
-            .arg(self.infra())
+            .arg(working_dir)
             .args(args)
             .envs(self.gitconfig.env())
             .env(
@@ -95,15 +101,40 @@ impl World {
             .unwrap()
     }
 
+    /// The JSON report, identical from every spelling of the working dir.
     fn spec(&self, args: &[&str]) -> (Value, String) {
-        let out = self.report(&[args, &["--output", "json"]].concat());
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
+        let args = [args, &["--output", "json"]].concat();
+        let mut first: Option<String> = None;
+        for (cwd, working_dir) in self.spellings() {
+            let out = self.report_from(&cwd, Path::new(&working_dir), &args);
+            assert!(out.status.success(), "{}", stderr(&out));
+            let text = String::from_utf8(out.stdout).unwrap();
+            match &first {
+                Some(expected) => assert_eq!(&text, expected, "from {cwd:?} as {working_dir}"),
+                None => first = Some(text),
+            }
+        }
+        let text = first.unwrap();
         (serde_json::from_str(&text).unwrap(), text)
+    }
+
+    /// (current dir, working dir argument): absolute, `.`, `./`, `sub/..` and `../name`.
+    fn spellings(&self) -> Vec<(PathBuf, String)> {
+        let infra = self.infra();
+        let sub = std::fs::read_dir(&infra)
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_type().unwrap().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .unwrap();
+        [
+            (self.root.path().to_path_buf(), infra.display().to_string()),
+            (infra.clone(), ".".into()),
+            (infra.clone(), "./".into()),
+            (infra.clone(), format!("{sub}/..")),
+            (infra.join(&sub), "../../infra".into()),
+        ]
+        .into()
     }
 }
 

@@ -3,7 +3,6 @@
 use patcher::edit::{self, Edit, RejectReason};
 use patcher::environment::{Environment, EnvironmentError};
 use patcher::model::{Origin, ScanResult, Usage, VersionForm};
-use patcher::scan::scan;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,6 +21,56 @@ fn env(root: &Path, include: &[&str], exclude: &[&str]) -> Environment {
         include_dirs: include.iter().map(|s| s.to_string()).collect(),
         exclude_dirs: exclude.iter().map(|s| s.to_string()).collect(),
     }
+}
+
+/// The working dir as users write it: absolute, relative to the current dir (`../../tmp/x`),
+/// `./…`, with a trailing `/`, through a subfolder and back (`…/sub/..`), and through its
+/// parent (`…/../name`).
+fn spellings(root: &Path) -> Vec<PathBuf> {
+    let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
+    let absolute = root.canonicalize().unwrap();
+    let up: PathBuf = cwd.components().skip(1).map(|_| "..").collect();
+    let relative = up.join(absolute.strip_prefix("/").unwrap());
+    let name = absolute.file_name().unwrap().to_str().unwrap();
+    let mut out = vec![
+        root.to_path_buf(),
+        relative.clone(),
+        Path::new(".").join(&relative),
+        PathBuf::from(format!("{}/", relative.display())),
+        relative.join("..").join(name),
+    ];
+    let sub = fs::read_dir(&absolute)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find(|e| e.file_type().is_ok_and(|t| t.is_dir()));
+    if let Some(sub) = sub {
+        out.push(relative.join(sub.file_name()).join(".."));
+    }
+    out
+}
+
+/// [`patcher::scan::scan`] from every spelling of the working dir: all must agree.
+fn scan(env: &Environment) -> Result<ScanResult, EnvironmentError> {
+    let first = patcher::scan::scan(env);
+    if !env.working_dir.is_dir() {
+        return first;
+    }
+    let expected = first.as_ref().map_err(|e| e.to_string());
+    for working_dir in spellings(&env.working_dir) {
+        let other = Environment {
+            working_dir: working_dir.clone(),
+            ..env.clone()
+        };
+        let got = patcher::scan::scan(&other);
+        assert_eq!(
+            got.as_ref().map_err(|e| e.to_string()),
+            expected,
+            "working dir spelled {}",
+            working_dir.display()
+        );
+    }
+    first
 }
 
 fn files_of(result: &ScanResult) -> BTreeSet<String> {
