@@ -6,6 +6,7 @@
 mod commands;
 mod inputs;
 mod markdown;
+mod output_limits;
 mod runner;
 
 pub use commands::{
@@ -14,6 +15,9 @@ pub use commands::{
 };
 pub use inputs::{input_env_name, InputError, Inputs};
 pub use markdown::{escape_cell, markdown_table};
+pub use output_limits::{
+    utf16_size, OutputTooLarge, Outputs, INPUT_VALUE_LIMIT, STEP_OUTPUTS_LIMIT,
+};
 pub use runner::{EventError, Runner, DEFAULT_API_URL, SUMMARY_LIMIT};
 
 /// The process environment, lossily decoded (a non-UTF-8 value cannot be an input anyway).

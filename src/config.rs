@@ -45,6 +45,8 @@ pub struct EnvironmentConfig {
     pub labels: Vec<String>,
     /// Pull request branch prefix; default `patcher-<name>-updates-`.
     pub branch_prefix: Option<String>,
+    /// Most open pull requests of this environment at once; default 10, 0 for no limit.
+    pub max_pull_requests: Option<usize>,
 }
 
 impl EnvironmentConfig {
@@ -179,6 +181,25 @@ pub fn environment_label(name: &str) -> String {
 /// The start of an environment's pull request branches; the dependency ID follows.
 pub fn default_branch_prefix(name: &str) -> String {
     format!("patcher-{name}-updates-")
+}
+
+/// An environment's pull request labels: its entry's in the environments file, else
+/// `updates-<name>`, else none.
+pub fn labels_of(entry: Option<&EnvironmentConfig>, name: Option<&str>) -> Vec<String> {
+    match (entry, name) {
+        (Some(e), _) => e.labels(),
+        (None, Some(name)) => vec![environment_label(name)],
+        (None, None) => Vec::new(),
+    }
+}
+
+/// An environment's pull request branch prefix, likewise.
+pub fn branch_prefix_of(entry: Option<&EnvironmentConfig>, name: Option<&str>) -> String {
+    match (entry, name) {
+        (Some(e), _) => e.branch_prefix(),
+        (None, Some(name)) => default_branch_prefix(name),
+        (None, None) => "patcher-updates-".into(),
+    }
 }
 
 /// `labels` followed by those of `extra` it does not have yet.

@@ -27,6 +27,7 @@ pub mod breaking;
 pub mod config;
 pub mod demo;
 pub mod promote;
+pub mod pull_limit;
 pub mod pull_request;
 pub mod report;
 pub mod step;

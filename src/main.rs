@@ -6,6 +6,7 @@ use patcher::plan::Strategy;
 use patcher::promote::{self, PromoteOptions};
 use patcher::publish::git::Repo;
 use patcher::publish::github::{Forge, GitHubClient};
+use patcher::pull_limit;
 use patcher::report::{self, ReportOptions};
 use patcher::resolve::Resolver;
 use patcher::spec;
@@ -98,6 +99,14 @@ struct ReportArgs {
     /// Print format.
     #[arg(long, default_value = "table")]
     output: Output,
+    /// Most open patcher pull requests of the environment at once (0: no limit): the
+    /// dependencies past the room left go to the spec's `Deferred`. The open ones are counted
+    /// through the API when --repository (or GITHUB_REPOSITORY) and a token are set. Without
+    /// the flag, the environments file's `max_pull_requests`, else no limit.
+    #[arg(long, value_name = "N")]
+    max_pull_requests: Option<usize>,
+    #[command(flatten)]
+    github: GitHubArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -240,13 +249,19 @@ fn run_report(args: ReportArgs) -> Result<()> {
     let opts = ReportOptions {
         env: args.env.environment()?,
         strategy: args.env.update_strategy,
-        dependency: args.dependency,
-        version: args.version,
+        dependency: args.dependency.clone(),
+        version: args.version.clone(),
         concurrency,
     };
-    let report = report::run(&opts, &resolver)?;
+    let mut report = report::run(&opts, &resolver)?;
     for problem in report::problems(&report) {
         eprintln!("{problem}");
+    }
+    if args.version.is_none() {
+        report.spec.deferred = cli_selection(&args, &report.spec)?.deferred;
+        for id in &report.spec.deferred {
+            eprintln!("note: {id}: deferred (max_pull_requests)");
+        }
     }
     let json = spec::to_json(&report.spec);
     match args.output {
@@ -258,6 +273,35 @@ fn run_report(args: ReportArgs) -> Result<()> {
             .with_context(|| format!("writing the spec to {}", path.display()))?;
     }
     Ok(())
+}
+
+/// The flag, else the environments file's key; without either nothing is deferred.
+fn cli_selection(args: &ReportArgs, spec: &spec::Spec) -> Result<pull_limit::Selection> {
+    let name = args.env.environment.as_deref();
+    let entry = match (name, args.env.config.exists()) {
+        (Some(name), true) => Some(Config::load(&args.env.config)?.get(name)?.clone()),
+        _ => None,
+    };
+    let max = args
+        .max_pull_requests
+        .or(entry.as_ref().and_then(|e| e.max_pull_requests))
+        .unwrap_or(0);
+    let scope = pull_limit::PullScope {
+        label: patcher::config::labels_of(entry.as_ref(), name)
+            .into_iter()
+            .next(),
+        branch_prefix: patcher::config::branch_prefix_of(entry.as_ref(), name),
+    };
+    let github = match (&args.github.repository, &args.env.github_token) {
+        (Some(_), Some(token)) => Some(args.github.client(Some(token.clone()))?),
+        _ => None,
+    };
+    Ok(pull_limit::count_and_select(
+        spec,
+        max,
+        github.as_ref(),
+        &scope,
+    )?)
 }
 
 fn run_update(args: UpdateArgs) -> Result<()> {

@@ -2,13 +2,14 @@
 //! hands them over, runs `report`, `update` or `promote` with the same options the CLI builds,
 //! and answers with outputs, a job summary and annotations.
 
-use crate::action::{self, Inputs, Level, Runner};
+use crate::action::{self, Inputs, Level, Outputs, Runner};
 use crate::config::{Config, EnvironmentConfig};
 use crate::environment::Environment;
 use crate::plan::Strategy;
 use crate::promote::{self, Payload, PromoteOptions};
 use crate::publish::git::Repo;
 use crate::publish::github::{Forge, GitHubClient};
+use crate::pull_limit::{self, PullScope, Selection};
 use crate::report::{self, ReportOptions};
 use crate::resolve::Resolver;
 use crate::spec::{self, Spec};
@@ -169,29 +170,67 @@ impl Step {
             concurrency,
         };
         println!("{}", action::group("patcher report"));
-        let report = report::run(&opts, &resolver)?;
+        let mut report = report::run(&opts, &resolver)?;
         print!("{}", report::render_table(&report.plan));
         println!("{}", action::endgroup());
         self.annotate_problems(&report, &opts.env.working_dir);
-        let json = spec::to_json(&report.spec);
+        let selection = self.selection(&report.spec)?;
+        report.spec.deferred = selection.deferred.clone();
         if let Some(file) = self.inputs.get("spec_file") {
+            let json = spec::to_json(&report.spec);
             crate::edit::write_atomic(&self.workspace.join(&file), json.as_bytes())
                 .with_context(|| format!("writing spec_file {file}"))?;
         }
-        let ids: Vec<&str> = report
-            .spec
-            .dependencies
-            .iter()
-            .map(|d| d.id.as_str())
-            .collect();
-        self.runner.set_output("spec", json.trim_end())?;
-        self.runner
-            .set_output("dependencies", &serde_json::to_string(&ids)?)?;
-        self.runner
-            .set_output("has_updates", &(!ids.is_empty()).to_string())?;
-        self.runner
-            .append_summary(&report::render_summary(&report.plan))?;
+        let compact = spec::compact(&report.spec, &selection.listed);
+        let mut outputs = Outputs::new();
+        outputs
+            .set_input_value("spec", spec::to_compact_json(&compact))
+            .set("dependencies", serde_json::to_string(&selection.listed)?)
+            .set("has_updates", (!selection.listed.is_empty()).to_string());
+        outputs.write(
+            &self.runner,
+            "lower max_pull_requests, or give the update job spec_file instead of spec",
+        )?;
+        let mut summary = report::render_summary(&report.plan);
+        summary.push_str(&pull_limit::render_deferred(&selection));
+        self.runner.append_summary(&summary)?;
         Ok(())
+    }
+
+    /// The dependencies this run hands to the update matrix. A promotion (an exact version)
+    /// is never deferred; otherwise the open pull requests of the environment are counted.
+    fn selection(&self, spec: &Spec) -> Result<Selection> {
+        if self.version.is_some() {
+            return Ok(pull_limit::all(spec));
+        }
+        let scope = PullScope {
+            label: self.labels().into_iter().next(),
+            branch_prefix: self.branch_prefix(),
+        };
+        let forge = match &self.token {
+            Some(_) => Some(self.forge()?),
+            None => None,
+        };
+        Ok(pull_limit::count_and_select(
+            spec,
+            self.max_pull_requests()?,
+            forge.as_ref(),
+            &scope,
+        )?)
+    }
+
+    /// The input, else the environments file, else the default.
+    fn max_pull_requests(&self) -> Result<usize> {
+        if let Some(text) = self.inputs.get("max_pull_requests") {
+            return text.parse().map_err(|_| {
+                anyhow::anyhow!("max_pull_requests `{text}` is not a whole number (0 for no limit)")
+            });
+        }
+        Ok(self
+            .env_config
+            .as_ref()
+            .and_then(|e| e.max_pull_requests)
+            .unwrap_or(pull_limit::DEFAULT_MAX_PULL_REQUESTS))
     }
 
     fn annotate_problems(&self, report: &report::Report, working_dir: &Path) {
@@ -276,21 +315,10 @@ impl Step {
     fn publish_options(&self, dependency: Option<&str>) -> Result<PublishOptions> {
         let env = self.environment_name();
         let suffix = dependency.unwrap_or("all");
-        let prefix = match &self.env_config {
-            Some(e) => e.branch_prefix(),
-            None => env
-                .as_ref()
-                .map(|e| crate::config::default_branch_prefix(e))
-                .unwrap_or_else(|| "patcher-updates-".into()),
-        };
+        let prefix = self.branch_prefix();
         let env_part = env.as_ref().map(|e| format!("[{e}] ")).unwrap_or_default();
-        let configured = match (&self.env_config, &env) {
-            (Some(e), _) => e.labels(),
-            (None, Some(e)) => vec![crate::config::environment_label(e)],
-            (None, None) => Vec::new(),
-        };
         let labels =
-            crate::config::merge_labels(configured, self.inputs.list("pull_request_labels"));
+            crate::config::merge_labels(self.labels(), self.inputs.list("pull_request_labels"));
         Ok(PublishOptions {
             branch: self
                 .inputs
@@ -308,6 +336,14 @@ impl Step {
             author: self.inputs.get("commit_author"),
             environment: env,
         })
+    }
+
+    fn branch_prefix(&self) -> String {
+        crate::config::branch_prefix_of(self.env_config.as_ref(), self.environment.as_deref())
+    }
+
+    fn labels(&self) -> Vec<String> {
+        crate::config::labels_of(self.env_config.as_ref(), self.environment.as_deref())
     }
 
     fn forge(&self) -> Result<GitHubClient> {

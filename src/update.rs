@@ -119,7 +119,8 @@ fn is_shared(usage: &Usage) -> bool {
 }
 
 /// The exact version wins; then the spec's target for each usage (matched by file and current
-/// version), then the spec's target for the dependency; without a spec, the fresh plan's.
+/// version), then the spec's target for the dependency; without a spec or with a compact one,
+/// the fresh plan's.
 fn choose_targets(
     opts: &UpdateOptions,
     dep: DependencyPlan,
@@ -128,9 +129,12 @@ fn choose_targets(
     if let Some(version) = &opts.version {
         return Ok(plan::retarget(&dep, version, listings)?);
     }
+    // A compact spec names the dependencies but not the usages: each usage keeps the fresh
+    // plan's target, chosen by the same rules as the report's.
     let Some(spec_dep) = opts
         .spec
         .as_ref()
+        .filter(|s| !s.compact)
         .and_then(|s| s.dependency(&dep.source.id))
     else {
         return Ok(dep);

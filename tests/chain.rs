@@ -379,11 +379,8 @@ fn single_workflow_layout_follows_the_environments_file() {
         .input("patcher_command", "report")
         .run();
     assert!(report.success, "{}{}", report.stdout, report.stderr);
-    assert!(
-        report.output("spec").contains("dev-account/"),
-        "{}",
-        report.output("spec")
-    );
+    let spec: Value = serde_json::from_str(report.output("spec")).unwrap();
+    assert_eq!(spec["IncludeDirPattern"], "{*dev*}/**", "{spec}");
     let update = step("u1", ("schedule", json!({})))
         .input("patcher_command", "update")
         .input("dependency", SQS)
@@ -416,7 +413,7 @@ fn single_workflow_layout_follows_the_environments_file() {
             spec["Dependencies"][0]["TargetVersion"], "v1.1.0",
             "{spec:#}"
         );
-        assert!(report.output("spec").contains(&format!("{next}-account/")));
+        assert_eq!(spec["IncludeDirPattern"], format!("{{*{next}*}}/**"));
         let update = step(&format!("u-{next}"), ("repository_dispatch", event))
             .input("patcher_command", "update")
             .input("spec", report.output("spec"))

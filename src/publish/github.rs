@@ -186,6 +186,43 @@ impl GitHubClient {
     }
 }
 
+impl GitHubClient {
+    /// Every open pull request of the repository (at most 5,000: 50 pages of 100), for
+    /// `max_pull_requests`.
+    pub fn open_pulls(&self) -> Result<Vec<PullRequest>, GitHubError> {
+        let call = Call {
+            action: "listing open pull requests",
+            needs: Needs::PullRequestsRead,
+            what: self.repo_name(),
+        };
+        let mut pulls = Vec::new();
+        for page in 1..=50 {
+            let path = format!(
+                "{}/pulls?state=open&per_page=100&page={page}",
+                Self::repo_path(&self.repository)
+            );
+            let resp = self.send("GET", &path, None)?;
+            if !resp.is_success() {
+                return Err(failure(&resp, &call));
+            }
+            let list: Value = serde_json::from_str(&resp.body).map_err(|e| GitHubError::Api {
+                status: resp.status,
+                message: format!("{}: unreadable answer: {e}", call.action),
+            })?;
+            for item in list.as_array().into_iter().flatten() {
+                pulls.push(pull_request(item)?);
+            }
+            let more = resp
+                .header("link")
+                .is_some_and(|link| link.contains("rel=\"next\""));
+            if !more {
+                break;
+            }
+        }
+        Ok(pulls)
+    }
+}
+
 impl Forge for GitHubClient {
     fn find_open_pull(&self, head_branch: &str) -> Result<Option<PullRequest>, GitHubError> {
         let path = format!(

@@ -227,6 +227,13 @@ impl GitHubServer {
         create_pull(&mut state, repo, (head, &head_sha), base, title, Some(body)).number
     }
 
+    /// Labels a pull request directly, as a person would.
+    pub fn label_pull(&self, repo: &str, number: u64, labels: &[&str]) {
+        let mut state = self.shared.lock();
+        let names = labels.iter().map(|l| l.to_string()).collect();
+        add_pull_labels(&mut state, repo, &number.to_string(), names).expect("pull request");
+    }
+
     /// Merges a pull request directly, as a reviewer would. Returns the merge commit sha.
     pub fn merge(&self, repo: &str, number: u64) -> Option<String> {
         let mut state = self.shared.lock();
@@ -887,15 +894,32 @@ fn post_issue_labels(state: &mut State, ctx: &Ctx<'_>, number: &str, req: &Incom
         .filter_map(|l| l.as_str().or_else(|| l["name"].as_str()))
         .map(String::from)
         .collect();
-    let repo = state.repo(ctx.repo);
-    let Some(pull) = find_pull(&mut repo.pulls, number) else {
+    let Some(pull) = add_pull_labels(state, ctx.repo, number, names) else {
         return Answer::not_found();
     };
+    let repo = state.repo(ctx.repo);
+    let on_pull: Vec<Value> = pull
+        .labels
+        .iter()
+        .map(|name| labels_json(&repo.labels, name))
+        .collect();
+    Answer::json(200, Value::Array(on_pull))
+}
+
+/// Adds labels to a pull request as GitHub does, creating those the repository lacks; the pull
+/// request as it is then, `None` when there is no such pull request.
+fn add_pull_labels(
+    state: &mut State,
+    repo: &str,
+    number: &str,
+    names: Vec<String>,
+) -> Option<Pull> {
+    let repo = state.repo(repo);
+    let pull = find_pull(&mut repo.pulls, number)?;
     for name in names {
         if !pull.labels.iter().any(|l| l.eq_ignore_ascii_case(&name)) {
             pull.labels.push(name.clone());
         }
-        // GitHub creates labels that the repository does not have yet.
         if !repo
             .labels
             .iter()
@@ -908,12 +932,7 @@ fn post_issue_labels(state: &mut State, ctx: &Ctx<'_>, number: &str, req: &Incom
             });
         }
     }
-    let on_pull: Vec<Value> = pull
-        .labels
-        .iter()
-        .map(|name| labels_json(&repo.labels, name))
-        .collect();
-    Answer::json(200, Value::Array(on_pull))
+    Some(pull.clone())
 }
 
 fn get_release(state: &mut State, ctx: &Ctx<'_>, tag: &str) -> Answer {

@@ -1,0 +1,316 @@
+//! Big trees and busy teams: a generated tree run as the runner runs the action, every output
+//! read back with the runner's rules and sized as GitHub sizes it (UTF-16), and
+//! `max_pull_requests` against the GitHub server holding open labelled pull requests.
+
+use patcher::action::{utf16_size, STEP_OUTPUTS_LIMIT};
+use serde_json::{json, Value};
+use std::path::Path;
+use testkit::github::GitHubServer;
+use testkit::registry::Registry;
+use testkit::runner::{Step, StepRun};
+
+const REPO: &str = "acme/infrastructure-live";
+const TOKEN: &str = "ghs_scaleToken42";
+/// Linux's limit on one environment variable (`MAX_ARG_STRLEN`): a later step gets the `spec`
+/// output as `INPUT_SPEC=…`.
+const ENV_VAR_LIMIT: usize = 128 * 1024;
+
+struct Tree {
+    _root: tempfile::TempDir,
+    workspace: std::path::PathBuf,
+    registry: Registry,
+    server: GitHubServer,
+}
+
+/// `files` Terraform files under `dev/`, each with `per_file` registry modules, module `k` of
+/// the tree being `acme/<name(k % modules)>/aws` at 1.0.0; every module is released up to 2.0.0.
+fn tree(modules: usize, files: usize, per_file: usize, name: impl Fn(usize) -> String) -> Tree {
+    let root = tempfile::tempdir().unwrap();
+    let workspace = root.path().join("infra");
+    let registry = Registry::start();
+    for m in 0..modules {
+        registry.add_module("acme", &name(m), "aws", &["1.0.0", "1.1.0", "2.0.0"]);
+    }
+    for f in 0..files {
+        let mut text = String::new();
+        for j in 0..per_file {
+            let module = name((f * per_file + j) % modules);
+            text.push_str(&format!(
+                "module \"m{j}\" {{\n  source  = \"acme/{module}/aws\"\n  version = \"1.0.0\"\n}}\n\n"
+            ));
+        }
+        let dir = workspace.join(format!("dev/unit{f:05}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("main.tf"), text).unwrap();
+    }
+    Tree {
+        _root: root,
+        workspace,
+        registry,
+        server: GitHubServer::start(TOKEN),
+    }
+}
+
+fn module_name(i: usize) -> String {
+    format!("mod{i:03}")
+}
+
+fn id(i: usize) -> String {
+    format!("acme/{}/aws", module_name(i))
+}
+
+impl Tree {
+    fn step(&self) -> Step {
+        Step::new(Path::new(env!("CARGO_BIN_EXE_patcher")), &self.workspace)
+            .env(
+                "PATCHER_REGISTRY_BASE_URLS",
+                &format!("registry.terraform.io={}", self.registry.url()),
+            )
+            .env("GITHUB_REPOSITORY", REPO)
+            .env("GITHUB_API_URL", self.server.url())
+            .input("github_token", TOKEN)
+            .input("working_dir", "./")
+            .input("include_dirs", "{*dev*}/**")
+            .input("environment", "dev")
+            .event("schedule", json!({"schedule": "0 6 * * 1"}))
+    }
+
+    fn report(&self, inputs: &[(&str, &str)]) -> StepRun {
+        let mut step = self
+            .step()
+            .input("patcher_command", "report")
+            .input("spec_file", "patcher-spec.json");
+        for (name, value) in inputs {
+            step = step.input(name, value);
+        }
+        step.run()
+    }
+
+    fn spec_file(&self) -> Value {
+        let text = std::fs::read_to_string(self.workspace.join("patcher-spec.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Opens a pull request from `head` with `label`, as an earlier run would have.
+    fn open_pull(&self, head: &str, label: &str) {
+        let number = self
+            .server
+            .open_pull(REPO, head, "main", head, "earlier run");
+        self.server.label_pull(REPO, number, &[label]);
+    }
+
+    fn pull_listings(&self) -> usize {
+        let path = format!("/repos/{REPO}/pulls");
+        let requests = self.server.requests();
+        requests
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == path)
+            .count()
+    }
+}
+
+fn ids_of(spec: &Value) -> Vec<String> {
+    spec["Dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["ID"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap()
+}
+
+#[test]
+fn a_tree_of_24000_usages_gives_outputs_that_fit() {
+    let t = tree(300, 2400, 10, module_name);
+    let run = t.report(&[("max_pull_requests", "0")]);
+    assert!(run.success, "{}{}", run.stdout, run.stderr);
+    let total: usize = run
+        .outputs
+        .iter()
+        .map(|(name, value)| utf16_size(name) + utf16_size(value))
+        .sum();
+    assert!(
+        total <= STEP_OUTPUTS_LIMIT,
+        "outputs {total} bytes as UTF-16"
+    );
+    let spec_text = run.output("spec");
+    assert!(
+        "INPUT_SPEC=".len() + spec_text.len() < ENV_VAR_LIMIT,
+        "spec output {} bytes",
+        spec_text.len()
+    );
+    // What the seed's matrix reads: fromJson(spec).Dependencies and matrix.dependency.ID.
+    let spec: Value = serde_json::from_str(spec_text).unwrap();
+    let listed = list(run.output("dependencies"));
+    assert_eq!(listed.len(), 256, "a matrix runs at most 256 jobs");
+    assert_eq!(ids_of(&spec), listed);
+    assert_eq!(listed[0], id(0));
+    assert_eq!(spec["Dependencies"][0]["TargetVersion"], "1.1.0");
+    assert_eq!(spec["Dependencies"][0]["UsageCount"], 80);
+    assert_eq!(run.output("has_updates"), "true");
+    // The full spec keeps every usage; the 44 dependencies past the matrix are deferred.
+    let full = t.spec_file();
+    let usages: usize = full["Dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["Usages"].as_array().unwrap().len())
+        .sum();
+    assert_eq!((ids_of(&full).len(), usages), (300, 24_000));
+    let deferred: Vec<String> = (256..300).map(id).collect();
+    assert_eq!(full["Deferred"], json!(deferred));
+    assert!(
+        run.summary.contains("Deferred to the next run"),
+        "{}",
+        run.summary
+    );
+    assert!(run.summary.contains(&format!("- `{}`\n", id(299))));
+
+    // The default limit, with nothing open: ten.
+    let run = t.report(&[]);
+    assert!(run.success, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        list(run.output("dependencies")),
+        (0..10).map(id).collect::<Vec<_>>()
+    );
+
+    // update works from the compact spec: it scans again and finds the dependency's 80 usages.
+    let compact = run.output("spec").to_string();
+    let update = t
+        .step()
+        .input("patcher_command", "update")
+        .input("spec", &compact)
+        .input("dependency", &id(3))
+        .input("dry_run", "true")
+        .run();
+    assert!(update.success, "{}{}", update.stdout, update.stderr);
+    assert_eq!(list(update.output("updated_files")).len(), 80);
+    assert!(
+        update.stdout.contains("+  version = \"1.1.0\""),
+        "{}",
+        update.stdout
+    );
+    assert_eq!(t.server.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_spec_output_that_cannot_fit_is_an_error_naming_the_limit_and_the_fix() {
+    let long = |i: usize| format!("{}{i:03}", "x".repeat(200));
+    let t = tree(256, 256, 1, long);
+    let run = t.report(&[("max_pull_requests", "0")]);
+    assert!(!run.success, "{}", run.stdout);
+    let error = run.line("::error::");
+    for words in ["output `spec`", "128 KiB", "max_pull_requests", "spec_file"] {
+        assert!(error.contains(words), "{error}");
+    }
+    assert!(
+        run.outputs.is_empty(),
+        "no output is written: {:?}",
+        run.outputs.keys()
+    );
+    // The full spec is still written, and a lower limit fits.
+    assert_eq!(ids_of(&t.spec_file()).len(), 256);
+    let run = t.report(&[("max_pull_requests", "100")]);
+    assert!(run.success, "{}{}", run.stdout, run.stderr);
+    assert_eq!(list(run.output("dependencies")).len(), 100);
+}
+
+#[test]
+fn open_pull_requests_of_the_environment_use_up_max_pull_requests() {
+    let t = tree(20, 20, 1, module_name);
+    t.open_pull(&format!("patcher-dev-updates-{}", id(5)), "updates-dev");
+    t.open_pull("patcher-dev-updates-gone/x/aws", "updates-dev");
+    t.open_pull("patcher-dev-updates-other/y/aws", "updates-dev");
+    t.open_pull(&format!("patcher-stage-updates-{}", id(1)), "updates-stage");
+    let run = t.report(&[("max_pull_requests", "5")]);
+    assert!(run.success, "{}{}", run.stdout, run.stderr);
+    // The open one first (refreshing it opens nothing), then 5 - 3 new ones by ID.
+    assert_eq!(list(run.output("dependencies")), [id(5), id(0), id(1)]);
+    let deferred = t.spec_file()["Deferred"].as_array().unwrap().len();
+    assert_eq!(deferred, 17);
+    assert!(run
+        .summary
+        .contains("3 open patcher pull request(s), `max_pull_requests` 5"));
+    assert_eq!(t.pull_listings(), 1);
+
+    // The environments file's key, when the input is empty.
+    std::fs::create_dir_all(t.workspace.join(".github")).unwrap();
+    std::fs::write(
+        t.workspace.join(".github/patcher.yml"),
+        "environments:\n  - name: dev\n    include_dirs: ['{*dev*}/**']\n    max_pull_requests: 4\n",
+    )
+    .unwrap();
+    let run = t.report(&[]);
+    assert!(run.success, "{}{}", run.stdout, run.stderr);
+    assert_eq!(list(run.output("dependencies")), [id(5), id(0)]);
+
+    // A promotion is never deferred, and counts nothing.
+    let listings = t.pull_listings();
+    let run = t.report(&[
+        ("dependency", &id(9)),
+        ("version", "1.1.0"),
+        ("max_pull_requests", "1"),
+    ]);
+    assert!(run.success, "{}{}", run.stdout, run.stderr);
+    assert_eq!(list(run.output("dependencies")), [id(9)]);
+    assert_eq!(t.pull_listings(), listings);
+    assert_eq!(t.server.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_bad_max_pull_requests_is_a_clear_error() {
+    let t = tree(1, 1, 1, module_name);
+    let run = t.report(&[("max_pull_requests", "ten")]);
+    assert!(!run.success);
+    assert!(
+        run.line("::error::").contains("max_pull_requests `ten`"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn update_from_the_compact_spec_gives_each_usage_its_own_target() {
+    let t = tree(1, 0, 0, module_name);
+    t.registry.add_module("acme", "mod000", "aws", &["2.1.0"]);
+    for (dir, version) in [("dev/old", "1.0.0"), ("dev/new", "2.0.0")] {
+        std::fs::create_dir_all(t.workspace.join(dir)).unwrap();
+        let text = format!(
+            "module \"m\" {{\n  source  = \"acme/mod000/aws\"\n  version = \"{version}\"\n}}\n"
+        );
+        std::fs::write(t.workspace.join(dir).join("main.tf"), text).unwrap();
+    }
+    let run = t.report(&[]);
+    assert!(run.success, "{}{}", run.stdout, run.stderr);
+    let compact = t.workspace.join("compact.json");
+    std::fs::write(&compact, run.output("spec")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_patcher"))
+        .args(["update", "--include-dirs", "dev/**", "--spec-file"])
+        .arg(&compact)
+        .arg(&t.workspace)
+        .env(
+            "PATCHER_REGISTRY_BASE_URLS",
+            format!("registry.terraform.io={}", t.registry.url()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |dir: &str| std::fs::read_to_string(t.workspace.join(dir).join("main.tf")).unwrap();
+    assert!(
+        read("dev/old").contains("version = \"1.1.0\""),
+        "{}",
+        read("dev/old")
+    );
+    assert!(
+        read("dev/new").contains("version = \"2.1.0\""),
+        "{}",
+        read("dev/new")
+    );
+}
