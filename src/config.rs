@@ -28,9 +28,24 @@ pub enum ConfigError {
 pub struct Config {
     /// In promotion order: the first is updated from new releases, each next one from the
     /// merges of the one before.
+    #[serde(default)]
     pub environments: Vec<EnvironmentConfig>,
+    /// Dependencies, or versions of them, that no environment is updated to.
+    #[serde(default)]
+    pub ignore: Vec<IgnoreConfig>,
     #[serde(skip)]
     pub file: PathBuf,
+}
+
+/// One `ignore` entry: a dependency ID glob (`*` also matches `/`), and optionally version
+/// constraints a candidate must satisfy (`"!= 5.3.0"`, `"< 6"`); without them the dependency's
+/// usages are left alone altogether.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IgnoreConfig {
+    pub dependency: String,
+    #[serde(default)]
+    pub versions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,7 +126,7 @@ impl Config {
                 )));
             }
         }
-        if config.environments.is_empty() {
+        if config.environments.is_empty() && config.ignore.is_empty() {
             return Err(invalid("no environments defined".into()));
         }
         Ok(config)
@@ -157,6 +172,15 @@ impl Config {
                     .collect::<Vec<_>>()
                     .join(", "),
             })
+    }
+
+    /// The entry of environment `name`; `None` when the file defines no environments (only
+    /// rules), so the environment is described by the inputs alone.
+    pub fn entry(&self, name: &str) -> Result<Option<&EnvironmentConfig>, ConfigError> {
+        if self.environments.is_empty() {
+            return Ok(None);
+        }
+        self.get(name).map(Some)
     }
 
     /// Environment names in promotion order.

@@ -71,6 +71,7 @@ fn walk_chain(root: &Path) -> Result<()> {
             dependency: None,
             version: None,
             concurrency: 4,
+            policy: Default::default(),
         },
         &resolver,
     )?;
@@ -134,6 +135,7 @@ fn update_environment(
         strategy: Default::default(),
         allow_shared_files: false,
         concurrency: 4,
+        policy: Default::default(),
     };
     let publish = PublishOptions {
         branch: format!("{}{dependency}", env_config.branch_prefix()),

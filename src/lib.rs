@@ -26,6 +26,7 @@ pub mod publish;
 pub mod breaking;
 pub mod config;
 pub mod demo;
+pub mod policy;
 pub mod promote;
 pub mod pull_limit;
 pub mod pull_request;

@@ -3,6 +3,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use patcher::config::Config;
 use patcher::environment::Environment;
 use patcher::plan::Strategy;
+use patcher::policy::Policy;
 use patcher::promote::{self, PromoteOptions};
 use patcher::publish::git::Repo;
 use patcher::publish::github::{Forge, GitHubClient};
@@ -73,13 +74,35 @@ impl EnvArgs {
         if let (Some(name), true) = (&self.environment, from_config) {
             let config = Config::load(&self.config)?;
             config.check_globs(&self.working_dir)?;
-            return Ok(config.get(name)?.environment(&self.working_dir));
+            if let Some(entry) = config.entry(name)? {
+                return Ok(entry.environment(&self.working_dir));
+            }
         }
         Ok(Environment {
             working_dir: self.working_dir.clone(),
             include_dirs: self.include_dirs.clone(),
             exclude_dirs: self.exclude_dirs.clone(),
         })
+    }
+
+    /// The environments file, when there is one.
+    fn config_file(&self) -> Result<Option<Config>> {
+        Ok(match self.config.exists() {
+            true => Some(Config::load(&self.config)?),
+            false => None,
+        })
+    }
+
+    /// The environment's entry in the environments file, when it has one.
+    fn entry(&self) -> Result<Option<patcher::config::EnvironmentConfig>> {
+        match (&self.environment, self.config_file()?) {
+            (Some(name), Some(config)) => Ok(config.entry(name)?.cloned()),
+            _ => Ok(None),
+        }
+    }
+
+    fn policy(&self) -> Result<Policy> {
+        Ok(Policy::from_config(self.config_file()?.as_ref())?)
     }
 }
 
@@ -252,6 +275,7 @@ fn run_report(args: ReportArgs) -> Result<()> {
         dependency: args.dependency.clone(),
         version: args.version.clone(),
         concurrency,
+        policy: args.env.policy()?,
     };
     let mut report = report::run(&opts, &resolver)?;
     for problem in report::problems(&report) {
@@ -278,10 +302,7 @@ fn run_report(args: ReportArgs) -> Result<()> {
 /// The flag, else the environments file's key; without either nothing is deferred.
 fn cli_selection(args: &ReportArgs, spec: &spec::Spec) -> Result<pull_limit::Selection> {
     let name = args.env.environment.as_deref();
-    let entry = match (name, args.env.config.exists()) {
-        (Some(name), true) => Some(Config::load(&args.env.config)?.get(name)?.clone()),
-        _ => None,
-    };
+    let entry = args.env.entry()?;
     let max = args
         .max_pull_requests
         .or(entry.as_ref().and_then(|e| e.max_pull_requests))
@@ -314,6 +335,7 @@ fn run_update(args: UpdateArgs) -> Result<()> {
         strategy: args.env.update_strategy,
         allow_shared_files: args.allow_shared_files,
         concurrency: resolver.config().concurrency,
+        policy: args.env.policy()?,
     };
     if args.dry_run {
         let preview = update::preview(&opts, args.env.environment.as_deref(), &resolver)?;

@@ -6,6 +6,7 @@ use crate::action::{self, Inputs, Level, Outputs, Runner};
 use crate::config::{Config, EnvironmentConfig};
 use crate::environment::Environment;
 use crate::plan::Strategy;
+use crate::policy::Policy;
 use crate::promote::{self, Payload, PromoteOptions};
 use crate::publish::git::Repo;
 use crate::publish::github::{Forge, GitHubClient};
@@ -78,7 +79,7 @@ impl Step {
         let mut chain_finished = None;
         let environment = match (inputs.get("environment"), &config) {
             (Some(name), _) => Some(name),
-            (None, Some(config)) if command != "promote" => {
+            (None, Some(config)) if command != "promote" && !config.environments.is_empty() => {
                 match payload.as_ref().and_then(|p| p.environment.as_deref()) {
                     Some(merged) => {
                         let next = config.next(merged)?.map(|e| e.name.clone());
@@ -94,7 +95,7 @@ impl Step {
             _ => None,
         };
         let env_config = match (&config, &environment) {
-            (Some(config), Some(name)) => Some(config.get(name)?.clone()),
+            (Some(config), Some(name)) => config.entry(name)?.cloned(),
             _ => None,
         };
         Ok(Step {
@@ -168,6 +169,7 @@ impl Step {
             dependency: self.dependency.clone(),
             version: self.version.clone(),
             concurrency,
+            policy: Policy::from_config(self.config.as_ref())?,
         };
         println!("{}", action::group("patcher report"));
         let mut report = report::run(&opts, &resolver)?;
@@ -290,6 +292,7 @@ impl Step {
             strategy: self.strategy()?,
             allow_shared_files: false,
             concurrency,
+            policy: Policy::from_config(self.config.as_ref())?,
         };
         let env_name = self.environment_name();
         if self.inputs.flag("dry_run")? {

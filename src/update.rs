@@ -37,6 +37,8 @@ pub struct UpdateOptions {
     pub strategy: Strategy,
     pub allow_shared_files: bool,
     pub concurrency: usize,
+    /// Ignore rules of the environments file.
+    pub policy: crate::policy::Policy,
 }
 
 /// What an update would do, computed without touching a file.
@@ -63,6 +65,7 @@ pub fn plan_changes(
     lister: &dyn VersionLister,
 ) -> Result<Changes, UpdateError> {
     let mut scan = scan::scan(&opts.env)?;
+    opts.policy.skip_ignored(&mut scan);
     let wanted = wanted_ids(opts);
     // Dependencies the spec says are up to date are dropped before any listing is fetched.
     scan.usages.retain(|u| {
@@ -75,7 +78,7 @@ pub fn plan_changes(
         .partition(|u| !opts.allow_shared_files && is_shared(u));
     scan.usages = own;
     let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
-    let fresh = plan::plan(&scan, &listings, opts.strategy);
+    let fresh = opts.policy.plan(&scan, &listings, opts.strategy);
     let mut dependencies = Vec::new();
     for dep in fresh.dependencies {
         if let Some(err) = &dep.error {

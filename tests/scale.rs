@@ -5,108 +5,23 @@
 use patcher::action::{utf16_size, STEP_OUTPUTS_LIMIT};
 use serde_json::{json, Value};
 use std::path::Path;
-use testkit::github::GitHubServer;
-use testkit::registry::Registry;
-use testkit::runner::{Step, StepRun};
+use testkit::registry_tree::{module_block, module_id as id, module_name, RegistryTree};
 
-const REPO: &str = "acme/infrastructure-live";
-const TOKEN: &str = "ghs_scaleToken42";
 /// Linux's limit on one environment variable (`MAX_ARG_STRLEN`): a later step gets the `spec`
 /// output as `INPUT_SPEC=…`.
 const ENV_VAR_LIMIT: usize = 128 * 1024;
 
-struct Tree {
-    _root: tempfile::TempDir,
-    workspace: std::path::PathBuf,
-    registry: Registry,
-    server: GitHubServer,
+fn tree(
+    modules: usize,
+    files: usize,
+    per_file: usize,
+    name: impl Fn(usize) -> String,
+) -> RegistryTree {
+    RegistryTree::generate(bin(), modules, files, per_file, name)
 }
 
-/// `files` Terraform files under `dev/`, each with `per_file` registry modules, module `k` of
-/// the tree being `acme/<name(k % modules)>/aws` at 1.0.0; every module is released up to 2.0.0.
-fn tree(modules: usize, files: usize, per_file: usize, name: impl Fn(usize) -> String) -> Tree {
-    let root = tempfile::tempdir().unwrap();
-    let workspace = root.path().join("infra");
-    let registry = Registry::start();
-    for m in 0..modules {
-        registry.add_module("acme", &name(m), "aws", &["1.0.0", "1.1.0", "2.0.0"]);
-    }
-    for f in 0..files {
-        let mut text = String::new();
-        for j in 0..per_file {
-            let module = name((f * per_file + j) % modules);
-            text.push_str(&format!(
-                "module \"m{j}\" {{\n  source  = \"acme/{module}/aws\"\n  version = \"1.0.0\"\n}}\n\n"
-            ));
-        }
-        let dir = workspace.join(format!("dev/unit{f:05}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("main.tf"), text).unwrap();
-    }
-    Tree {
-        _root: root,
-        workspace,
-        registry,
-        server: GitHubServer::start(TOKEN),
-    }
-}
-
-fn module_name(i: usize) -> String {
-    format!("mod{i:03}")
-}
-
-fn id(i: usize) -> String {
-    format!("acme/{}/aws", module_name(i))
-}
-
-impl Tree {
-    fn step(&self) -> Step {
-        Step::new(Path::new(env!("CARGO_BIN_EXE_patcher")), &self.workspace)
-            .env(
-                "PATCHER_REGISTRY_BASE_URLS",
-                &format!("registry.terraform.io={}", self.registry.url()),
-            )
-            .env("GITHUB_REPOSITORY", REPO)
-            .env("GITHUB_API_URL", self.server.url())
-            .input("github_token", TOKEN)
-            .input("working_dir", "./")
-            .input("include_dirs", "{*dev*}/**")
-            .input("environment", "dev")
-            .event("schedule", json!({"schedule": "0 6 * * 1"}))
-    }
-
-    fn report(&self, inputs: &[(&str, &str)]) -> StepRun {
-        let mut step = self
-            .step()
-            .input("patcher_command", "report")
-            .input("spec_file", "patcher-spec.json");
-        for (name, value) in inputs {
-            step = step.input(name, value);
-        }
-        step.run()
-    }
-
-    fn spec_file(&self) -> Value {
-        let text = std::fs::read_to_string(self.workspace.join("patcher-spec.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
-
-    /// Opens a pull request from `head` with `label`, as an earlier run would have.
-    fn open_pull(&self, head: &str, label: &str) {
-        let number = self
-            .server
-            .open_pull(REPO, head, "main", head, "earlier run");
-        self.server.label_pull(REPO, number, &[label]);
-    }
-
-    fn pull_listings(&self) -> usize {
-        let path = format!("/repos/{REPO}/pulls");
-        let requests = self.server.requests();
-        requests
-            .iter()
-            .filter(|r| r.method == "GET" && r.path == path)
-            .count()
-    }
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_patcher"))
 }
 
 fn ids_of(spec: &Value) -> Vec<String> {
@@ -277,11 +192,10 @@ fn update_from_the_compact_spec_gives_each_usage_its_own_target() {
     let t = tree(1, 0, 0, module_name);
     t.registry.add_module("acme", "mod000", "aws", &["2.1.0"]);
     for (dir, version) in [("dev/old", "1.0.0"), ("dev/new", "2.0.0")] {
-        std::fs::create_dir_all(t.workspace.join(dir)).unwrap();
-        let text = format!(
-            "module \"m\" {{\n  source  = \"acme/mod000/aws\"\n  version = \"{version}\"\n}}\n"
+        t.write(
+            &format!("{dir}/main.tf"),
+            &module_block("m", &module_name(0), version),
         );
-        std::fs::write(t.workspace.join(dir).join("main.tf"), text).unwrap();
     }
     let run = t.report(&[]);
     assert!(run.success, "{}{}", run.stdout, run.stderr);
@@ -291,10 +205,7 @@ fn update_from_the_compact_spec_gives_each_usage_its_own_target() {
         .args(["update", "--include-dirs", "dev/**", "--spec-file"])
         .arg(&compact)
         .arg(&t.workspace)
-        .env(
-            "PATCHER_REGISTRY_BASE_URLS",
-            format!("registry.terraform.io={}", t.registry.url()),
-        )
+        .envs([t.registry_env()])
         .output()
         .unwrap();
     assert!(
@@ -302,7 +213,7 @@ fn update_from_the_compact_spec_gives_each_usage_its_own_target() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let read = |dir: &str| std::fs::read_to_string(t.workspace.join(dir).join("main.tf")).unwrap();
+    let read = |dir: &str| t.read(&format!("{dir}/main.tf"));
     assert!(
         read("dev/old").contains("version = \"1.1.0\""),
         "{}",
