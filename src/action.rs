@@ -130,6 +130,6 @@ mod action_yml {
                 flags += 1;
             }
         }
-        assert_eq!(flags, 3, "dry_run, no_color, debug");
+        assert_eq!(flags, 5, "dry_run, no_color, debug, offline, dashboard");
     }
 }

@@ -29,5 +29,6 @@ pub mod demo;
 pub mod promote;
 pub mod pull_request;
 pub mod report;
+pub mod status;
 pub mod step;
 pub mod update;

@@ -5,10 +5,12 @@ use patcher::environment::Environment;
 use patcher::plan::Strategy;
 use patcher::promote::{self, PromoteOptions};
 use patcher::publish::git::Repo;
-use patcher::publish::github::{Forge, GitHubClient};
+use patcher::publish::github::{Forge, GitHubClient, IssueTracker};
 use patcher::report::{self, ReportOptions};
 use patcher::resolve::Resolver;
+use patcher::resolve::VersionLister;
 use patcher::spec;
+use patcher::status::{self, StatusOptions};
 use patcher::update::{self, PublishOptions, UpdateOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +34,9 @@ enum Command {
     /// On a merged pull request opened by `update`, dispatch the same version to the next
     /// environment.
     Promote(PromoteArgs),
+    /// Where every dependency stands in every environment of the chain: versions, latest safe
+    /// and breaking releases, update pull requests, promotion state, drift.
+    Status(StatusArgs),
     /// Run as a GitHub Action step: inputs from INPUT_*, outputs to $GITHUB_OUTPUT.
     Action,
     /// Walk the whole dev → stage → prod chain offline in a temporary folder.
@@ -197,6 +202,36 @@ impl GitHubArgs {
 }
 
 #[derive(Args)]
+struct StatusArgs {
+    /// Folder to scan; globs are matched against folders relative to it.
+    #[arg(default_value = ".")]
+    working_dir: PathBuf,
+    /// NAME=GLOB, in promotion order (repeat a name for more globs), e.g. --environment
+    /// 'dev={*dev*}/**' --environment 'prod={*prod*}/**'. Without it, the environments file.
+    #[arg(long = "environment", value_name = "NAME=GLOB")]
+    environments: Vec<String>,
+    /// The environments file.
+    #[arg(long, default_value = patcher::config::DEFAULT_PATH)]
+    config: PathBuf,
+    /// Read the tree only: no version listings, no pull requests, no server needed.
+    #[arg(long)]
+    offline: bool,
+    /// Create or edit the repository's promotion dashboard issue (needs `issues: write`).
+    #[arg(long, conflicts_with = "offline")]
+    dashboard: bool,
+    #[arg(long, default_value = "next-safe")]
+    update_strategy: Strategy,
+    /// Token for module repositories and the GitHub API.
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    github_token: Option<String>,
+    #[command(flatten)]
+    github: GitHubArgs,
+    /// Print format.
+    #[arg(long, default_value = "table")]
+    output: Output,
+}
+
+#[derive(Args)]
 struct DemoArgs {
     /// Keep the demo's repositories in this folder instead of a temporary one.
     #[arg(long, value_name = "DIR")]
@@ -209,6 +244,7 @@ fn main() -> ExitCode {
         Command::Report(args) => run_report(args),
         Command::Update(args) => run_update(args),
         Command::Promote(args) => run_promote(args),
+        Command::Status(args) => run_status(args),
         Command::Action => patcher::step::run(),
         Command::Demo(args) => patcher::demo::run(args.keep.as_deref()),
     };
@@ -358,5 +394,51 @@ fn run_promote(args: PromoteArgs) -> Result<()> {
         "{}",
         promote::run(&event, &opts, forge.as_ref().map(|f| f as &dyn Forge))?
     );
+    Ok(())
+}
+
+fn run_status(args: StatusArgs) -> Result<()> {
+    let chain = if args.environments.is_empty() && args.config.exists() {
+        let config = Config::load(&args.config)?;
+        config.check_globs(&args.working_dir)?;
+        status::chain_from_config(&config, &args.working_dir)
+    } else {
+        status::chain_from_globs(&args.environments, &args.working_dir)?
+    };
+    let resolver = match args.offline {
+        true => None,
+        false => Some(Resolver::from_env(args.github_token.clone())?),
+    };
+    let forge = match (args.offline, &args.github.repository) {
+        (false, Some(_)) => Some(args.github.client(args.github_token.clone())?),
+        (false, None) if args.dashboard => bail!("--dashboard needs --repository owner/name"),
+        (false, None) => {
+            eprintln!("note: no --repository (or GITHUB_REPOSITORY): pull requests not looked up");
+            None
+        }
+        (true, _) => None,
+    };
+    let opts = StatusOptions {
+        chain,
+        strategy: args.update_strategy,
+        concurrency: resolver.as_ref().map_or(1, |r| r.config().concurrency),
+        lister: resolver.as_ref().map(|r| r as &dyn VersionLister),
+        pulls: forge.as_ref().map(|f| f as &dyn IssueTracker),
+        now: status::now(),
+    };
+    let status = status::collect(&opts)?;
+    match args.output {
+        Output::Table => print!("{}", status::render::table(&status)),
+        Output::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+    }
+    if let (true, Some(forge)) = (args.dashboard, &forge) {
+        let markdown = status::render::markdown(
+            &status,
+            status::dashboard::TITLE,
+            status::render::DASHBOARD_LIMIT,
+        );
+        let published = status::dashboard::publish(forge, &markdown)?;
+        eprintln!("dashboard: {}", published.url);
+    }
     Ok(())
 }

@@ -8,10 +8,11 @@ use crate::environment::Environment;
 use crate::plan::Strategy;
 use crate::promote::{self, Payload, PromoteOptions};
 use crate::publish::git::Repo;
-use crate::publish::github::{Forge, GitHubClient};
+use crate::publish::github::{Forge, GitHubClient, IssueTracker};
 use crate::report::{self, ReportOptions};
-use crate::resolve::Resolver;
+use crate::resolve::{Resolver, VersionLister};
 use crate::spec::{self, Spec};
+use crate::status::{self, StatusOptions};
 use crate::update::{self, Outcome, PublishOptions, UpdateOptions};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -37,7 +38,8 @@ pub fn run() -> Result<()> {
         "report" => step.report(),
         "update" => step.update(),
         "promote" => step.promote(),
-        other => bail!("patcher_command `{other}` is not one of report, update, promote"),
+        "status" => step.status(),
+        other => bail!("patcher_command `{other}` is not one of report, update, promote, status"),
     }
 }
 
@@ -381,6 +383,92 @@ impl Step {
             .append_summary(&format!("### patcher promote\n\n{line}\n"))?;
         Ok(())
     }
+}
+
+impl Step {
+    /// `status`: the chain from the environments file, else from `NAME=GLOB` items of
+    /// `include_dirs`; versions listed and pull requests looked up unless `offline`.
+    fn status(&self) -> Result<()> {
+        let working_dir = self.env().working_dir;
+        let chain = match &self.config {
+            Some(config) => status::chain_from_config(config, &working_dir),
+            None => status::chain_from_globs(&self.inputs.list("include_dirs"), &working_dir)?,
+        };
+        let offline = self.inputs.flag("offline")?;
+        let dashboard = self.inputs.flag("dashboard")?;
+        if offline && dashboard {
+            bail!("`dashboard: true` needs the GitHub API: set `offline: false`");
+        }
+        let resolver = match offline {
+            true => None,
+            false => Some(Resolver::from_env(self.token.clone())?),
+        };
+        let forge = match offline {
+            true => None,
+            false => Some(self.forge()?),
+        };
+        let opts = StatusOptions {
+            chain,
+            strategy: self.strategy()?,
+            concurrency: resolver.as_ref().map_or(1, |r| r.config().concurrency),
+            lister: resolver.as_ref().map(|r| r as &dyn VersionLister),
+            pulls: forge.as_ref().map(|f| f as &dyn IssueTracker),
+            now: status::now(),
+        };
+        let found = status::collect(&opts)?;
+        self.print_untrusted("patcher status", &status::render::table(&found))?;
+        self.runner.set_output("status", &status_output(&found)?)?;
+        let mut summary = status::render::markdown(&found, "patcher status", SUMMARY_CHARS);
+        if let (true, Some(forge)) = (dashboard, &forge) {
+            let markdown = status::render::markdown(
+                &found,
+                status::dashboard::TITLE,
+                status::render::DASHBOARD_LIMIT,
+            );
+            let published = status::dashboard::publish(forge, &markdown)?;
+            self.runner
+                .set_output("dashboard_issue", &published.number.to_string())?;
+            summary.push_str(&format!("\nDashboard: #{}\n", published.number));
+        }
+        self.runner.append_summary(&summary)?;
+        Ok(())
+    }
+
+    /// Text from the tree or from pull requests, in a log group with workflow commands off, so
+    /// no line of it can act as a command.
+    fn print_untrusted(&self, title: &str, text: &str) -> Result<()> {
+        let stop = action::stop_commands()?;
+        println!("{}", action::group(title));
+        println!("{}", stop.stop);
+        print!("{text}");
+        println!("{}", stop.resume);
+        println!("{}", action::endgroup());
+        Ok(())
+    }
+}
+
+/// The job summary's share for `status`; the runner cuts at 1 MiB anyway, this keeps the cut
+/// between dependencies.
+const SUMMARY_CHARS: usize = 400_000;
+/// Outputs count against 1 MB per job: past this, the per-version file lists are left out.
+const OUTPUT_BYTES: usize = 512 * 1024;
+
+/// The `status` output: the JSON of `--output json`, compact, without file lists when large.
+fn status_output(found: &status::Status) -> Result<String> {
+    let json = serde_json::to_string(found)?;
+    if json.len() <= OUTPUT_BYTES {
+        return Ok(json);
+    }
+    let mut slim = found.clone();
+    for version in slim
+        .dependencies
+        .iter_mut()
+        .flat_map(|d| d.environments.iter_mut())
+        .flat_map(|e| e.versions.iter_mut())
+    {
+        version.files.clear();
+    }
+    Ok(serde_json::to_string(&slim)?)
 }
 
 /// The environments file, when there is one.
