@@ -26,7 +26,7 @@ pub struct NewPull {
     pub base: String,
 }
 
-/// Never contains the token: messages are built from the status and GitHub's `message` only.
+/// Never contains the token: messages are built from the status and GitHub's redacted `message`.
 #[derive(Debug, Error)]
 pub enum GitHubError {
     #[error("the token was rejected: check github_token")]
@@ -151,7 +151,7 @@ impl GitHubClient {
     ) -> Result<Value, GitHubError> {
         let resp = self.send(method, path, body)?;
         if !resp.is_success() {
-            return Err(failure(&resp, call));
+            return Err(failure(&resp, call, self.token.as_deref()));
         }
         if resp.body.trim().is_empty() {
             return Ok(Value::Null);
@@ -174,7 +174,7 @@ impl GitHubClient {
             what: self.repo_name(),
         };
         if resp.status != 404 {
-            return Err(failure(&resp, &call));
+            return Err(failure(&resp, &call, self.token.as_deref()));
         }
         let body = json!({"name": name, "color": "ededed"});
         let resp = self.send("POST", &labels, Some(&body))?;
@@ -182,7 +182,7 @@ impl GitHubClient {
         if resp.is_success() || (resp.status == 422 && resp.body.contains("already_exists")) {
             return Ok(());
         }
-        Err(failure(&resp, &call))
+        Err(failure(&resp, &call, self.token.as_deref()))
     }
 }
 
@@ -297,9 +297,10 @@ impl Forge for GitHubClient {
     }
 }
 
-/// The error for a non-2xx answer, carrying GitHub's own explanation.
-fn failure(resp: &Response, call: &Call) -> GitHubError {
-    let message = api_message(&resp.body);
+/// The error for a non-2xx answer, carrying GitHub's own explanation, redacted: an answer may
+/// echo the request's headers.
+fn failure(resp: &Response, call: &Call, token: Option<&str>) -> GitHubError {
+    let message = crate::redact::redact(&api_message(&resp.body), token);
     // A 403 that still carries rate-limit hints outlasted the client's retries.
     let rate_limited =
         resp.header("retry-after").is_some() || resp.header("x-ratelimit-remaining") == Some("0");
