@@ -10,7 +10,7 @@ mod runner;
 
 pub use commands::{
     add_mask, annotation, debug, endgroup, escape_data, escape_property, group, stop_commands,
-    Level, StopCommands,
+    untrusted, Level, Printer, StopCommands,
 };
 pub use inputs::{input_env_name, InputError, Inputs};
 pub use markdown::{escape_cell, markdown_table};

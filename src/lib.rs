@@ -5,6 +5,7 @@
 pub mod gitcmd;
 pub mod http;
 pub mod model;
+pub mod redact;
 
 // scan stage
 pub mod edit;

@@ -1,11 +1,13 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use patcher::action::Printer;
 use patcher::config::Config;
 use patcher::environment::Environment;
 use patcher::plan::Strategy;
 use patcher::promote::{self, PromoteOptions};
 use patcher::publish::git::Repo;
 use patcher::publish::github::{Forge, GitHubClient, IssueTracker};
+use patcher::publish::refs;
 use patcher::report::{self, ReportOptions};
 use patcher::resolve::Resolver;
 use patcher::resolve::VersionLister;
@@ -157,24 +159,19 @@ struct UpdateArgs {
 
 #[derive(Args)]
 struct PromoteArgs {
+    /// The checkout of the merge commit, its environment's folders and the environment name
+    /// (the dispatched version is read there; the environments file also gives the chain).
+    #[command(flatten)]
+    env: EnvArgs,
     /// The `pull_request` event payload (what $GITHUB_EVENT_PATH holds).
     #[arg(long, value_name = "FILE")]
     event: PathBuf,
-    /// The environment the pull request belongs to, when its metadata does not say.
-    #[arg(long)]
-    environment: Option<String>,
-    /// The environments file; with it, the last environment dispatches nothing.
-    #[arg(long, default_value = patcher::config::DEFAULT_PATH)]
-    config: PathBuf,
     /// Event type to send instead of `<environment>_updates_merged`.
     #[arg(long)]
     event_type: Option<String>,
     /// The seed guide's PR_BRANCH_PREFIX, for pull requests without a metadata block.
     #[arg(long, env = "PR_BRANCH_PREFIX")]
     branch_prefix: Option<String>,
-    /// Token allowed to send `repository_dispatch` (contents: write).
-    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
-    github_token: Option<String>,
     #[command(flatten)]
     github: GitHubArgs,
     /// Print the dispatch instead of sending it.
@@ -240,37 +237,48 @@ struct DemoArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Report(args) => run_report(args),
-        Command::Update(args) => run_update(args),
-        Command::Promote(args) => run_promote(args),
-        Command::Status(args) => run_status(args),
-        Command::Action => patcher::step::run(),
-        Command::Demo(args) => patcher::demo::run(args.keep.as_deref()),
+    let (out, result) = match cli.command {
+        Command::Report(args) => (Printer::cli(), run_report(args)),
+        Command::Update(args) => (Printer::cli(), run_update(args)),
+        Command::Promote(args) => (Printer::cli(), run_promote(args)),
+        Command::Status(args) => (Printer::cli(), run_status(args)),
+        Command::Action => (Printer::action(), patcher::step::run()),
+        Command::Demo(args) => (Printer::cli(), patcher::demo::run(args.keep.as_deref())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let message = format!("{err:#}");
-            if std::env::var_os("GITHUB_ACTIONS").is_some() {
-                println!(
-                    "{}",
-                    patcher::action::annotation(
-                        patcher::action::Level::Error,
-                        None,
-                        None,
-                        None,
-                        &message
-                    )
-                );
+            // The last net: whatever an error carries from git, GitHub or a registry.
+            let message = patcher::redact::redact(&format!("{err:#}"), None);
+            if out.is_guarded() {
+                out.command(&patcher::action::annotation(
+                    patcher::action::Level::Error,
+                    None,
+                    None,
+                    None,
+                    &message,
+                ));
             }
-            eprintln!("error: {message}");
+            out.error_line(&format!("error: {message}"));
             ExitCode::FAILURE
         }
     }
 }
 
+/// The dependency and version arguments, checked as the action checks its inputs.
+fn check_target(dependency: Option<&str>, version: Option<&str>) -> Result<()> {
+    if let Some(id) = dependency.filter(|id| !promote::valid_dependency_id(id)) {
+        bail!("--dependency {id:?} is not a dependency ID");
+    }
+    if let Some(v) = version.filter(|v| !promote::valid_version(v)) {
+        bail!("--version {v:?} is not a version");
+    }
+    Ok(())
+}
+
 fn run_report(args: ReportArgs) -> Result<()> {
+    check_target(args.dependency.as_deref(), args.version.as_deref())?;
+    let out = Printer::cli();
     let resolver = Resolver::from_env(args.env.github_token.clone())?;
     let concurrency = resolver.config().concurrency;
     let opts = ReportOptions {
@@ -282,12 +290,12 @@ fn run_report(args: ReportArgs) -> Result<()> {
     };
     let report = report::run(&opts, &resolver)?;
     for problem in report::problems(&report) {
-        eprintln!("{problem}");
+        out.error_line(&problem.to_string());
     }
     let json = spec::to_json(&report.spec);
     match args.output {
-        Output::Table => print!("{}", report::render_table(&report.plan)),
-        Output::Json => print!("{json}"),
+        Output::Table => out.text(&report::render_table(&report.plan)),
+        Output::Json => out.text(&json),
     }
     if let Some(path) = &args.output_spec {
         patcher::edit::write_atomic(path, json.as_bytes())
@@ -297,6 +305,13 @@ fn run_report(args: ReportArgs) -> Result<()> {
 }
 
 fn run_update(args: UpdateArgs) -> Result<()> {
+    check_target(args.dependency.as_deref(), args.version.as_deref())?;
+    if args.publish {
+        let branch = args.pr_branch.as_deref().unwrap_or_default();
+        refs::check_branch("--pr-branch", branch)?;
+        refs::check_branch("--base", &args.base)?;
+    }
+    let out = Printer::cli();
     let resolver = Resolver::from_env(args.env.github_token.clone())?;
     let opts = UpdateOptions {
         env: args.env.environment()?,
@@ -320,8 +335,8 @@ fn run_update(args: UpdateArgs) -> Result<()> {
     };
     print_notes(&outcome.notes);
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&outcome)?),
-        Output::Table => print!("{}", update::render_text(&outcome)),
+        Output::Json => out.line(&serde_json::to_string_pretty(&outcome)?),
+        Output::Table => out.text(&update::render_text(&outcome)),
     }
     Ok(())
 }
@@ -347,26 +362,28 @@ fn publish_options(args: &UpdateArgs) -> PublishOptions {
 }
 
 fn print_preview(args: &UpdateArgs, preview: &update::Preview) -> Result<()> {
+    let out = Printer::cli();
     print_notes(&preview.notes);
     if let Output::Json = args.output {
-        println!("{}", serde_json::to_string_pretty(preview)?);
+        out.line(&serde_json::to_string_pretty(preview)?);
         return Ok(());
     }
-    print!("{}", preview.diff);
+    out.text(&preview.diff);
     if args.publish {
-        println!(
+        out.line(&format!(
             "\nWould open or refresh pull request `{}` on branch `{}`:\n",
             args.pr_title.as_deref().unwrap_or_default(),
             args.pr_branch.as_deref().unwrap_or_default()
-        );
-        println!("{}", preview.body);
+        ));
+        out.line(&preview.body);
     }
     Ok(())
 }
 
 fn print_notes(notes: &[String]) {
+    let out = Printer::cli();
     for note in notes {
-        eprintln!("note: {note}");
+        out.error_line(&format!("note: {note}"));
     }
 }
 
@@ -375,25 +392,34 @@ fn run_promote(args: PromoteArgs) -> Result<()> {
         .with_context(|| format!("reading {}", args.event.display()))?;
     let event: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON", args.event.display()))?;
-    let chain = if args.config.exists() {
-        Config::load(&args.config)?.chain()
+    let chain = if args.env.config.exists() {
+        Config::load(&args.env.config)?.chain()
     } else {
         Vec::new()
     };
     let opts = PromoteOptions {
-        environment: args.environment.clone(),
+        environment: args.env.environment.clone(),
         event_type: args.event_type.clone(),
         branch_prefix: args.branch_prefix.clone(),
         chain,
     };
     let forge = match args.dry_run {
         true => None,
-        false => Some(args.github.client(args.github_token.clone())?),
+        false => Some(args.github.client(args.env.github_token.clone())?),
     };
-    println!(
-        "{}",
-        promote::run(&event, &opts, forge.as_ref().map(|f| f as &dyn Forge))?
-    );
+    let env = args.env.environment()?;
+    let repo = Repo::open(&env.working_dir, None)?;
+    let tree = promote::CheckedOutTree {
+        repo: &repo,
+        env: &env,
+    };
+    let line = promote::run(
+        &event,
+        &opts,
+        &tree,
+        forge.as_ref().map(|f| f as &dyn Forge),
+    )?;
+    Printer::cli().line(&line);
     Ok(())
 }
 

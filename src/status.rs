@@ -347,7 +347,11 @@ fn pulls_of(
             .into_iter()
             .filter(|i| i.is_pull_request)
             .filter_map(|issue| {
-                let meta = parse_metadata(&issue.body)?;
+                let mut metas = parse_metadata(&issue.body);
+                if metas.len() != 1 {
+                    return None;
+                }
+                let meta = metas.pop()?;
                 let env_ok = meta
                     .environment
                     .as_deref()

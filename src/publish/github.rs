@@ -26,7 +26,7 @@ pub struct NewPull {
     pub base: String,
 }
 
-/// Never contains the token: messages are built from the status and GitHub's `message` only.
+/// Never contains the token: messages are built from the status and GitHub's redacted `message`.
 #[derive(Debug, Error)]
 pub enum GitHubError {
     #[error("the token was rejected: check github_token")]
@@ -217,7 +217,7 @@ impl GitHubClient {
         call: &Call,
     ) -> Result<Value, GitHubError> {
         let resp = self.send(method, path, body)?;
-        answer_of(&resp, call)
+        answer_of(&resp, call, self.token.as_deref())
     }
 
     fn ensure_label(&self, name: &str) -> Result<(), GitHubError> {
@@ -232,7 +232,7 @@ impl GitHubClient {
             what: self.repo_name(),
         };
         if resp.status != 404 {
-            return Err(failure(&resp, &call));
+            return Err(failure(&resp, &call, self.token.as_deref()));
         }
         let body = json!({"name": name, "color": "ededed"});
         let resp = self.send("POST", &labels, Some(&body))?;
@@ -240,7 +240,7 @@ impl GitHubClient {
         if resp.is_success() || (resp.status == 422 && resp.body.contains("already_exists")) {
             return Ok(());
         }
-        Err(failure(&resp, &call))
+        Err(failure(&resp, &call, self.token.as_deref()))
     }
 }
 
@@ -377,7 +377,7 @@ impl IssueTracker for GitHubClient {
         // `api_url`, whatever URL an answer names.
         for page in 1..=MAX_LIST_PAGES {
             let resp = self.send("GET", &format!("{path}&page={page}"), None)?;
-            let items = answer_of(&resp, &call)?;
+            let items = answer_of(&resp, &call, self.token.as_deref())?;
             for item in items.as_array().into_iter().flatten() {
                 out.push(labelled_issue(item)?);
             }
@@ -431,9 +431,9 @@ impl IssueTracker for GitHubClient {
 }
 
 /// The parsed JSON of a successful answer, else the matching error.
-fn answer_of(resp: &Response, call: &Call) -> Result<Value, GitHubError> {
+fn answer_of(resp: &Response, call: &Call, token: Option<&str>) -> Result<Value, GitHubError> {
     if !resp.is_success() {
-        return Err(failure(resp, call));
+        return Err(failure(resp, call, token));
     }
     if resp.body.trim().is_empty() {
         return Ok(Value::Null);
@@ -445,8 +445,10 @@ fn answer_of(resp: &Response, call: &Call) -> Result<Value, GitHubError> {
 }
 
 /// The error for a non-2xx answer, carrying GitHub's own explanation.
-fn failure(resp: &Response, call: &Call) -> GitHubError {
-    let message = api_message(&resp.body);
+/// The error for a non-2xx answer, carrying GitHub's own explanation, redacted: an answer may
+/// echo the request's headers.
+fn failure(resp: &Response, call: &Call, token: Option<&str>) -> GitHubError {
+    let message = crate::redact::redact(&api_message(&resp.body), token);
     // A 403 that still carries rate-limit hints outlasted the client's retries.
     let rate_limited =
         resp.header("retry-after").is_some() || resp.header("x-ratelimit-remaining") == Some("0");
