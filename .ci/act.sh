@@ -246,6 +246,9 @@ main() {
   check_dev
 
   fake merge "$sqs_pull" >"$scratch/pull_request.json"
+  # The promote job checks out the merge commit; act serves that checkout from the workdir.
+  checkout_infrastructure
+  git -C "$workdir" checkout --quiet --detach "$(jq -r .pull_request.merge_commit_sha "$scratch/pull_request.json")"
   # -j promote: act expands every job's matrix before evaluating `if`, and the update job's
   # matrix (fromJson of the skipped report job's output) fails to parse on a pull_request.
   timed "dev: promote (pull_request closed, merged)" \

@@ -11,7 +11,7 @@ mod runner;
 
 pub use commands::{
     add_mask, annotation, debug, endgroup, escape_data, escape_property, group, stop_commands,
-    Level, StopCommands,
+    untrusted, Level, Printer, StopCommands,
 };
 pub use inputs::{input_env_name, InputError, Inputs};
 pub use markdown::{escape_cell, markdown_table};
@@ -134,6 +134,6 @@ mod action_yml {
                 flags += 1;
             }
         }
-        assert_eq!(flags, 3, "dry_run, no_color, debug");
+        assert_eq!(flags, 5, "dry_run, no_color, debug, offline, dashboard");
     }
 }

@@ -100,7 +100,16 @@ fn walk_chain(root: &Path) -> Result<()> {
                 branch_prefix: None,
                 chain: config.chain(),
             };
-            println!("   promote: {}", promote::run(&event, &opts, Some(&forge))?);
+            let env = config.get(name)?.environment(&infra);
+            let repo = Repo::open(&infra, None)?;
+            let tree = promote::CheckedOutTree {
+                repo: &repo,
+                env: &env,
+            };
+            println!(
+                "   promote: {}",
+                promote::run(&event, &opts, &tree, Some(&forge))?
+            );
             next.extend(forge.take_dispatches().into_iter().map(|(_, p)| p));
         }
         dispatches = next;

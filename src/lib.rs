@@ -5,6 +5,7 @@
 pub mod gitcmd;
 pub mod http;
 pub mod model;
+pub mod redact;
 
 // scan stage
 pub mod edit;
@@ -31,5 +32,6 @@ pub mod promote;
 pub mod pull_limit;
 pub mod pull_request;
 pub mod report;
+pub mod status;
 pub mod step;
 pub mod update;

@@ -117,7 +117,8 @@ fn spec_says_up_to_date(opts: &UpdateOptions, id: &str) -> bool {
             .is_some_and(|spec| spec.dependency(id).is_none())
 }
 
-fn is_shared(usage: &Usage) -> bool {
+/// Whether the usage lives under a [`SHARED_DIR`] folder.
+pub fn is_shared(usage: &Usage) -> bool {
     usage.file.components().any(|c| c.as_os_str() == SHARED_DIR)
 }
 
@@ -347,12 +348,14 @@ pub fn run_local(
                 file: e.0,
                 reason: e.1,
             })?;
+    let mut notes = notes_of(opts, &changes);
+    notes.extend(readmes.skipped);
     Ok(Outcome {
         changed: !updated_files.is_empty(),
         updated_files,
-        readmes,
+        readmes: readmes.written,
         shared_files_not_changed: shared_files(&changes),
-        notes: notes_of(opts, &changes),
+        notes,
         ..Outcome::default()
     })
 }
@@ -371,6 +374,8 @@ pub fn run_published(
     forge: &dyn Forge,
     lister: &dyn VersionLister,
 ) -> Result<Outcome, PublishError> {
+    let _lock = repo.lock(lock_wait())?;
+    check_branches(repo, p)?;
     if !repo.is_clean()? {
         return Err(PublishError::Git(GitError::Dirty));
     }
@@ -389,6 +394,34 @@ pub fn run_published(
     cleaned?;
     restored?;
     Ok(outcome)
+}
+
+/// How long a run waits for another run's lock on the same checkout.
+fn lock_wait() -> std::time::Duration {
+    let secs = std::env::var("PATCHER_LOCK_WAIT_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(300);
+    std::time::Duration::from_secs(secs)
+}
+
+/// The update branch is a branch of patcher's own: a valid name, neither the base nor the
+/// repository's default branch, which a force-push would otherwise overwrite.
+fn check_branches(repo: &Repo, p: &PublishOptions) -> Result<(), GitError> {
+    use crate::publish::refs::check_branch;
+    check_branch("the pull request branch", &p.branch)?;
+    check_branch("the base branch", &p.base)?;
+    let protected = |role| GitError::ProtectedBranch {
+        branch: p.branch.clone(),
+        role,
+    };
+    if p.branch == p.base {
+        return Err(protected("base"));
+    }
+    if repo.default_branch()?.as_deref() == Some(p.branch.as_str()) {
+        return Err(protected("default"));
+    }
+    Ok(())
 }
 
 fn publish_on_branch(
@@ -411,9 +444,11 @@ fn publish_on_branch(
     }
     outcome.updated_files = apply(opts, &changes)?;
     let notes = ForgeNotes(forge);
-    outcome.readmes =
+    let readmes =
         crate::breaking::write_readmes(&opts.env.working_dir, &changes.dependencies, &notes)
             .map_err(|(file, reason)| UpdateError::Edit { file, reason })?;
+    outcome.readmes = readmes.written;
+    outcome.notes.extend(readmes.skipped);
     outcome.changed = true;
     let paths: Vec<PathBuf> = outcome
         .updated_files

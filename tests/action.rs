@@ -219,8 +219,11 @@ fn the_seed_guides_inputs_keep_working() {
     let body = pull.body.clone().unwrap_or_default();
     assert!(body.contains("| `dev/sqs/terragrunt.hcl` |"), "{body}");
     // The seed's promote job derives the dependency from the branch name.
-    w.server.merge(REPO, pull.number).unwrap();
+    let merge = w.server.merge(REPO, pull.number).unwrap();
     let event = w.server.pull_request_event(REPO, pull.number).unwrap();
+    // The promote job checks out the merge commit and reads the version there.
+    w.infra.git(&["fetch", "--quiet", "origin", "main"]);
+    w.infra.git(&["checkout", "--quiet", "--detach", &merge]);
     let promote = w
         .step()
         .input("patcher_command", "promote")
@@ -233,6 +236,7 @@ fn the_seed_guides_inputs_keep_working() {
     assert_eq!(dispatches.len(), 1);
     assert_eq!(dispatches[0].event_type, "dev_updates_merged");
     assert_eq!(dispatches[0].client_payload["dependency"], SQS);
+    assert_eq!(dispatches[0].client_payload["version"], "v1.1.0");
 }
 
 #[test]

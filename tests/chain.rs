@@ -87,6 +87,16 @@ impl World {
         dir
     }
 
+    /// The promote job's checkout: the merge commit of the event's pull request (`ref:
+    /// github.event.pull_request.merge_commit_sha`), else main for an unmerged one.
+    fn merge_checkout(&self, name: &str, event: &Value) -> PathBuf {
+        let dir = self.checkout(name);
+        if let Some(sha) = event["pull_request"]["merge_commit_sha"].as_str() {
+            testkit::git::run(&dir, &["checkout", "--quiet", "--detach", sha]);
+        }
+        dir
+    }
+
     fn step(&self, workspace: &Path) -> Step {
         Step::new(Path::new(env!("CARGO_BIN_EXE_patcher")), workspace)
             .envs(self.gitconfig.env())
@@ -136,8 +146,8 @@ impl World {
     }
 
     fn promote(&self, env: &str, number: u64) -> StepRun {
-        let ws = self.checkout(&format!("promote-{env}-{number}"));
         let event = self.server.pull_request_event(REPO, number).unwrap();
+        let ws = self.merge_checkout(&format!("promote-{env}-{number}"), &event);
         let run = self
             .step(&ws)
             .input("patcher_command", "promote")
@@ -392,7 +402,10 @@ fn single_workflow_layout_follows_the_environments_file() {
     for (merged_env, next) in [("dev", "stage"), ("stage", "prod")] {
         w.server.merge(REPO, number).unwrap();
         let event = w.server.pull_request_event(REPO, number).unwrap();
-        let promote = step(&format!("p-{merged_env}"), ("pull_request", event))
+        let ws = w.merge_checkout(&format!("p-{merged_env}"), &event);
+        let promote = w
+            .step(&ws)
+            .event("pull_request", event)
             .input("patcher_command", "promote")
             .run();
         assert!(promote.success, "{}{}", promote.stdout, promote.stderr);
@@ -427,7 +440,10 @@ fn single_workflow_layout_follows_the_environments_file() {
     w.server.merge(REPO, number).unwrap();
     let event = w.server.pull_request_event(REPO, number).unwrap();
     let before = w.server.dispatches(REPO).len();
-    let promote = step("p-prod", ("pull_request", event))
+    let ws = w.merge_checkout("p-prod", &event);
+    let promote = w
+        .step(&ws)
+        .event("pull_request", event)
         .input("patcher_command", "promote")
         .run();
     assert!(
@@ -458,9 +474,12 @@ fn promote_from_the_command_line() {
     let event_file = w.github_root.parent().unwrap().join("event.json");
     let event = w.server.pull_request_event(REPO, number).unwrap();
     std::fs::write(&event_file, event.to_string()).unwrap();
+    let checkout = w.merge_checkout("promote-cli", &event);
     let promote = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_patcher"))
             .arg("promote")
+            .arg(&checkout)
+            .args(["--environment", "dev", "--include-dirs", "{*dev*}/**"])
             .arg("--event")
             .arg(&event_file)
             .args(args)
