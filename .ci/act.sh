@@ -104,6 +104,34 @@ build_action_image() {
   }
 }
 
+# act serves actions/checkout from the workdir only when the step names no `ref`; the promote
+# jobs check out the merge commit by `ref`, which act would fetch from github.com. This stand-in
+# is mapped to the pinned checkout instead: it copies the workdir (detached at the merge commit
+# before the promote run) into the workspace and checks it is at the ref the step asks for.
+checkout_sha=08c6903cd8c0fde910a37f88322edcfb5dd907a8
+make_checkout_standin() {
+mkdir -p "$scratch/checkout"
+cat >"$scratch/checkout/action.yml" <<'YAML'
+name: checkout stand-in
+description: the workspace act copied must be at the requested ref
+inputs:
+  ref: { required: false, default: "" }
+  persist-credentials: { required: false, default: "false" }
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env: { WANT: "${{ inputs.ref }}", SOURCE: "WORKDIR" }
+      run: |
+        cp -a "$SOURCE/." "$GITHUB_WORKSPACE/"
+        have=$(git -C "$GITHUB_WORKSPACE" rev-parse HEAD)
+        if [ -n "$WANT" ] && [ "$have" != "$WANT" ]; then
+          echo "checkout stand-in: workspace at $have, step asks for $WANT" >&2; exit 1
+        fi
+YAML
+sed -i "s|WORKDIR|$workdir|" "$scratch/checkout/action.yml"
+}
+
 # run_act NAME EVENT WORKFLOW PAYLOAD [act arguments…]
 run_act() {
   local name=$1 event=$2 workflow=$3 payload=$4 status=0
@@ -123,6 +151,7 @@ run_act() {
     --no-cache-server \
     --action-cache-path "$scratch/act-cache" \
     --local-repository "patcher-dev/patcher@$patcher_ref=$scratch/action" \
+    --local-repository "actions/checkout@$checkout_sha=$scratch/checkout" \
     --container-options "--network host -v $scratch:$scratch" \
     --env "GITHUB_API_URL=$api_url" \
     --env "GIT_CONFIG_GLOBAL=$gitconfig" \
@@ -227,6 +256,7 @@ main() {
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/patcher-act.XXXXXX")
   scratch=$(cd "$scratch" && pwd -P)
   workdir=$scratch/workdir
+  make_checkout_standin
   trap cleanup EXIT
   patcher_ref=$(pinned_ref patcher-dev/patcher)
   [[ $patcher_ref =~ ^[0-9a-f]{40}$ ]] || fail "examples pin patcher-dev/patcher at '$patcher_ref'"
@@ -246,6 +276,9 @@ main() {
   check_dev
 
   fake merge "$sqs_pull" >"$scratch/pull_request.json"
+  # The promote job checks out the merge commit; act serves that checkout from the workdir.
+  checkout_infrastructure
+  git -C "$workdir" checkout --quiet --detach "$(jq -r .pull_request.merge_commit_sha "$scratch/pull_request.json")"
   # -j promote: act expands every job's matrix before evaluating `if`, and the update job's
   # matrix (fromJson of the skipped report job's output) fails to parse on a pull_request.
   timed "dev: promote (pull_request closed, merged)" \

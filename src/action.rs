@@ -6,14 +6,18 @@
 mod commands;
 mod inputs;
 mod markdown;
+mod output_limits;
 mod runner;
 
 pub use commands::{
     add_mask, annotation, debug, endgroup, escape_data, escape_property, group, stop_commands,
-    Level, StopCommands,
+    untrusted, Level, Printer, StopCommands,
 };
 pub use inputs::{input_env_name, InputError, Inputs};
 pub use markdown::{escape_cell, markdown_table};
+pub use output_limits::{
+    utf16_size, OutputTooLarge, Outputs, INPUT_VALUE_LIMIT, STEP_OUTPUTS_LIMIT,
+};
 pub use runner::{EventError, Runner, DEFAULT_API_URL, SUMMARY_LIMIT};
 
 /// The process environment, lossily decoded (a non-UTF-8 value cannot be an input anyway).
@@ -130,6 +134,6 @@ mod action_yml {
                 flags += 1;
             }
         }
-        assert_eq!(flags, 3, "dry_run, no_color, debug");
+        assert_eq!(flags, 5, "dry_run, no_color, debug, offline, dashboard");
     }
 }

@@ -22,13 +22,21 @@ impl ReleaseNotes for NoReleaseNotes {
     }
 }
 
-/// Writes or refreshes the README of every folder with a breaking usage; returns their paths
-/// relative to `working_dir`.
+/// The READMEs written, relative to the working dir, and a warning per README left alone.
+#[derive(Debug, Default)]
+pub struct Readmes {
+    pub written: Vec<PathBuf>,
+    pub skipped: Vec<String>,
+}
+
+/// Writes or refreshes the README of every folder with a breaking usage. A README (or a folder
+/// on its way) that is a symbolic link is neither read nor written: a link to
+/// `/proc/self/environ` would otherwise put the token into the commit.
 pub fn write_readmes(
     working_dir: &Path,
     deps: &[DependencyPlan],
     notes: &dyn ReleaseNotes,
-) -> Result<Vec<PathBuf>, (PathBuf, String)> {
+) -> Result<Readmes, (PathBuf, String)> {
     let mut by_folder: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
     for dep in deps {
         for (folder, usages) in breaking_folders(dep) {
@@ -38,19 +46,33 @@ pub fn write_readmes(
                 .push(section(dep, &usages, notes));
         }
     }
-    let mut written = Vec::new();
+    let mut readmes = Readmes::default();
     for (folder, sections) in by_folder {
         let rel = folder.join(README);
-        let path = working_dir.join(&rel);
-        let existing = std::fs::read_to_string(&path).unwrap_or_default();
+        let path = match crate::edit::regular_path(working_dir, &rel) {
+            Ok(path) => path,
+            Err(reason) => {
+                readmes.skipped.push(format!(
+                    "{}: {reason}; write its manual steps by hand",
+                    rel.display()
+                ));
+                continue;
+            }
+        };
+        let existing = match path.exists() {
+            true => crate::edit::read_regular(&path)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .map_err(|e| (rel.clone(), e.to_string()))?,
+            false => String::new(),
+        };
         let text = sections
             .iter()
             .fold(existing, |text, s| merge_section(&text, s));
         crate::edit::write_atomic(&path, text.as_bytes())
             .map_err(|e| (rel.clone(), e.to_string()))?;
-        written.push(rel);
+        readmes.written.push(rel);
     }
-    Ok(written)
+    Ok(readmes)
 }
 
 /// The READMEs [`write_readmes`] would write, relative to the working dir, without writing.

@@ -28,9 +28,24 @@ pub enum ConfigError {
 pub struct Config {
     /// In promotion order: the first is updated from new releases, each next one from the
     /// merges of the one before.
+    #[serde(default)]
     pub environments: Vec<EnvironmentConfig>,
+    /// Dependencies, or versions of them, that no environment is updated to.
+    #[serde(default)]
+    pub ignore: Vec<IgnoreConfig>,
     #[serde(skip)]
     pub file: PathBuf,
+}
+
+/// One `ignore` entry: a dependency ID glob (`*` also matches `/`), and optionally version
+/// constraints a candidate must satisfy (`"!= 5.3.0"`, `"< 6"`); without them the dependency's
+/// usages are left alone altogether.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IgnoreConfig {
+    pub dependency: String,
+    #[serde(default)]
+    pub versions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -45,6 +60,8 @@ pub struct EnvironmentConfig {
     pub labels: Vec<String>,
     /// Pull request branch prefix; default `patcher-<name>-updates-`.
     pub branch_prefix: Option<String>,
+    /// Most open pull requests of this environment at once; default 10, 0 for no limit.
+    pub max_pull_requests: Option<usize>,
 }
 
 impl EnvironmentConfig {
@@ -109,7 +126,7 @@ impl Config {
                 )));
             }
         }
-        if config.environments.is_empty() {
+        if config.environments.is_empty() && config.ignore.is_empty() {
             return Err(invalid("no environments defined".into()));
         }
         Ok(config)
@@ -157,6 +174,15 @@ impl Config {
             })
     }
 
+    /// The entry of environment `name`; `None` when the file defines no environments (only
+    /// rules), so the environment is described by the inputs alone.
+    pub fn entry(&self, name: &str) -> Result<Option<&EnvironmentConfig>, ConfigError> {
+        if self.environments.is_empty() {
+            return Ok(None);
+        }
+        self.get(name).map(Some)
+    }
+
     /// Environment names in promotion order.
     pub fn chain(&self) -> Vec<String> {
         self.environments.iter().map(|e| e.name.clone()).collect()
@@ -179,6 +205,25 @@ pub fn environment_label(name: &str) -> String {
 /// The start of an environment's pull request branches; the dependency ID follows.
 pub fn default_branch_prefix(name: &str) -> String {
     format!("patcher-{name}-updates-")
+}
+
+/// An environment's pull request labels: its entry's in the environments file, else
+/// `updates-<name>`, else none.
+pub fn labels_of(entry: Option<&EnvironmentConfig>, name: Option<&str>) -> Vec<String> {
+    match (entry, name) {
+        (Some(e), _) => e.labels(),
+        (None, Some(name)) => vec![environment_label(name)],
+        (None, None) => Vec::new(),
+    }
+}
+
+/// An environment's pull request branch prefix, likewise.
+pub fn branch_prefix_of(entry: Option<&EnvironmentConfig>, name: Option<&str>) -> String {
+    match (entry, name) {
+        (Some(e), _) => e.branch_prefix(),
+        (None, Some(name)) => default_branch_prefix(name),
+        (None, None) => "patcher-updates-".into(),
+    }
 }
 
 /// `labels` followed by those of `extra` it does not have yet.

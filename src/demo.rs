@@ -71,6 +71,7 @@ fn walk_chain(root: &Path) -> Result<()> {
             dependency: None,
             version: None,
             concurrency: 4,
+            policy: Default::default(),
         },
         &resolver,
     )?;
@@ -99,7 +100,16 @@ fn walk_chain(root: &Path) -> Result<()> {
                 branch_prefix: None,
                 chain: config.chain(),
             };
-            println!("   promote: {}", promote::run(&event, &opts, Some(&forge))?);
+            let env = config.get(name)?.environment(&infra);
+            let repo = Repo::open(&infra, None)?;
+            let tree = promote::CheckedOutTree {
+                repo: &repo,
+                env: &env,
+            };
+            println!(
+                "   promote: {}",
+                promote::run(&event, &opts, &tree, Some(&forge))?
+            );
             next.extend(forge.take_dispatches().into_iter().map(|(_, p)| p));
         }
         dispatches = next;
@@ -134,6 +144,7 @@ fn update_environment(
         strategy: Default::default(),
         allow_shared_files: false,
         concurrency: 4,
+        policy: Default::default(),
     };
     let publish = PublishOptions {
         branch: format!("{}{dependency}", env_config.branch_prefix()),

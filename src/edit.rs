@@ -38,6 +38,10 @@ pub enum RejectReason {
     Overlapping,
     #[error("the path is not inside the working dir")]
     OutsideWorkingDir,
+    #[error("{} is a symbolic link: patcher neither reads nor writes through links, left untouched", .0.display())]
+    Symlink(PathBuf),
+    #[error("not a regular file")]
+    NotRegular,
     #[error("{0}")]
     Io(String),
 }
@@ -61,9 +65,7 @@ pub fn apply(working_dir: &Path, edits: &[Edit]) -> ApplyOutcome {
     let mut outcome = ApplyOutcome::default();
     for (file, edits) in by_file(edits) {
         let written = prepare(working_dir, &file, &edits).and_then(|prepared| match prepared {
-            Some(p) => write_atomic(&p.path, &p.new)
-                .map(|()| true)
-                .map_err(|err| RejectReason::Io(err.to_string())),
+            Some(p) => write_replacing(&p.path, &p.new, Some(&p.old)).map(|()| true),
             None => Ok(false),
         });
         match written {
@@ -90,25 +92,47 @@ pub fn preview(working_dir: &Path, edits: &[Edit]) -> Result<String, Rejected> {
 
 /// Writes through a temporary file in the same folder and a rename, so readers see the old or
 /// the new content, never a mix; keeps the permissions (and, where allowed, the owner).
+/// A symbolic link at `path` is refused, not replaced: it is not patcher's to change.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_replacing(path, bytes, None).map_err(|reason| match reason {
+        RejectReason::Io(message) => io::Error::other(message),
+        other => io::Error::new(io::ErrorKind::InvalidInput, other.to_string()),
+    })
+}
+
+/// [`write_atomic`]; with `expected`, the file must still hold exactly those bytes right before
+/// the rename, so a change made by someone else since it was read is never overwritten.
+fn write_replacing(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<(), RejectReason> {
+    let io = |err: io::Error| RejectReason::Io(err.to_string());
+    let current = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(RejectReason::Symlink(path.to_path_buf()))
+        }
+        Ok(meta) if !meta.is_file() => return Err(RejectReason::NotRegular),
+        Ok(meta) => Some(meta),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+        Err(err) => return Err(io(err)),
+    };
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let original = fs::metadata(path).ok();
-    let (temp_path, mut temp) = create_temp(dir, &name.to_string_lossy())?;
+    let name = path.file_name().ok_or(RejectReason::OutsideWorkingDir)?;
+    let (temp_path, mut temp) = create_temp(dir, &name.to_string_lossy()).map_err(io)?;
     let written = (|| {
-        temp.write_all(bytes)?;
-        if let Some(meta) = &original {
-            temp.set_permissions(meta.permissions())?;
+        temp.write_all(bytes).map_err(io)?;
+        if let Some(meta) = &current {
+            temp.set_permissions(meta.permissions()).map_err(io)?;
             keep_owner(&temp_path, meta);
         }
-        temp.sync_all()?;
+        temp.sync_all().map_err(io)?;
         drop(temp);
-        fs::rename(&temp_path, path)
+        if let Some(expected) = expected {
+            if read_regular(path).map_err(io)? != expected {
+                return Err(RejectReason::Changed);
+            }
+        }
+        fs::rename(&temp_path, path).map_err(io)
     })();
     if written.is_err() {
         // Best effort: the original error is the one worth reporting.
@@ -165,8 +189,8 @@ fn prepare(
     file: &Path,
     edits: &[&Edit],
 ) -> Result<Option<Prepared>, RejectReason> {
-    let path = inside(working_dir, file)?;
-    let old = fs::read(&path).map_err(|err| RejectReason::Io(err.to_string()))?;
+    let path = regular_path(working_dir, file)?;
+    let old = read_regular(&path).map_err(|err| RejectReason::Io(err.to_string()))?;
     let (new, new_spans) = splice(&old, edits)?;
     if new == old {
         return Ok(None);
@@ -175,8 +199,11 @@ fn prepare(
     Ok(Some(Prepared { path, old, new }))
 }
 
-/// The real path of `file`, which must stay below the working dir even through symlinks.
-fn inside(working_dir: &Path, file: &Path) -> Result<PathBuf, RejectReason> {
+/// Where `file` (relative to the working dir) is, checked so that nothing is read or written
+/// through a symbolic link: no part of the path below the working dir may be a link, and the
+/// file, when it exists, must be a regular file. A file that does not exist yet is allowed (a
+/// new README), its folder must then exist.
+pub fn regular_path(working_dir: &Path, file: &Path) -> Result<PathBuf, RejectReason> {
     let plain = file
         .components()
         .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
@@ -185,12 +212,60 @@ fn inside(working_dir: &Path, file: &Path) -> Result<PathBuf, RejectReason> {
     }
     let io = |err: io::Error| RejectReason::Io(err.to_string());
     let root = working_dir.canonicalize().map_err(io)?;
-    let path = root.join(file).canonicalize().map_err(io)?;
-    if path.starts_with(&root) {
-        Ok(path)
-    } else {
-        Err(RejectReason::OutsideWorkingDir)
+    let mut path = root.clone();
+    let parts: Vec<_> = file
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect();
+    for (i, part) in parts.iter().enumerate() {
+        path.push(part);
+        let last = i + 1 == parts.len();
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(RejectReason::Symlink(file.to_path_buf()))
+            }
+            Ok(meta) if last && !meta.is_file() => return Err(RejectReason::NotRegular),
+            Ok(meta) if !last && !meta.is_dir() => return Err(RejectReason::NotRegular),
+            Ok(_) => {}
+            Err(err) if last && err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => return Err(io(err)),
+        }
     }
+    Ok(path)
+}
+
+/// The bytes of the regular file at `path`, refusing a symbolic link even if one is swapped in
+/// between the check and the open: the opened file must be the one that was checked.
+pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let checked = fs::symlink_metadata(path)?;
+    if !checked.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    let mut file = fs::File::open(path)?;
+    if !same_file(&checked, &file.metadata()?) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} changed while it was opened", path.display()),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+#[cfg(unix)]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    a.len() == b.len() && b.is_file()
 }
 
 /// A new version text and the span it occupies in the edited file.

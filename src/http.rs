@@ -45,7 +45,8 @@ impl Default for RetryPolicy {
     }
 }
 
-/// A request that could not get an answer. Never contains header values (tokens).
+/// A request that could not get an answer. Never contains header values (tokens): the URL and
+/// the transport's message go through the redactor.
 #[derive(Debug, Error)]
 pub enum HttpError {
     #[error("{method} {url}: {message}")]
@@ -116,8 +117,8 @@ impl Client {
     ) -> Result<Response, HttpError> {
         let transport = |message: String| HttpError::Transport {
             method: method.to_string(),
-            url: url.to_string(),
-            message,
+            url: crate::redact::redact(url, None),
+            message: crate::redact::redact(&message, None),
         };
         let mut builder = ureq::http::Request::builder().method(method).uri(url);
         for (name, value) in headers {

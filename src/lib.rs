@@ -5,6 +5,7 @@
 pub mod gitcmd;
 pub mod http;
 pub mod model;
+pub mod redact;
 
 // scan stage
 pub mod edit;
@@ -26,8 +27,11 @@ pub mod publish;
 pub mod breaking;
 pub mod config;
 pub mod demo;
+pub mod policy;
 pub mod promote;
+pub mod pull_limit;
 pub mod pull_request;
 pub mod report;
+pub mod status;
 pub mod step;
 pub mod update;

@@ -1,14 +1,20 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use patcher::action::Printer;
 use patcher::config::Config;
 use patcher::environment::Environment;
 use patcher::plan::Strategy;
+use patcher::policy::Policy;
 use patcher::promote::{self, PromoteOptions};
 use patcher::publish::git::Repo;
-use patcher::publish::github::{Forge, GitHubClient};
+use patcher::publish::github::{Forge, GitHubClient, IssueTracker};
+use patcher::publish::refs;
+use patcher::pull_limit;
 use patcher::report::{self, ReportOptions};
 use patcher::resolve::Resolver;
+use patcher::resolve::VersionLister;
 use patcher::spec;
+use patcher::status::{self, StatusOptions};
 use patcher::update::{self, PublishOptions, UpdateOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +38,9 @@ enum Command {
     /// On a merged pull request opened by `update`, dispatch the same version to the next
     /// environment.
     Promote(PromoteArgs),
+    /// Where every dependency stands in every environment of the chain: versions, latest safe
+    /// and breaking releases, update pull requests, promotion state, drift.
+    Status(StatusArgs),
     /// Run as a GitHub Action step: inputs from INPUT_*, outputs to $GITHUB_OUTPUT.
     Action,
     /// Walk the whole dev → stage → prod chain offline in a temporary folder.
@@ -72,13 +81,35 @@ impl EnvArgs {
         if let (Some(name), true) = (&self.environment, from_config) {
             let config = Config::load(&self.config)?;
             config.check_globs(&self.working_dir)?;
-            return Ok(config.get(name)?.environment(&self.working_dir));
+            if let Some(entry) = config.entry(name)? {
+                return Ok(entry.environment(&self.working_dir));
+            }
         }
         Ok(Environment {
             working_dir: self.working_dir.clone(),
             include_dirs: self.include_dirs.clone(),
             exclude_dirs: self.exclude_dirs.clone(),
         })
+    }
+
+    /// The environments file, when there is one.
+    fn config_file(&self) -> Result<Option<Config>> {
+        Ok(match self.config.exists() {
+            true => Some(Config::load(&self.config)?),
+            false => None,
+        })
+    }
+
+    /// The environment's entry in the environments file, when it has one.
+    fn entry(&self) -> Result<Option<patcher::config::EnvironmentConfig>> {
+        match (&self.environment, self.config_file()?) {
+            (Some(name), Some(config)) => Ok(config.entry(name)?.cloned()),
+            _ => Ok(None),
+        }
+    }
+
+    fn policy(&self) -> Result<Policy> {
+        Ok(Policy::from_config(self.config_file()?.as_ref())?)
     }
 }
 
@@ -98,6 +129,14 @@ struct ReportArgs {
     /// Print format.
     #[arg(long, default_value = "table")]
     output: Output,
+    /// Most open patcher pull requests of the environment at once (0: no limit): the
+    /// dependencies past the room left go to the spec's `Deferred`. The open ones are counted
+    /// through the API when --repository (or GITHUB_REPOSITORY) and a token are set. Without
+    /// the flag, the environments file's `max_pull_requests`, else no limit.
+    #[arg(long, value_name = "N")]
+    max_pull_requests: Option<usize>,
+    #[command(flatten)]
+    github: GitHubArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -152,24 +191,19 @@ struct UpdateArgs {
 
 #[derive(Args)]
 struct PromoteArgs {
+    /// The checkout of the merge commit, its environment's folders and the environment name
+    /// (the dispatched version is read there; the environments file also gives the chain).
+    #[command(flatten)]
+    env: EnvArgs,
     /// The `pull_request` event payload (what $GITHUB_EVENT_PATH holds).
     #[arg(long, value_name = "FILE")]
     event: PathBuf,
-    /// The environment the pull request belongs to, when its metadata does not say.
-    #[arg(long)]
-    environment: Option<String>,
-    /// The environments file; with it, the last environment dispatches nothing.
-    #[arg(long, default_value = patcher::config::DEFAULT_PATH)]
-    config: PathBuf,
     /// Event type to send instead of `<environment>_updates_merged`.
     #[arg(long)]
     event_type: Option<String>,
     /// The seed guide's PR_BRANCH_PREFIX, for pull requests without a metadata block.
     #[arg(long, env = "PR_BRANCH_PREFIX")]
     branch_prefix: Option<String>,
-    /// Token allowed to send `repository_dispatch` (contents: write).
-    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
-    github_token: Option<String>,
     #[command(flatten)]
     github: GitHubArgs,
     /// Print the dispatch instead of sending it.
@@ -197,6 +231,36 @@ impl GitHubArgs {
 }
 
 #[derive(Args)]
+struct StatusArgs {
+    /// Folder to scan; globs are matched against folders relative to it.
+    #[arg(default_value = ".")]
+    working_dir: PathBuf,
+    /// NAME=GLOB, in promotion order (repeat a name for more globs), e.g. --environment
+    /// 'dev={*dev*}/**' --environment 'prod={*prod*}/**'. Without it, the environments file.
+    #[arg(long = "environment", value_name = "NAME=GLOB")]
+    environments: Vec<String>,
+    /// The environments file.
+    #[arg(long, default_value = patcher::config::DEFAULT_PATH)]
+    config: PathBuf,
+    /// Read the tree only: no version listings, no pull requests, no server needed.
+    #[arg(long)]
+    offline: bool,
+    /// Create or edit the repository's promotion dashboard issue (needs `issues: write`).
+    #[arg(long, conflicts_with = "offline")]
+    dashboard: bool,
+    #[arg(long, default_value = "next-safe")]
+    update_strategy: Strategy,
+    /// Token for module repositories and the GitHub API.
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    github_token: Option<String>,
+    #[command(flatten)]
+    github: GitHubArgs,
+    /// Print format.
+    #[arg(long, default_value = "table")]
+    output: Output,
+}
+
+#[derive(Args)]
 struct DemoArgs {
     /// Keep the demo's repositories in this folder instead of a temporary one.
     #[arg(long, value_name = "DIR")]
@@ -205,53 +269,72 @@ struct DemoArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Report(args) => run_report(args),
-        Command::Update(args) => run_update(args),
-        Command::Promote(args) => run_promote(args),
-        Command::Action => patcher::step::run(),
-        Command::Demo(args) => patcher::demo::run(args.keep.as_deref()),
+    let (out, result) = match cli.command {
+        Command::Report(args) => (Printer::cli(), run_report(args)),
+        Command::Update(args) => (Printer::cli(), run_update(args)),
+        Command::Promote(args) => (Printer::cli(), run_promote(args)),
+        Command::Status(args) => (Printer::cli(), run_status(args)),
+        Command::Action => (Printer::action(), patcher::step::run()),
+        Command::Demo(args) => (Printer::cli(), patcher::demo::run(args.keep.as_deref())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let message = format!("{err:#}");
-            if std::env::var_os("GITHUB_ACTIONS").is_some() {
-                println!(
-                    "{}",
-                    patcher::action::annotation(
-                        patcher::action::Level::Error,
-                        None,
-                        None,
-                        None,
-                        &message
-                    )
-                );
+            // The last net: whatever an error carries from git, GitHub or a registry.
+            let message = patcher::redact::redact(&format!("{err:#}"), None);
+            if out.is_guarded() {
+                out.command(&patcher::action::annotation(
+                    patcher::action::Level::Error,
+                    None,
+                    None,
+                    None,
+                    &message,
+                ));
             }
-            eprintln!("error: {message}");
+            out.error_line(&format!("error: {message}"));
             ExitCode::FAILURE
         }
     }
 }
 
+/// The dependency and version arguments, checked as the action checks its inputs.
+fn check_target(dependency: Option<&str>, version: Option<&str>) -> Result<()> {
+    if let Some(id) = dependency.filter(|id| !promote::valid_dependency_id(id)) {
+        bail!("--dependency {id:?} is not a dependency ID");
+    }
+    if let Some(v) = version.filter(|v| !promote::valid_version(v)) {
+        bail!("--version {v:?} is not a version");
+    }
+    Ok(())
+}
+
 fn run_report(args: ReportArgs) -> Result<()> {
+    check_target(args.dependency.as_deref(), args.version.as_deref())?;
+    let out = Printer::cli();
     let resolver = Resolver::from_env(args.env.github_token.clone())?;
     let concurrency = resolver.config().concurrency;
     let opts = ReportOptions {
         env: args.env.environment()?,
         strategy: args.env.update_strategy,
-        dependency: args.dependency,
-        version: args.version,
+        dependency: args.dependency.clone(),
+        version: args.version.clone(),
         concurrency,
+        policy: args.env.policy()?,
     };
-    let report = report::run(&opts, &resolver)?;
+    let mut report = report::run(&opts, &resolver)?;
     for problem in report::problems(&report) {
-        eprintln!("{problem}");
+        out.error_line(&problem.to_string());
+    }
+    if args.version.is_none() {
+        report.spec.deferred = cli_selection(&args, &report.spec)?.deferred;
+        for id in &report.spec.deferred {
+            eprintln!("note: {id}: deferred (max_pull_requests)");
+        }
     }
     let json = spec::to_json(&report.spec);
     match args.output {
-        Output::Table => print!("{}", report::render_table(&report.plan)),
-        Output::Json => print!("{json}"),
+        Output::Table => out.text(&report::render_table(&report.plan)),
+        Output::Json => out.text(&json),
     }
     if let Some(path) = &args.output_spec {
         patcher::edit::write_atomic(path, json.as_bytes())
@@ -260,7 +343,40 @@ fn run_report(args: ReportArgs) -> Result<()> {
     Ok(())
 }
 
+/// The flag, else the environments file's key; without either nothing is deferred.
+fn cli_selection(args: &ReportArgs, spec: &spec::Spec) -> Result<pull_limit::Selection> {
+    let name = args.env.environment.as_deref();
+    let entry = args.env.entry()?;
+    let max = args
+        .max_pull_requests
+        .or(entry.as_ref().and_then(|e| e.max_pull_requests))
+        .unwrap_or(0);
+    let scope = pull_limit::PullScope {
+        label: patcher::config::labels_of(entry.as_ref(), name)
+            .into_iter()
+            .next(),
+        branch_prefix: patcher::config::branch_prefix_of(entry.as_ref(), name),
+    };
+    let github = match (&args.github.repository, &args.env.github_token) {
+        (Some(_), Some(token)) => Some(args.github.client(Some(token.clone()))?),
+        _ => None,
+    };
+    Ok(pull_limit::count_and_select(
+        spec,
+        max,
+        github.as_ref(),
+        &scope,
+    )?)
+}
+
 fn run_update(args: UpdateArgs) -> Result<()> {
+    check_target(args.dependency.as_deref(), args.version.as_deref())?;
+    if args.publish {
+        let branch = args.pr_branch.as_deref().unwrap_or_default();
+        refs::check_branch("--pr-branch", branch)?;
+        refs::check_branch("--base", &args.base)?;
+    }
+    let out = Printer::cli();
     let resolver = Resolver::from_env(args.env.github_token.clone())?;
     let opts = UpdateOptions {
         env: args.env.environment()?,
@@ -270,6 +386,7 @@ fn run_update(args: UpdateArgs) -> Result<()> {
         strategy: args.env.update_strategy,
         allow_shared_files: args.allow_shared_files,
         concurrency: resolver.config().concurrency,
+        policy: args.env.policy()?,
     };
     if args.dry_run {
         let preview = update::preview(&opts, args.env.environment.as_deref(), &resolver)?;
@@ -284,8 +401,8 @@ fn run_update(args: UpdateArgs) -> Result<()> {
     };
     print_notes(&outcome.notes);
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&outcome)?),
-        Output::Table => print!("{}", update::render_text(&outcome)),
+        Output::Json => out.line(&serde_json::to_string_pretty(&outcome)?),
+        Output::Table => out.text(&update::render_text(&outcome)),
     }
     Ok(())
 }
@@ -311,26 +428,28 @@ fn publish_options(args: &UpdateArgs) -> PublishOptions {
 }
 
 fn print_preview(args: &UpdateArgs, preview: &update::Preview) -> Result<()> {
+    let out = Printer::cli();
     print_notes(&preview.notes);
     if let Output::Json = args.output {
-        println!("{}", serde_json::to_string_pretty(preview)?);
+        out.line(&serde_json::to_string_pretty(preview)?);
         return Ok(());
     }
-    print!("{}", preview.diff);
+    out.text(&preview.diff);
     if args.publish {
-        println!(
+        out.line(&format!(
             "\nWould open or refresh pull request `{}` on branch `{}`:\n",
             args.pr_title.as_deref().unwrap_or_default(),
             args.pr_branch.as_deref().unwrap_or_default()
-        );
-        println!("{}", preview.body);
+        ));
+        out.line(&preview.body);
     }
     Ok(())
 }
 
 fn print_notes(notes: &[String]) {
+    let out = Printer::cli();
     for note in notes {
-        eprintln!("note: {note}");
+        out.error_line(&format!("note: {note}"));
     }
 }
 
@@ -339,24 +458,79 @@ fn run_promote(args: PromoteArgs) -> Result<()> {
         .with_context(|| format!("reading {}", args.event.display()))?;
     let event: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON", args.event.display()))?;
-    let chain = if args.config.exists() {
-        Config::load(&args.config)?.chain()
+    let chain = if args.env.config.exists() {
+        Config::load(&args.env.config)?.chain()
     } else {
         Vec::new()
     };
     let opts = PromoteOptions {
-        environment: args.environment.clone(),
+        environment: args.env.environment.clone(),
         event_type: args.event_type.clone(),
         branch_prefix: args.branch_prefix.clone(),
         chain,
     };
     let forge = match args.dry_run {
         true => None,
-        false => Some(args.github.client(args.github_token.clone())?),
+        false => Some(args.github.client(args.env.github_token.clone())?),
     };
-    println!(
-        "{}",
-        promote::run(&event, &opts, forge.as_ref().map(|f| f as &dyn Forge))?
-    );
+    let env = args.env.environment()?;
+    let repo = Repo::open(&env.working_dir, None)?;
+    let tree = promote::CheckedOutTree {
+        repo: &repo,
+        env: &env,
+    };
+    let line = promote::run(
+        &event,
+        &opts,
+        &tree,
+        forge.as_ref().map(|f| f as &dyn Forge),
+    )?;
+    Printer::cli().line(&line);
+    Ok(())
+}
+
+fn run_status(args: StatusArgs) -> Result<()> {
+    let chain = if args.environments.is_empty() && args.config.exists() {
+        let config = Config::load(&args.config)?;
+        config.check_globs(&args.working_dir)?;
+        status::chain_from_config(&config, &args.working_dir)
+    } else {
+        status::chain_from_globs(&args.environments, &args.working_dir)?
+    };
+    let resolver = match args.offline {
+        true => None,
+        false => Some(Resolver::from_env(args.github_token.clone())?),
+    };
+    let forge = match (args.offline, &args.github.repository) {
+        (false, Some(_)) => Some(args.github.client(args.github_token.clone())?),
+        (false, None) if args.dashboard => bail!("--dashboard needs --repository owner/name"),
+        (false, None) => {
+            eprintln!("note: no --repository (or GITHUB_REPOSITORY): pull requests not looked up");
+            None
+        }
+        (true, _) => None,
+    };
+    let opts = StatusOptions {
+        chain,
+        strategy: args.update_strategy,
+        concurrency: resolver.as_ref().map_or(1, |r| r.config().concurrency),
+        lister: resolver.as_ref().map(|r| r as &dyn VersionLister),
+        pulls: forge.as_ref().map(|f| f as &dyn IssueTracker),
+        now: status::now(),
+    };
+    let status = status::collect(&opts)?;
+    match args.output {
+        Output::Table => print!("{}", status::render::table(&status)),
+        Output::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+    }
+    if let (true, Some(forge)) = (args.dashboard, &forge) {
+        let markdown = status::render::markdown(
+            &status,
+            status::dashboard::TITLE,
+            status::render::DASHBOARD_LIMIT,
+        );
+        let published = status::dashboard::publish(forge, &markdown)?;
+        eprintln!("dashboard: {}", published.url);
+    }
     Ok(())
 }

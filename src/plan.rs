@@ -451,7 +451,8 @@ fn assemble(source: Source, planned: Vec<Planned>, error: Option<String>) -> Dep
     }
 }
 
-fn highest<'a>(texts: impl Iterator<Item = Option<&'a str>>) -> Option<&'a str> {
+/// The highest of the texts that parse as versions.
+pub fn highest<'a>(texts: impl Iterator<Item = Option<&'a str>>) -> Option<&'a str> {
     texts
         .flatten()
         .filter_map(|text| parse_version(text).map(|v| (v, text)))

@@ -1,8 +1,16 @@
 //! Promotion: a merged pull request of one environment becomes a `repository_dispatch` that
 //! carries the exact dependency and version to the next environment.
+//!
+//! What is promoted is read from what merged: the dependency's version in the environment's
+//! folders at the merge commit. The pull request body is text anyone with write access can
+//! edit, so its metadata block (only the one at patcher's fixed place) is a cross-check that
+//! must agree, and the environment comes from the step's input or the environments file.
 
+use crate::environment::Environment;
+use crate::model::{Usage, VersionForm};
+use crate::publish::git::Repo;
 use crate::publish::github::{Forge, GitHubError};
-use crate::pull_request::parse_metadata;
+use crate::pull_request::{compare_versions, parse_metadata, Metadata};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
@@ -14,7 +22,8 @@ const MAX_PAYLOAD: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payload {
     pub dependency: String,
-    /// Absent only for pull requests that follow the seed guide's branch-name convention.
+    /// Absent only when the tree pins no exact version (registry constraints) and there is
+    /// no metadata to say which one the constraint was moved for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -25,6 +34,41 @@ pub struct Payload {
     pub sha: String,
     #[serde(default)]
     pub branch: String,
+}
+
+impl Payload {
+    /// The receiving side's checks, which the sending side runs too before dispatching.
+    pub fn check(&self) -> Result<(), PayloadError> {
+        if !valid_dependency_id(&self.dependency) {
+            return Err(PayloadError::BadDependency(self.dependency.clone()));
+        }
+        if let Some(v) = self.version.as_ref().filter(|v| !valid_version(v)) {
+            return Err(PayloadError::BadVersion(v.clone()));
+        }
+        if let Some(env) = self
+            .environment
+            .as_ref()
+            .filter(|e| !crate::config::valid_name(e))
+        {
+            return Err(PayloadError::BadEnvironment(env.clone()));
+        }
+        let branch_ok = |b: &str| crate::publish::refs::check_branch("", b).is_ok();
+        let ref_ok = self.git_ref.is_empty()
+            || self
+                .git_ref
+                .strip_prefix("refs/heads/")
+                .is_some_and(branch_ok);
+        if !ref_ok {
+            return Err(PayloadError::BadRef(self.git_ref.clone()));
+        }
+        if !(self.sha.is_empty() || valid_sha(&self.sha)) {
+            return Err(PayloadError::BadSha(self.sha.clone()));
+        }
+        if !(self.branch.is_empty() || branch_ok(&self.branch)) {
+            return Err(PayloadError::BadBranch(self.branch.clone()));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,16 +86,35 @@ pub enum PayloadError {
     TooLarge,
     #[error("client_payload is not valid: {0}")]
     Malformed(String),
-    #[error("client_payload.dependency `{0}` is not a dependency ID")]
+    #[error("client_payload.dependency {0:?} is not a dependency ID")]
     BadDependency(String),
-    #[error("client_payload.version `{0}` is not a version")]
+    #[error("client_payload.version {0:?} is not a version")]
     BadVersion(String),
-    #[error("client_payload.environment `{0}` is not an environment name")]
+    #[error("client_payload.environment {0:?} is not an environment name")]
     BadEnvironment(String),
+    #[error("client_payload.ref {0:?} is not refs/heads/<branch>")]
+    BadRef(String),
+    #[error("client_payload.sha {0:?} is not a commit id")]
+    BadSha(String),
+    #[error("client_payload.branch {0:?} is not a branch name")]
+    BadBranch(String),
+}
+
+/// Why nothing was dispatched although the pull request is patcher's and merged.
+#[derive(Debug, Error)]
+pub enum PromoteError {
+    #[error("nothing dispatched: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    GitHub(#[from] GitHubError),
+}
+
+fn refused(message: impl Into<String>) -> PromoteError {
+    PromoteError::Refused(message.into())
 }
 
 pub struct PromoteOptions {
-    /// The environment whose pull request merged, when the metadata does not say.
+    /// The environment whose pull request merged: the step's input or the environments file.
     pub environment: Option<String>,
     /// Overrides `<environment>_updates_merged`.
     pub event_type: Option<String>,
@@ -62,65 +125,201 @@ pub struct PromoteOptions {
     pub chain: Vec<String>,
 }
 
-/// Decides, from a `pull_request` event, whether and what to dispatch.
-pub fn decide(event: &Value, opts: &PromoteOptions) -> Decision {
+/// Where promotion reads what merged.
+pub trait MergedTree {
+    /// The usages of `dependency` in the environment's folders at commit `sha`, or why the
+    /// tree at hand is not that commit.
+    fn usages(&self, sha: &str, dependency: &str) -> Result<Vec<Usage>, String>;
+}
+
+/// The checkout the promote job made of the merge commit (`actions/checkout` with `ref:` the
+/// merge commit): HEAD must be that commit and tracked files as it has them.
+pub struct CheckedOutTree<'a> {
+    pub repo: &'a Repo,
+    pub env: &'a Environment,
+}
+
+impl MergedTree for CheckedOutTree<'_> {
+    fn usages(&self, sha: &str, dependency: &str) -> Result<Vec<Usage>, String> {
+        let head = self.repo.head_sha().map_err(|e| e.to_string())?;
+        if head != sha {
+            return Err(format!(
+                "the checkout is at {head}, not at the merge commit {sha}: check out \
+                 `github.event.pull_request.merge_commit_sha` before promote (see \
+                 examples/workflows/update-dev.yml)"
+            ));
+        }
+        if !self.repo.is_clean().map_err(|e| e.to_string())? {
+            return Err("tracked files of the checkout differ from the merge commit".into());
+        }
+        let scan = crate::scan::scan(self.env).map_err(|e| e.to_string())?;
+        Ok(scan
+            .usages
+            .into_iter()
+            .filter(|u| u.source.id == dependency && !crate::update::is_shared(u))
+            .collect())
+    }
+}
+
+/// Decides, from a `pull_request` event and the merged tree, whether and what to dispatch.
+pub fn decide(
+    event: &Value,
+    opts: &PromoteOptions,
+    tree: &dyn MergedTree,
+) -> Result<Decision, PromoteError> {
     let Some(pr) = event.get("pull_request") else {
-        return Decision::Skip("not a pull_request event: nothing to promote".into());
+        return Ok(Decision::Skip(
+            "not a pull_request event: nothing to promote".into(),
+        ));
     };
     let number = pr["number"].as_u64().unwrap_or_default();
     if pr["merged"].as_bool() != Some(true) {
-        return Decision::Skip(format!(
+        return Ok(Decision::Skip(format!(
             "pull request #{number} was not merged: nothing to promote"
-        ));
+        )));
     }
     let branch = pr["head"]["ref"].as_str().unwrap_or_default().to_string();
-    let (dependency, version, environment) =
-        match parse_metadata(pr["body"].as_str().unwrap_or_default()) {
-            Some(meta) => (meta.dependency, Some(meta.version), meta.environment),
-            None => match opts
-                .branch_prefix
-                .as_deref()
-                .and_then(|p| branch.strip_prefix(p))
-            {
-                Some(dep) if !dep.is_empty() => (dep.to_string(), None, None),
-                _ => {
-                    return Decision::Skip(format!(
-                        "pull request #{number} was not opened by patcher: nothing to promote"
-                    ))
-                }
-            },
-        };
-    let environment = environment.or_else(|| opts.environment.clone());
-    if let Some(env) = &environment {
-        if opts.chain.last() == Some(env) {
-            return Decision::Skip(format!(
-                "{env} is the last environment: the chain stops here"
-            ));
+    let blocks = parse_metadata(pr["body"].as_str().unwrap_or_default());
+    let meta = match blocks.as_slice() {
+        [] => None,
+        [one] => Some(one),
+        many => {
+            return Err(refused(format!(
+                "pull request #{number} carries {} metadata blocks; promote moves one \
+                 dependency per pull request",
+                many.len()
+            )))
         }
+    };
+    let seed_dependency = opts
+        .branch_prefix
+        .as_deref()
+        .and_then(|p| branch.strip_prefix(p))
+        .filter(|d| !d.is_empty());
+    let dependency = match (meta, seed_dependency) {
+        (Some(m), _) => m.dependency.clone(),
+        (None, Some(dep)) => dep.to_string(),
+        (None, None) => {
+            return Ok(Decision::Skip(format!(
+                "pull request #{number} was not opened by patcher: nothing to promote"
+            )))
+        }
+    };
+    if !valid_dependency_id(&dependency) {
+        return Err(refused(PayloadError::BadDependency(dependency).to_string()));
+    }
+    let environment = opts.environment.clone();
+    check_environment(meta, environment.as_deref())?;
+    if let Some(env) = environment
+        .as_ref()
+        .filter(|e| opts.chain.last() == Some(*e))
+    {
+        return Ok(Decision::Skip(format!(
+            "{env} is the last environment: the chain stops here"
+        )));
     }
     let event_type = match (&opts.event_type, &environment) {
         (Some(t), _) => t.clone(),
         (None, Some(env)) => format!("{env}_updates_merged"),
         (None, None) => {
-            return Decision::Skip(format!(
+            return Ok(Decision::Skip(format!(
                 "pull request #{number}: no environment known; set `environment` or `event_type`"
-            ))
+            )))
         }
     };
+    if !valid_event_type(&event_type) {
+        return Err(refused(format!("{event_type:?} is not an event type")));
+    }
+    let sha = pr["merge_commit_sha"].as_str().unwrap_or_default();
+    if !valid_sha(sha) {
+        return Err(refused(format!(
+            "pull request #{number} has no merge commit id in the event ({sha:?})"
+        )));
+    }
+    let usages = tree.usages(sha, &dependency).map_err(refused)?;
+    let version = merged_version(&dependency, sha, &usages, meta)?;
     let base = pr["base"]["ref"].as_str().unwrap_or_default();
-    Decision::Dispatch {
+    let payload = Payload {
+        dependency,
+        version,
+        environment,
+        git_ref: format!("refs/heads/{base}"),
+        sha: sha.to_string(),
+        branch,
+    };
+    payload.check().map_err(|e| refused(e.to_string()))?;
+    Ok(Decision::Dispatch {
         event_type,
-        payload: Payload {
-            dependency,
-            version,
-            environment,
-            git_ref: format!("refs/heads/{base}"),
-            sha: pr["merge_commit_sha"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            branch,
-        },
+        payload,
+    })
+}
+
+/// The body may say which environment it was opened for; it must be this job's.
+fn check_environment(
+    meta: Option<&Metadata>,
+    environment: Option<&str>,
+) -> Result<(), PromoteError> {
+    match (meta.and_then(|m| m.environment.as_deref()), environment) {
+        (Some(said), Some(env)) if said != env => Err(refused(format!(
+            "the pull request's metadata names environment {said:?}, but this job promotes \
+             {env:?}; the environment comes from the `environment` input or the \
+             environments file, never from the pull request"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The exact version a usage pins, if it pins one.
+fn pinned(usage: &Usage) -> Option<String> {
+    match usage.form {
+        VersionForm::GitRef | VersionForm::TfrQuery => Some(usage.current.clone()),
+        VersionForm::RegistryAttribute => crate::version::parse_constraint(&usage.current)?
+            .exact()
+            .map(ToString::to_string),
+    }
+}
+
+/// The version in the merged tree (the highest pin, as `update` writes the highest target into
+/// the metadata), checked against the metadata's; with constraints only, the metadata's version
+/// when every constraint allows it.
+fn merged_version(
+    dependency: &str,
+    sha: &str,
+    usages: &[Usage],
+    meta: Option<&Metadata>,
+) -> Result<Option<String>, PromoteError> {
+    if usages.is_empty() {
+        return Err(refused(format!(
+            "`{dependency}` is not used in this environment's folders at the merge commit {sha}"
+        )));
+    }
+    let tree = usages
+        .iter()
+        .filter_map(pinned)
+        .max_by(|a, b| compare_versions(a, b));
+    let claimed = meta.map(|m| m.version.as_str());
+    let disagree = |tree: &str, claimed: &str| {
+        refused(format!(
+            "the pull request's metadata says {dependency} {claimed:?}, but the merge commit \
+             {sha} has {tree:?} in this environment's folders"
+        ))
+    };
+    match (tree, claimed) {
+        (Some(tree), Some(claimed)) if tree != claimed => Err(disagree(&tree, claimed)),
+        (Some(tree), _) => Ok(Some(tree)),
+        (None, Some(claimed)) => {
+            let allowed = crate::version::parse_version(claimed).is_some_and(|v| {
+                usages.iter().all(|u| {
+                    crate::version::parse_constraint(&u.current)
+                        .is_some_and(|c| c.matches(&v.semver))
+                })
+            });
+            match allowed {
+                true => Ok(Some(claimed.to_string())),
+                false => Err(disagree(&usages[0].current, claimed)),
+            }
+        }
+        (None, None) => Ok(None),
     }
 }
 
@@ -129,9 +328,10 @@ pub fn decide(event: &Value, opts: &PromoteOptions) -> Decision {
 pub fn run(
     event: &Value,
     opts: &PromoteOptions,
+    tree: &dyn MergedTree,
     forge: Option<&dyn Forge>,
-) -> Result<String, GitHubError> {
-    match decide(event, opts) {
+) -> Result<String, PromoteError> {
+    match decide(event, opts, tree)? {
         Decision::Skip(reason) => Ok(reason),
         Decision::Dispatch {
             event_type,
@@ -163,20 +363,21 @@ pub fn payload_of(event: &Value) -> Result<Option<Payload>, PayloadError> {
     }
     let payload: Payload =
         serde_json::from_value(raw.clone()).map_err(|e| PayloadError::Malformed(e.to_string()))?;
-    if !valid_dependency_id(&payload.dependency) {
-        return Err(PayloadError::BadDependency(payload.dependency));
-    }
-    if let Some(v) = &payload.version {
-        if !valid_version(v) {
-            return Err(PayloadError::BadVersion(v.clone()));
-        }
-    }
-    if let Some(env) = &payload.environment {
-        if !crate::config::valid_name(env) {
-            return Err(PayloadError::BadEnvironment(env.clone()));
-        }
-    }
+    payload.check()?;
     Ok(Some(payload))
+}
+
+/// A full commit id (SHA-1 or SHA-256).
+fn valid_sha(sha: &str) -> bool {
+    (sha.len() == 40 || sha.len() == 64) && sha.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// GitHub's limit for `event_type` is 100 characters; ours are names and `_`.
+fn valid_event_type(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 100
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 /// `org/repo[/path…]` or `[host/]namespace/name/provider`: path segments of safe characters.
@@ -205,31 +406,64 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    /// A merged tree that holds `versions` of the dependency as git refs.
+    struct Tree(Vec<&'static str>);
+
+    impl MergedTree for Tree {
+        fn usages(&self, _: &str, dependency: &str) -> Result<Vec<Usage>, String> {
+            let text = self
+                .0
+                .iter()
+                .map(|v| {
+                    format!("terraform {{\n  source = \"git::https://github.com/{}.git//modules/x?ref={v}\"\n}}\n", dependency.rsplit_once('/').unwrap().0)
+                })
+                .collect::<String>();
+            let (usages, _) = crate::scan::scan_file_in(
+                std::path::Path::new("."),
+                std::path::Path::new("dev/x/terragrunt.hcl"),
+                text.as_bytes(),
+            )
+            .map_err(|e| e.message)?;
+            Ok(usages)
+        }
+    }
+
     fn merged(body: &str) -> Value {
         json!({"action": "closed", "pull_request": {
             "number": 7, "merged": true, "body": body,
-            "head": {"ref": "patcher-dev-updates-acme/mods/sqs"}, "base": {"ref": "main"},
-            "merge_commit_sha": "abc123"}})
+            "head": {"ref": "patcher-dev-updates-acme/mods/x"}, "base": {"ref": "main"},
+            "merge_commit_sha": SHA}})
     }
 
     fn opts() -> PromoteOptions {
         PromoteOptions {
-            environment: None,
+            environment: Some("dev".into()),
             event_type: None,
             branch_prefix: None,
             chain: Vec::new(),
         }
     }
 
-    #[test]
-    fn metadata_block_becomes_the_dispatch() {
-        let meta = crate::pull_request::Metadata {
-            dependency: "acme/mods/sqs".into(),
-            version: "v1.4.0".into(),
-            environment: Some("dev".into()),
+    fn body(version: &str, env: &str) -> String {
+        let meta = Metadata {
+            dependency: "acme/mods/x".into(),
+            version: version.into(),
+            environment: Some(env.into()),
             previous: vec![],
         };
-        let d = decide(&merged(&meta.to_comment()), &opts());
+        format!("## Update\n\n_Opened by patcher._\n{}\n", meta.to_comment())
+    }
+
+    #[test]
+    fn the_merged_tree_decides_and_the_metadata_agrees() {
+        let d = decide(
+            &merged(&body("v1.4.0", "dev")),
+            &opts(),
+            &Tree(vec!["v1.4.0"]),
+        )
+        .unwrap();
         let Decision::Dispatch {
             event_type,
             payload,
@@ -239,37 +473,64 @@ mod tests {
         };
         assert_eq!(event_type, "dev_updates_merged");
         assert_eq!(payload.version.as_deref(), Some("v1.4.0"));
-        assert_eq!(payload.sha, "abc123");
+        assert_eq!(payload.sha, SHA);
         assert_eq!(payload.git_ref, "refs/heads/main");
         let last = PromoteOptions {
             chain: vec!["qa".into(), "dev".into()],
             ..opts()
         };
+        let d = decide(
+            &merged(&body("v1.4.0", "dev")),
+            &last,
+            &Tree(vec!["v1.4.0"]),
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Skip(s) if s.contains("last")));
+    }
+
+    #[test]
+    fn metadata_that_disagrees_with_the_tree_dispatches_nothing() {
+        let err = decide(
+            &merged(&body("v2.1.1", "dev")),
+            &opts(),
+            &Tree(vec!["v1.2.0"]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("v1.2.0"), "{err}");
+        let err = decide(
+            &merged(&body("v1.2.0", "stage")),
+            &opts(),
+            &Tree(vec!["v1.2.0"]),
+        )
+        .unwrap_err();
         assert!(
-            matches!(decide(&merged(&meta.to_comment()), &last), Decision::Skip(s) if s.contains("last"))
+            err.to_string().contains("never from the pull request"),
+            "{err}"
         );
     }
 
     #[test]
-    fn seed_branch_prefix_and_foreign_or_unmerged_prs() {
+    fn seed_branch_prefix_takes_the_version_from_the_tree() {
         let seed = PromoteOptions {
             branch_prefix: Some("patcher-dev-updates-".into()),
-            environment: Some("dev".into()),
             ..opts()
         };
-        let Decision::Dispatch { payload, .. } = decide(&merged("hand-written"), &seed) else {
+        let Decision::Dispatch { payload, .. } = decide(
+            &merged("hand-written"),
+            &seed,
+            &Tree(vec!["v1.0.0", "v1.3.0"]),
+        )
+        .unwrap() else {
             panic!()
         };
-        assert_eq!(
-            (payload.dependency.as_str(), payload.version),
-            ("acme/mods/sqs", None)
-        );
-        assert!(
-            matches!(decide(&merged("hand-written"), &opts()), Decision::Skip(s) if s.contains("not opened by patcher"))
-        );
+        assert_eq!(payload.dependency, "acme/mods/x");
+        assert_eq!(payload.version.as_deref(), Some("v1.3.0"));
+        let d = decide(&merged("hand-written"), &opts(), &Tree(vec![])).unwrap();
+        assert!(matches!(d, Decision::Skip(s) if s.contains("not opened by patcher")));
         let mut unmerged = merged("");
         unmerged["pull_request"]["merged"] = json!(false);
-        assert!(matches!(decide(&unmerged, &seed), Decision::Skip(s) if s.contains("not merged")));
+        let d = decide(&unmerged, &seed, &Tree(vec![])).unwrap();
+        assert!(matches!(d, Decision::Skip(s) if s.contains("not merged")));
     }
 
     #[test]
@@ -282,6 +543,9 @@ mod tests {
             ("version", "v1.2.3$(id)"),
             ("version", "main"),
             ("environment", "dev\nprod"),
+            ("ref", "refs/heads/main:refs/heads/x"),
+            ("sha", "$(id)"),
+            ("branch", "a..b"),
         ] {
             let mut e = ok.clone();
             e["client_payload"][field] = json!(value);

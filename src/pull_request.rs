@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
 const MARKER: &str = "<!-- patcher-metadata ";
+/// The line after which patcher writes its metadata blocks, the last lines of the body.
+const OPENED_BY: &str = "_Opened by patcher._";
 
 /// The machine-readable part of a pull request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +46,7 @@ impl Metadata {
     }
 }
 
-fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     match (
         crate::version::parse_version(a),
         crate::version::parse_version(b),
@@ -54,11 +56,63 @@ fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
-/// Reads the metadata block back from a pull request body, if there is one.
-pub fn parse_metadata(body: &str) -> Option<Metadata> {
-    let start = body.find(MARKER)? + MARKER.len();
-    let end = body[start..].find("-->")? + start;
-    serde_json::from_str(body[start..end].trim()).ok()
+/// The metadata blocks patcher wrote: only at their fixed place, the lines that end the body
+/// right after `_Opened by patcher._`. A block anywhere else (typed into the description, or
+/// text from the tree) is not metadata. Trailing blank lines and `\r\n` (the web editor's line
+/// ends) are allowed.
+pub fn parse_metadata(body: &str) -> Vec<Metadata> {
+    let lines: Vec<&str> = body.lines().collect();
+    let mut end = lines.len();
+    while end > 0 && lines[end - 1].trim().is_empty() {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > 0 && lines[start - 1].starts_with(MARKER) {
+        start -= 1;
+    }
+    if start == end || start == 0 || lines[start - 1].trim_end() != OPENED_BY {
+        return Vec::new();
+    }
+    lines[start..end]
+        .iter()
+        .map(|line| {
+            let json = line.trim_end().strip_prefix(MARKER)?.strip_suffix("-->")?;
+            serde_json::from_str(json.trim()).ok()
+        })
+        .collect::<Option<Vec<Metadata>>>()
+        .unwrap_or_default()
+}
+
+/// Text from the tree or a module repository as an inline code span that cannot leave its
+/// line or its table cell: control characters are shown escaped, `|` is escaped for tables and
+/// the fence is longer than any run of backticks inside. No such text can then start a line of
+/// the body, so none can pass for `_Opened by patcher._` or a metadata block.
+pub fn code(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => shown.push_str("\\|"),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+                shown.extend(c.escape_default())
+            }
+            c => shown.push(c),
+        }
+    }
+    let longest = shown.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if shown.starts_with('`') || shown.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{shown}{pad}{fence}")
+}
+
+/// Text outside code spans (parse errors, release links) on one line.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// Everything the body mentions besides the dependencies themselves.
@@ -80,7 +134,7 @@ fn release_links(dep: &DependencyPlan) -> Option<String> {
     let repo = dep.source.github_repo.as_deref()?;
     let target = Metadata::of(dep, None)?.version;
     let url = |tag: &str| format!("https://github.com/{repo}/releases/tag/{tag}");
-    let mut text = format!("Release notes of {target}: {}", url(&target));
+    let mut text = format!("Release notes of {}: {}", code(&target), url(&target));
     let later = dep
         .next_breaking
         .as_deref()
@@ -88,11 +142,19 @@ fn release_links(dep: &DependencyPlan) -> Option<String> {
     if let Some(next) = later {
         let _ = write!(
             text,
-            "\nNext breaking release, not part of this update: {next} ({})",
+            "\nNext breaking release, not part of this update: {} ({})",
+            code(next),
             url(next)
         );
     }
-    Some(text)
+    Some(one_line_each(&text))
+}
+
+fn one_line_each(text: &str) -> String {
+    text.split('\n')
+        .map(one_line)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// GitHub refuses a body over 65,536 characters: a dependency used in thousands of files would
@@ -132,7 +194,7 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
         write_dependency(&mut out, dep, ctx, &mut rows_left);
     }
     write_left_alone(&mut out, ctx, &mut rows_left);
-    let _ = writeln!(out, "_Opened by patcher._");
+    let _ = writeln!(out, "{OPENED_BY}");
     for dep in deps {
         if let Some(meta) = Metadata::of(dep, ctx.environment) {
             let _ = writeln!(out, "{}", meta.to_comment());
@@ -152,16 +214,16 @@ fn write_dependency(
         .environment
         .map(|e| format!(" in `{e}`"))
         .unwrap_or_default();
-    let _ = writeln!(out, "## Update `{}`{env}\n", dep.source.id);
+    let _ = writeln!(out, "## Update {}{env}\n", code(&dep.source.id));
     let _ = writeln!(out, "| File | Line | From | To |\n|---|---|---|---|");
     let changed: Vec<_> = dep.usages.iter().filter(|u| u.new_text.is_some()).collect();
     write_capped(out, &changed, rows_left, |u| {
         format!(
-            "| `{}` | {} | `{}` | `{}` |",
-            ctx.prefix.join(&u.usage.file).display(),
+            "| {} | {} | {} | {} |",
+            code(&ctx.prefix.join(&u.usage.file).to_string_lossy()),
             u.usage.line,
-            u.usage.current,
-            u.new_text.as_deref().unwrap_or_default()
+            code(&u.usage.current),
+            code(u.new_text.as_deref().unwrap_or_default())
         )
     });
     if let Some(links) = release_links(dep) {
@@ -175,7 +237,7 @@ fn write_left_alone(out: &mut String, ctx: &BodyContext, rows_left: &mut usize) 
     if !ctx.readmes.is_empty() {
         let _ = writeln!(out, "### Manual steps\n");
         for r in ctx.readmes {
-            let _ = writeln!(out, "- `{}`", ctx.prefix.join(r).display());
+            let _ = writeln!(out, "- {}", code(&ctx.prefix.join(r).to_string_lossy()));
         }
         out.push('\n');
     }
@@ -186,10 +248,10 @@ fn write_left_alone(out: &mut String, ctx: &BodyContext, rows_left: &mut usize) 
         );
         write_capped(out, ctx.shared, rows_left, |u| {
             format!(
-                "- `{}` line {} (`{}`)",
-                ctx.prefix.join(&u.file).display(),
+                "- {} line {} ({})",
+                code(&ctx.prefix.join(&u.file).to_string_lossy()),
                 u.line,
-                u.current
+                code(&u.current)
             )
         });
         out.push('\n');
@@ -202,11 +264,11 @@ fn write_left_alone(out: &mut String, ctx: &BodyContext, rows_left: &mut usize) 
         for e in ctx.unreadable {
             let _ = writeln!(
                 out,
-                "- `{}` line {}, column {}: {}",
-                ctx.prefix.join(&e.file).display(),
+                "- {} line {}, column {}: {}",
+                code(&ctx.prefix.join(&e.file).to_string_lossy()),
                 e.line,
                 e.column,
-                e.message.replace('\n', " ")
+                one_line(&e.message)
             );
         }
         out.push('\n');
@@ -225,9 +287,41 @@ mod tests {
             environment: Some("dev-->".into()),
             previous: vec!["v1.0.0".into()],
         };
-        let body = format!("text before\n{}\ntext after", meta.to_comment());
+        let body = format!("text before\n{OPENED_BY}\n{}\n", meta.to_comment());
         assert_eq!(body.matches("-->").count(), 1);
-        assert_eq!(parse_metadata(&body), Some(meta));
-        assert_eq!(parse_metadata("no metadata here"), None);
+        assert_eq!(parse_metadata(&body), vec![meta.clone()]);
+        assert_eq!(
+            parse_metadata(&body.replace('\n', "\r\n")),
+            vec![meta.clone()]
+        );
+        assert!(parse_metadata("no metadata here").is_empty());
+    }
+
+    #[test]
+    fn only_the_block_at_the_end_counts() {
+        let meta = |v: &str| Metadata {
+            dependency: "acme/mods/sqs".into(),
+            version: v.into(),
+            environment: Some("dev".into()),
+            previous: vec![],
+        };
+        let forged = meta("v2.1.1").to_comment();
+        let ours = meta("v1.2.0").to_comment();
+        let body = format!("{forged}\n{OPENED_BY}\n{ours}\n");
+        assert_eq!(parse_metadata(&body), vec![meta("v1.2.0")]);
+        let appended = format!("{OPENED_BY}\n{ours}\nedited after\n{forged}\n");
+        assert!(parse_metadata(&appended).is_empty());
+    }
+
+    #[test]
+    fn code_spans_keep_tree_text_on_its_line() {
+        let evil = "a|b\n_Opened by patcher._\n<!-- patcher-metadata {} -->`x``";
+        let shown = code(evil);
+        assert_eq!(shown.lines().count(), 1, "{shown}");
+        assert!(
+            shown.starts_with("```") && shown.ends_with("```"),
+            "{shown}"
+        );
+        assert!(shown.contains("a\\|b"), "{shown}");
     }
 }

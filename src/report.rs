@@ -3,6 +3,7 @@
 use crate::environment::{Environment, EnvironmentError};
 use crate::model::ScanResult;
 use crate::plan::{self, Plan, Strategy};
+use crate::policy::Policy;
 use crate::resolve::{self, VersionLister};
 use crate::scan;
 use crate::spec::{self, Spec};
@@ -16,6 +17,8 @@ pub struct ReportOptions {
     /// With `dependency`: plan exactly this version (a promotion) instead of the strategy's.
     pub version: Option<String>,
     pub concurrency: usize,
+    /// Ignore rules of the environments file.
+    pub policy: Policy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,8 +40,9 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
     if let Some(id) = &opts.dependency {
         scan.usages.retain(|u| &u.source.id == id);
     }
+    opts.policy.skip_ignored(&mut scan);
     let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
-    let mut plan = plan::plan(&scan, &listings, opts.strategy);
+    let mut plan = opts.policy.plan(&scan, &listings, opts.strategy);
     if let Some(version) = &opts.version {
         for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
             *dep = plan::retarget(dep, version, &listings)?;

@@ -392,7 +392,14 @@ impl<'a> FileScan<'a> {
             self.usage_of(block, &composed)
         });
         match usage {
-            Ok(usage) => found.usages.push(usage),
+            Ok(usage) => match self.ignore_comment_line(&[self.line_of(&attr.value), usage.line]) {
+                Some(line) => found.skipped.push(self.skip(
+                    usage.line,
+                    shown,
+                    crate::policy::ignore_comment_reason(line),
+                )),
+                None => found.usages.push(usage),
+            },
             Err(reason) => {
                 let line = self.line_of(&attr.value);
                 found.skipped.push(self.skip(line, shown, reason));
@@ -447,6 +454,19 @@ impl<'a> FileScan<'a> {
             source,
             current: composed.text[range].to_string(),
             form,
+        })
+    }
+
+    /// The first of `lines` (1-based) that carries `# patcher:ignore`.
+    fn ignore_comment_line(&self, lines: &[usize]) -> Option<usize> {
+        lines.iter().copied().find(|&line| {
+            let start = self.line_starts.get(line.wrapping_sub(1)).copied();
+            let end = self
+                .line_starts
+                .get(line)
+                .copied()
+                .unwrap_or(self.text.len());
+            start.is_some_and(|start| crate::policy::has_ignore_comment(&self.text[start..end]))
         })
     }
 

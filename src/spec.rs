@@ -10,6 +10,9 @@ use crate::version::{parse_constraint, parse_version};
 use serde::{Deserialize, Serialize, Serializer};
 use std::path::{Path, PathBuf};
 
+mod compact;
+pub use compact::{compact, to_compact_json};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Spec {
@@ -26,6 +29,14 @@ pub struct Spec {
     /// File parse errors and listing errors.
     #[serde(default)]
     pub errors: Vec<SpecProblem>,
+    /// IDs of dependencies with an update that this run leaves to a later one
+    /// (`max_pull_requests`); they are not in `Dependencies` of the compact form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<String>,
+    /// The compact form (the action's `spec` output): no usages, skipped sources or errors,
+    /// which stay in the full spec (`spec_file`); `update` plans each usage afresh.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compact: bool,
 }
 
 impl Spec {
@@ -81,8 +92,11 @@ pub struct SpecDependency {
     pub repository_url: Option<String>,
     #[serde(default)]
     pub registry_address: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub usages: Vec<SpecUsage>,
+    /// How many usages the dependency has (also in the compact form, which lists none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_count: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -185,6 +199,8 @@ pub fn from_plan(
             .collect(),
         skipped: skipped(scan),
         errors: problems(plan, scan),
+        deferred: Vec::new(),
+        compact: false,
     }
 }
 
@@ -214,6 +230,7 @@ fn spec_dependency(dep: &DependencyPlan) -> SpecDependency {
         repository_url,
         registry_address,
         usages: dep.usages.iter().map(spec_usage).collect(),
+        usage_count: Some(dep.usages.len()),
     }
 }
 

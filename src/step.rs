@@ -2,16 +2,19 @@
 //! hands them over, runs `report`, `update` or `promote` with the same options the CLI builds,
 //! and answers with outputs, a job summary and annotations.
 
-use crate::action::{self, Inputs, Level, Runner};
+use crate::action::{self, Inputs, Level, Outputs, Printer, Runner};
 use crate::config::{Config, EnvironmentConfig};
 use crate::environment::Environment;
 use crate::plan::Strategy;
+use crate::policy::Policy;
 use crate::promote::{self, Payload, PromoteOptions};
 use crate::publish::git::Repo;
-use crate::publish::github::{Forge, GitHubClient};
+use crate::publish::github::{Forge, GitHubClient, IssueTracker};
+use crate::pull_limit::{self, PullScope, Selection};
 use crate::report::{self, ReportOptions};
-use crate::resolve::Resolver;
+use crate::resolve::{Resolver, VersionLister};
 use crate::spec::{self, Spec};
+use crate::status::{self, StatusOptions};
 use crate::update::{self, Outcome, PublishOptions, UpdateOptions};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -19,8 +22,9 @@ use std::path::{Path, PathBuf};
 pub fn run() -> Result<()> {
     let inputs = Inputs::from_env();
     let runner = Runner::from_env();
+    let out = Printer::action();
     if let Some(token) = inputs.get("github_token") {
-        println!("{}", action::add_mask(&token));
+        out.command(&action::add_mask(&token));
     }
     let step = Step::new(inputs, runner)?;
     if step.inputs.flag("debug")? || step.runner.is_debug() {
@@ -29,7 +33,7 @@ pub fn run() -> Result<()> {
     match step.command.as_str() {
         "report" | "update" if step.chain_finished.is_some() => {
             let reason = step.chain_finished.as_deref().unwrap_or_default();
-            println!("{reason}");
+            step.out.line(reason);
             step.runner.set_output("has_updates", "false")?;
             step.runner.set_output("dependencies", "[]")?;
             Ok(())
@@ -37,15 +41,19 @@ pub fn run() -> Result<()> {
         "report" => step.report(),
         "update" => step.update(),
         "promote" => step.promote(),
-        other => bail!("patcher_command `{other}` is not one of report, update, promote"),
+        "status" => step.status(),
+        other => bail!("patcher_command `{other}` is not one of report, update, promote, status"),
     }
 }
 
 struct Step {
+    out: Printer,
     inputs: Inputs,
     runner: Runner,
     command: String,
     workspace: PathBuf,
+    /// `working_dir`, checked to be inside the workspace.
+    working_dir: PathBuf,
     token: Option<String>,
     config: Option<Config>,
     /// The environment this run works on: the `environment` input, else (with an environments
@@ -66,7 +74,12 @@ impl Step {
             .get("patcher_command")
             .unwrap_or_else(|| "report".into());
         let token = inputs.get("github_token");
-        let config = load_config(&workspace, &inputs)?;
+        let working_dir = in_workspace(
+            &workspace,
+            "working_dir",
+            &inputs.get("working_dir").unwrap_or_else(|| ".".into()),
+        )?;
+        let config = load_config(&workspace, &working_dir, &inputs)?;
         let payload = match runner.event()? {
             Some(event) if runner.event_name().as_deref() == Some("repository_dispatch") => {
                 promote::payload_of(&event)?
@@ -77,7 +90,7 @@ impl Step {
         let mut chain_finished = None;
         let environment = match (inputs.get("environment"), &config) {
             (Some(name), _) => Some(name),
-            (None, Some(config)) if command != "promote" => {
+            (None, Some(config)) if command != "promote" && !config.environments.is_empty() => {
                 match payload.as_ref().and_then(|p| p.environment.as_deref()) {
                     Some(merged) => {
                         let next = config.next(merged)?.map(|e| e.name.clone());
@@ -93,14 +106,16 @@ impl Step {
             _ => None,
         };
         let env_config = match (&config, &environment) {
-            (Some(config), Some(name)) => Some(config.get(name)?.clone()),
+            (Some(config), Some(name)) => config.entry(name)?.cloned(),
             _ => None,
         };
         Ok(Step {
+            out: Printer::action(),
             inputs,
             runner,
             command,
             workspace,
+            working_dir,
             token,
             config,
             environment,
@@ -126,7 +141,7 @@ impl Step {
             format!("environments file: {}", self.config.is_some()),
         ];
         for fact in facts {
-            println!("{}", action::debug(&fact));
+            self.out.command(&action::debug(&fact));
         }
     }
 
@@ -135,10 +150,12 @@ impl Step {
     }
 
     fn env(&self) -> Environment {
-        let working_dir = self
-            .workspace
-            .join(self.inputs.get("working_dir").unwrap_or_else(|| ".".into()));
-        match &self.env_config {
+        self.env_of(self.env_config.as_ref())
+    }
+
+    fn env_of(&self, env_config: Option<&EnvironmentConfig>) -> Environment {
+        let working_dir = self.working_dir.clone();
+        match env_config {
             Some(env) if self.inputs.list("include_dirs").is_empty() => {
                 env.environment(&working_dir)
             }
@@ -167,60 +184,97 @@ impl Step {
             dependency: self.dependency.clone(),
             version: self.version.clone(),
             concurrency,
+            policy: Policy::from_config(self.config.as_ref())?,
         };
-        println!("{}", action::group("patcher report"));
-        let report = report::run(&opts, &resolver)?;
-        print!("{}", report::render_table(&report.plan));
-        println!("{}", action::endgroup());
+        self.out.command(&action::group("patcher report"));
+        let mut report = report::run(&opts, &resolver)?;
+        self.out.text(&report::render_table(&report.plan));
+        self.out.command(&action::endgroup());
         self.annotate_problems(&report, &opts.env.working_dir);
-        let json = spec::to_json(&report.spec);
+        let selection = self.selection(&report.spec)?;
+        report.spec.deferred = selection.deferred.clone();
         if let Some(file) = self.inputs.get("spec_file") {
-            crate::edit::write_atomic(&self.workspace.join(&file), json.as_bytes())
+            let json = spec::to_json(&report.spec);
+            let path = in_workspace(&self.workspace, "spec_file", &file)?;
+            crate::edit::write_atomic(&path, json.as_bytes())
                 .with_context(|| format!("writing spec_file {file}"))?;
         }
-        let ids: Vec<&str> = report
-            .spec
-            .dependencies
-            .iter()
-            .map(|d| d.id.as_str())
-            .collect();
-        self.runner.set_output("spec", json.trim_end())?;
-        self.runner
-            .set_output("dependencies", &serde_json::to_string(&ids)?)?;
-        self.runner
-            .set_output("has_updates", &(!ids.is_empty()).to_string())?;
-        self.runner
-            .append_summary(&report::render_summary(&report.plan))?;
+        let compact = spec::compact(&report.spec, &selection.listed);
+        let mut outputs = Outputs::new();
+        outputs
+            .set_input_value("spec", spec::to_compact_json(&compact))
+            .set("dependencies", serde_json::to_string(&selection.listed)?)
+            .set("has_updates", (!selection.listed.is_empty()).to_string());
+        outputs.write(
+            &self.runner,
+            "lower max_pull_requests, or give the update job spec_file instead of spec",
+        )?;
+        let mut summary = report::render_summary(&report.plan);
+        summary.push_str(&pull_limit::render_deferred(&selection));
+        self.runner.append_summary(&summary)?;
         Ok(())
+    }
+
+    /// The dependencies this run hands to the update matrix. A promotion (an exact version)
+    /// is never deferred; otherwise the open pull requests of the environment are counted.
+    fn selection(&self, spec: &Spec) -> Result<Selection> {
+        if self.version.is_some() {
+            return Ok(pull_limit::all(spec));
+        }
+        let scope = PullScope {
+            label: self.labels().into_iter().next(),
+            branch_prefix: self.branch_prefix(),
+        };
+        let forge = match &self.token {
+            Some(_) => Some(self.forge()?),
+            None => None,
+        };
+        Ok(pull_limit::count_and_select(
+            spec,
+            self.max_pull_requests()?,
+            forge.as_ref(),
+            &scope,
+        )?)
+    }
+
+    /// The input, else the environments file, else the default.
+    fn max_pull_requests(&self) -> Result<usize> {
+        if let Some(text) = self.inputs.get("max_pull_requests") {
+            return text.parse().map_err(|_| {
+                anyhow::anyhow!("max_pull_requests `{text}` is not a whole number (0 for no limit)")
+            });
+        }
+        Ok(self
+            .env_config
+            .as_ref()
+            .and_then(|e| e.max_pull_requests)
+            .unwrap_or(pull_limit::DEFAULT_MAX_PULL_REQUESTS))
     }
 
     fn annotate_problems(&self, report: &report::Report, working_dir: &Path) {
         for e in &report.scan.errors {
             let file = self.relative_to_workspace(&working_dir.join(&e.file));
-            println!(
-                "{}",
-                action::annotation(
-                    Level::Warning,
-                    Some(&file),
-                    Some(e.line),
-                    Some(e.column),
-                    &format!("patcher could not parse this file: {}", e.message),
-                )
-            );
+            self.out.command(&action::annotation(
+                Level::Warning,
+                Some(&file),
+                Some(e.line),
+                Some(e.column),
+                &format!("patcher could not parse this file: {}", e.message),
+            ));
         }
         for dep in &report.plan.dependencies {
             if let Some(err) = &dep.error {
                 let msg = format!("{}: {err}", dep.source.id);
-                println!(
-                    "{}",
-                    action::annotation(Level::Warning, None, None, None, &msg)
-                );
+                self.out
+                    .command(&action::annotation(Level::Warning, None, None, None, &msg));
             }
         }
     }
 
     fn relative_to_workspace(&self, path: &Path) -> PathBuf {
-        path.strip_prefix(&self.workspace)
+        let workspace = self.workspace.canonicalize();
+        let workspace = workspace.as_deref().unwrap_or(&self.workspace);
+        path.strip_prefix(workspace)
             .unwrap_or(path)
             .components()
             .filter(|c| !matches!(c, std::path::Component::CurDir))
@@ -232,10 +286,11 @@ impl Step {
         if let Some(text) = self.inputs.get("spec") {
             return Ok(Some(spec::from_json(&text, "input `spec`")?));
         }
-        let file = self.inputs.get("spec_file");
-        Ok(file
-            .map(|f| spec::read_file(&self.workspace.join(f)))
-            .transpose()?)
+        let Some(file) = self.inputs.get("spec_file") else {
+            return Ok(None);
+        };
+        let path = in_workspace(&self.workspace, "spec_file", &file)?;
+        Ok(Some(spec::read_file(&path)?))
     }
 
     fn update(&self) -> Result<()> {
@@ -251,14 +306,15 @@ impl Step {
             strategy: self.strategy()?,
             allow_shared_files: false,
             concurrency,
+            policy: Policy::from_config(self.config.as_ref())?,
         };
         let env_name = self.environment_name();
         if self.inputs.flag("dry_run")? {
             let preview = update::preview(&opts, env_name.as_deref(), &resolver)?;
-            println!("{}", action::group("patcher update --dry-run"));
-            print!("{}", preview.diff);
-            println!("{}", preview.body);
-            println!("{}", action::endgroup());
+            self.out.command(&action::group("patcher update --dry-run"));
+            self.out.text(&preview.diff);
+            self.out.line(&preview.body);
+            self.out.command(&action::endgroup());
             return self.update_outputs(&Outcome {
                 changed: !preview.files.is_empty(),
                 updated_files: preview.files,
@@ -276,21 +332,10 @@ impl Step {
     fn publish_options(&self, dependency: Option<&str>) -> Result<PublishOptions> {
         let env = self.environment_name();
         let suffix = dependency.unwrap_or("all");
-        let prefix = match &self.env_config {
-            Some(e) => e.branch_prefix(),
-            None => env
-                .as_ref()
-                .map(|e| crate::config::default_branch_prefix(e))
-                .unwrap_or_else(|| "patcher-updates-".into()),
-        };
+        let prefix = self.branch_prefix();
         let env_part = env.as_ref().map(|e| format!("[{e}] ")).unwrap_or_default();
-        let configured = match (&self.env_config, &env) {
-            (Some(e), _) => e.labels(),
-            (None, Some(e)) => vec![crate::config::environment_label(e)],
-            (None, None) => Vec::new(),
-        };
         let labels =
-            crate::config::merge_labels(configured, self.inputs.list("pull_request_labels"));
+            crate::config::merge_labels(self.labels(), self.inputs.list("pull_request_labels"));
         Ok(PublishOptions {
             branch: self
                 .inputs
@@ -310,6 +355,14 @@ impl Step {
         })
     }
 
+    fn branch_prefix(&self) -> String {
+        crate::config::branch_prefix_of(self.env_config.as_ref(), self.environment.as_deref())
+    }
+
+    fn labels(&self) -> Vec<String> {
+        crate::config::labels_of(self.env_config.as_ref(), self.environment.as_deref())
+    }
+
     fn forge(&self) -> Result<GitHubClient> {
         let repository = self
             .runner
@@ -324,10 +377,8 @@ impl Step {
 
     fn update_outputs(&self, outcome: &Outcome) -> Result<()> {
         for note in &outcome.notes {
-            println!(
-                "{}",
-                action::annotation(Level::Notice, None, None, None, note)
-            );
+            self.out
+                .command(&action::annotation(Level::Notice, None, None, None, note));
         }
         let files: Vec<String> = outcome
             .updated_files
@@ -359,15 +410,25 @@ impl Step {
         let Some(event) = self.runner.event()? else {
             bail!("GITHUB_EVENT_PATH is not set: promote runs on a pull_request closed event");
         };
+        let head = event["pull_request"]["head"]["ref"]
+            .as_str()
+            .unwrap_or_default();
+        let env_config = match (&self.env_config, &self.config) {
+            (Some(env), _) => Some(env),
+            (None, Some(config)) => environment_of_branch(config, head),
+            (None, None) => None,
+        };
         let opts = PromoteOptions {
-            environment: self.environment_name(),
+            environment: self
+                .environment_name()
+                .or_else(|| env_config.map(|e| e.name.clone())),
             event_type: self.inputs.get("dispatch_event_type"),
             // The seed guide's convention: the branch is `PR_BRANCH_PREFIX` + dependency ID.
             branch_prefix: self
                 .inputs
                 .get("pull_request_branch")
                 .or_else(|| self.runner.var("PR_BRANCH_PREFIX"))
-                .or_else(|| self.env_config.as_ref().map(|e| e.branch_prefix())),
+                .or_else(|| env_config.map(|e| e.branch_prefix())),
             chain: self.config.as_ref().map(Config::chain).unwrap_or_default(),
         };
         let forge = if self.inputs.flag("dry_run")? {
@@ -375,27 +436,162 @@ impl Step {
         } else {
             Some(self.forge()?)
         };
-        let line = promote::run(&event, &opts, forge.as_ref().map(|f| f as &dyn Forge))?;
-        println!("{line}");
-        self.runner
-            .append_summary(&format!("### patcher promote\n\n{line}\n"))?;
+        let env = self.env_of(env_config);
+        let repo = Repo::open(&env.working_dir, None)?;
+        let tree = promote::CheckedOutTree {
+            repo: &repo,
+            env: &env,
+        };
+        let line = promote::run(
+            &event,
+            &opts,
+            &tree,
+            forge.as_ref().map(|f| f as &dyn Forge),
+        )?;
+        self.out.line(&line);
+        self.runner.append_summary(&format!(
+            "### patcher promote\n\n{}\n",
+            action::escape_cell(&line)
+        ))?;
         Ok(())
     }
 }
 
+impl Step {
+    /// `status`: the chain from the environments file, else from `NAME=GLOB` items of
+    /// `include_dirs`; versions listed and pull requests looked up unless `offline`.
+    fn status(&self) -> Result<()> {
+        let working_dir = self.env().working_dir;
+        let chain = match &self.config {
+            Some(config) => status::chain_from_config(config, &working_dir),
+            None => status::chain_from_globs(&self.inputs.list("include_dirs"), &working_dir)?,
+        };
+        let offline = self.inputs.flag("offline")?;
+        let dashboard = self.inputs.flag("dashboard")?;
+        if offline && dashboard {
+            bail!("`dashboard: true` needs the GitHub API: set `offline: false`");
+        }
+        let resolver = match offline {
+            true => None,
+            false => Some(Resolver::from_env(self.token.clone())?),
+        };
+        let forge = match offline {
+            true => None,
+            false => Some(self.forge()?),
+        };
+        let opts = StatusOptions {
+            chain,
+            strategy: self.strategy()?,
+            concurrency: resolver.as_ref().map_or(1, |r| r.config().concurrency),
+            lister: resolver.as_ref().map(|r| r as &dyn VersionLister),
+            pulls: forge.as_ref().map(|f| f as &dyn IssueTracker),
+            now: status::now(),
+        };
+        let found = status::collect(&opts)?;
+        self.print_untrusted("patcher status", &status::render::table(&found))?;
+        self.runner.set_output("status", &status_output(&found)?)?;
+        let mut summary = status::render::markdown(&found, "patcher status", SUMMARY_CHARS);
+        if let (true, Some(forge)) = (dashboard, &forge) {
+            let markdown = status::render::markdown(
+                &found,
+                status::dashboard::TITLE,
+                status::render::DASHBOARD_LIMIT,
+            );
+            let published = status::dashboard::publish(forge, &markdown)?;
+            self.runner
+                .set_output("dashboard_issue", &published.number.to_string())?;
+            summary.push_str(&format!("\nDashboard: #{}\n", published.number));
+        }
+        self.runner.append_summary(&summary)?;
+        Ok(())
+    }
+
+    /// Text from the tree or from pull requests, in a log group with workflow commands off, so
+    /// no line of it can act as a command.
+    fn print_untrusted(&self, title: &str, text: &str) -> Result<()> {
+        let stop = action::stop_commands()?;
+        println!("{}", action::group(title));
+        println!("{}", stop.stop);
+        print!("{text}");
+        println!("{}", stop.resume);
+        println!("{}", action::endgroup());
+        Ok(())
+    }
+}
+
+/// The job summary's share for `status`; the runner cuts at 1 MiB anyway, this keeps the cut
+/// between dependencies.
+const SUMMARY_CHARS: usize = 400_000;
+/// Outputs count against 1 MB per job: past this, the per-version file lists are left out.
+const OUTPUT_BYTES: usize = 512 * 1024;
+
+/// The `status` output: the JSON of `--output json`, compact, without file lists when large.
+fn status_output(found: &status::Status) -> Result<String> {
+    let json = serde_json::to_string(found)?;
+    if json.len() <= OUTPUT_BYTES {
+        return Ok(json);
+    }
+    let mut slim = found.clone();
+    for version in slim
+        .dependencies
+        .iter_mut()
+        .flat_map(|d| d.environments.iter_mut())
+        .flat_map(|e| e.versions.iter_mut())
+    {
+        version.files.clear();
+    }
+    Ok(serde_json::to_string(&slim)?)
+}
+
+/// With an environments file and no `environment` input, the environment whose branch prefix
+/// the merged branch carries (the longest, should prefixes nest). The version promoted is still
+/// read from that environment's folders at the merge commit.
+fn environment_of_branch<'a>(config: &'a Config, branch: &str) -> Option<&'a EnvironmentConfig> {
+    config
+        .environments
+        .iter()
+        .filter(|e| branch.starts_with(&e.branch_prefix()))
+        .max_by_key(|e| e.branch_prefix().len())
+}
+
+/// `value` of a path input, resolved (symbolic links included) inside the workspace; a path
+/// that does not exist yet (a spec_file to write) must have its folder there.
+fn in_workspace(workspace: &Path, input: &str, value: &str) -> Result<PathBuf> {
+    let root = workspace
+        .canonicalize()
+        .with_context(|| format!("GITHUB_WORKSPACE {} does not exist", workspace.display()))?;
+    let joined = root.join(value);
+    let resolved = match joined.canonicalize() {
+        Ok(path) => path,
+        Err(_) => match (joined.parent().map(Path::canonicalize), joined.file_name()) {
+            (Some(Ok(dir)), Some(name)) => dir.join(name),
+            _ => bail!(
+                "input `{input}` ({value:?}) names a folder that does not exist in the workspace"
+            ),
+        },
+    };
+    if !resolved.starts_with(&root) {
+        bail!(
+            "input `{input}` ({value:?}) resolves to {} outside GITHUB_WORKSPACE ({}): give a \
+             path inside the workspace",
+            resolved.display(),
+            root.display()
+        );
+    }
+    Ok(resolved)
+}
+
 /// The environments file, when there is one.
-fn load_config(workspace: &Path, inputs: &Inputs) -> Result<Option<Config>> {
-    let file = workspace.join(
-        inputs
-            .get("config_file")
-            .unwrap_or_else(|| crate::config::DEFAULT_PATH.into()),
-    );
-    if !file.exists() {
+fn load_config(workspace: &Path, working_dir: &Path, inputs: &Inputs) -> Result<Option<Config>> {
+    let name = inputs
+        .get("config_file")
+        .unwrap_or_else(|| crate::config::DEFAULT_PATH.into());
+    if !workspace.join(&name).exists() {
         return Ok(None);
     }
+    let file = in_workspace(workspace, "config_file", &name)?;
     let config = Config::load(&file)?;
-    let working_dir = workspace.join(inputs.get("working_dir").unwrap_or_else(|| ".".into()));
-    config.check_globs(&working_dir)?;
+    config.check_globs(working_dir)?;
     Ok(Some(config))
 }
 
@@ -413,12 +609,12 @@ fn target_of(
         .or_else(|| payload.and_then(|p| p.version.clone()));
     if let Some(id) = &dependency {
         if !promote::valid_dependency_id(id) {
-            bail!("dependency `{id}` is not a dependency ID");
+            bail!("dependency {id:?} is not a dependency ID");
         }
     }
     if let Some(v) = &version {
         if !promote::valid_version(v) {
-            bail!("version `{v}` is not a version");
+            bail!("version {v:?} is not a version");
         }
         if dependency.is_none() {
             bail!("version `{v}` needs a dependency");

@@ -37,6 +37,8 @@ pub struct UpdateOptions {
     pub strategy: Strategy,
     pub allow_shared_files: bool,
     pub concurrency: usize,
+    /// Ignore rules of the environments file.
+    pub policy: crate::policy::Policy,
 }
 
 /// What an update would do, computed without touching a file.
@@ -63,6 +65,7 @@ pub fn plan_changes(
     lister: &dyn VersionLister,
 ) -> Result<Changes, UpdateError> {
     let mut scan = scan::scan(&opts.env)?;
+    opts.policy.skip_ignored(&mut scan);
     let wanted = wanted_ids(opts);
     // Dependencies the spec says are up to date are dropped before any listing is fetched.
     scan.usages.retain(|u| {
@@ -75,7 +78,7 @@ pub fn plan_changes(
         .partition(|u| !opts.allow_shared_files && is_shared(u));
     scan.usages = own;
     let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
-    let fresh = plan::plan(&scan, &listings, opts.strategy);
+    let fresh = opts.policy.plan(&scan, &listings, opts.strategy);
     let mut dependencies = Vec::new();
     for dep in fresh.dependencies {
         if let Some(err) = &dep.error {
@@ -114,12 +117,14 @@ fn spec_says_up_to_date(opts: &UpdateOptions, id: &str) -> bool {
             .is_some_and(|spec| spec.dependency(id).is_none())
 }
 
-fn is_shared(usage: &Usage) -> bool {
+/// Whether the usage lives under a [`SHARED_DIR`] folder.
+pub fn is_shared(usage: &Usage) -> bool {
     usage.file.components().any(|c| c.as_os_str() == SHARED_DIR)
 }
 
 /// The exact version wins; then the spec's target for each usage (matched by file and current
-/// version), then the spec's target for the dependency; without a spec, the fresh plan's.
+/// version), then the spec's target for the dependency; without a spec or with a compact one,
+/// the fresh plan's.
 fn choose_targets(
     opts: &UpdateOptions,
     dep: DependencyPlan,
@@ -128,9 +133,12 @@ fn choose_targets(
     if let Some(version) = &opts.version {
         return Ok(plan::retarget(&dep, version, listings)?);
     }
+    // A compact spec names the dependencies but not the usages: each usage keeps the fresh
+    // plan's target, chosen by the same rules as the report's.
     let Some(spec_dep) = opts
         .spec
         .as_ref()
+        .filter(|s| !s.compact)
         .and_then(|s| s.dependency(&dep.source.id))
     else {
         return Ok(dep);
@@ -340,12 +348,14 @@ pub fn run_local(
                 file: e.0,
                 reason: e.1,
             })?;
+    let mut notes = notes_of(opts, &changes);
+    notes.extend(readmes.skipped);
     Ok(Outcome {
         changed: !updated_files.is_empty(),
         updated_files,
-        readmes,
+        readmes: readmes.written,
         shared_files_not_changed: shared_files(&changes),
-        notes: notes_of(opts, &changes),
+        notes,
         ..Outcome::default()
     })
 }
@@ -364,6 +374,8 @@ pub fn run_published(
     forge: &dyn Forge,
     lister: &dyn VersionLister,
 ) -> Result<Outcome, PublishError> {
+    let _lock = repo.lock(lock_wait())?;
+    check_branches(repo, p)?;
     if !repo.is_clean()? {
         return Err(PublishError::Git(GitError::Dirty));
     }
@@ -382,6 +394,34 @@ pub fn run_published(
     cleaned?;
     restored?;
     Ok(outcome)
+}
+
+/// How long a run waits for another run's lock on the same checkout.
+fn lock_wait() -> std::time::Duration {
+    let secs = std::env::var("PATCHER_LOCK_WAIT_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(300);
+    std::time::Duration::from_secs(secs)
+}
+
+/// The update branch is a branch of patcher's own: a valid name, neither the base nor the
+/// repository's default branch, which a force-push would otherwise overwrite.
+fn check_branches(repo: &Repo, p: &PublishOptions) -> Result<(), GitError> {
+    use crate::publish::refs::check_branch;
+    check_branch("the pull request branch", &p.branch)?;
+    check_branch("the base branch", &p.base)?;
+    let protected = |role| GitError::ProtectedBranch {
+        branch: p.branch.clone(),
+        role,
+    };
+    if p.branch == p.base {
+        return Err(protected("base"));
+    }
+    if repo.default_branch()?.as_deref() == Some(p.branch.as_str()) {
+        return Err(protected("default"));
+    }
+    Ok(())
 }
 
 fn publish_on_branch(
@@ -404,9 +444,11 @@ fn publish_on_branch(
     }
     outcome.updated_files = apply(opts, &changes)?;
     let notes = ForgeNotes(forge);
-    outcome.readmes =
+    let readmes =
         crate::breaking::write_readmes(&opts.env.working_dir, &changes.dependencies, &notes)
             .map_err(|(file, reason)| UpdateError::Edit { file, reason })?;
+    outcome.readmes = readmes.written;
+    outcome.notes.extend(readmes.skipped);
     outcome.changed = true;
     let paths: Vec<PathBuf> = outcome
         .updated_files

@@ -98,16 +98,25 @@ fn report_sets_every_output_the_summary_and_masks_the_token() {
         1,
         "token printed beyond the mask"
     );
+    // The output is the compact spec: the dependency and its targets, no usages.
     let spec: Value = serde_json::from_str(run.output("spec")).unwrap();
+    assert_eq!(spec["Compact"], true);
     assert_eq!(spec["Dependencies"][0]["ID"], SQS);
-    let usages = spec["Dependencies"][0]["Usages"].as_array().unwrap();
+    assert_eq!(spec["Dependencies"][0]["TargetSafeVersion"], "v1.1.0");
+    assert_eq!(spec["Dependencies"][0]["UsageCount"], 2);
+    assert!(spec["Dependencies"][0].get("Usages").is_none());
+    assert_eq!(run.output("dependencies"), format!("[\"{SQS}\"]"));
+    assert_eq!(run.output("has_updates"), "true");
+    // spec_file keeps the full spec.
+    let on_disk: Value = serde_json::from_str(
+        &std::fs::read_to_string(w.workspace().join("patcher-spec.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(on_disk.get("Compact").is_none());
+    let usages = on_disk["Dependencies"][0]["Usages"].as_array().unwrap();
     assert!(usages
         .iter()
         .any(|u| u["File"] == format!("dev/{NASTY}/terragrunt.hcl")));
-    assert_eq!(run.output("dependencies"), format!("[\"{SQS}\"]"));
-    assert_eq!(run.output("has_updates"), "true");
-    let on_disk = std::fs::read_to_string(w.workspace().join("patcher-spec.json")).unwrap();
-    assert_eq!(on_disk.trim_end(), run.output("spec"));
     assert!(
         run.summary
             .contains("| `acme/terraform-aws-sqs/sqs` | v1.0.0 | v1.1.0 | no | 2 |"),
@@ -126,13 +135,21 @@ fn report_sets_every_output_the_summary_and_masks_the_token() {
 fn the_spec_output_feeds_update_through_the_spec_input_without_a_shell() {
     let w = world(&[]);
     let spec = w.report().output("spec").to_string();
-    assert!(spec.contains("$(touch pwned)") && spec.contains('`') && spec.contains("\\n"));
+    let full = std::fs::read_to_string(w.workspace().join("patcher-spec.json")).unwrap();
+    for spec in [&spec, &full] {
+        update_through_the_spec_input(&w, spec);
+    }
+    assert!(full.contains("$(touch pwned)") && full.contains('`') && full.contains("\\n"));
+}
+
+/// `update` from the `spec` input; a re-run with another spec refreshes the same pull request.
+fn update_through_the_spec_input(w: &World, spec: &str) {
     let run = w
         .step()
         .input("patcher_command", "update")
         .input("working_dir", "./")
         .input("include_dirs", "{*dev*}/**")
-        .input("spec", &spec)
+        .input("spec", spec)
         .input("dependency", SQS)
         .input("environment", "dev")
         .run();
@@ -202,8 +219,11 @@ fn the_seed_guides_inputs_keep_working() {
     let body = pull.body.clone().unwrap_or_default();
     assert!(body.contains("| `dev/sqs/terragrunt.hcl` |"), "{body}");
     // The seed's promote job derives the dependency from the branch name.
-    w.server.merge(REPO, pull.number).unwrap();
+    let merge = w.server.merge(REPO, pull.number).unwrap();
     let event = w.server.pull_request_event(REPO, pull.number).unwrap();
+    // The promote job checks out the merge commit and reads the version there.
+    w.infra.git(&["fetch", "--quiet", "origin", "main"]);
+    w.infra.git(&["checkout", "--quiet", "--detach", &merge]);
     let promote = w
         .step()
         .input("patcher_command", "promote")
@@ -216,6 +236,7 @@ fn the_seed_guides_inputs_keep_working() {
     assert_eq!(dispatches.len(), 1);
     assert_eq!(dispatches[0].event_type, "dev_updates_merged");
     assert_eq!(dispatches[0].client_payload["dependency"], SQS);
+    assert_eq!(dispatches[0].client_payload["version"], "v1.1.0");
 }
 
 #[test]

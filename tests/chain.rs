@@ -87,6 +87,16 @@ impl World {
         dir
     }
 
+    /// The promote job's checkout: the merge commit of the event's pull request (`ref:
+    /// github.event.pull_request.merge_commit_sha`), else main for an unmerged one.
+    fn merge_checkout(&self, name: &str, event: &Value) -> PathBuf {
+        let dir = self.checkout(name);
+        if let Some(sha) = event["pull_request"]["merge_commit_sha"].as_str() {
+            testkit::git::run(&dir, &["checkout", "--quiet", "--detach", sha]);
+        }
+        dir
+    }
+
     fn step(&self, workspace: &Path) -> Step {
         Step::new(Path::new(env!("CARGO_BIN_EXE_patcher")), workspace)
             .envs(self.gitconfig.env())
@@ -136,8 +146,8 @@ impl World {
     }
 
     fn promote(&self, env: &str, number: u64) -> StepRun {
-        let ws = self.checkout(&format!("promote-{env}-{number}"));
         let event = self.server.pull_request_event(REPO, number).unwrap();
+        let ws = self.merge_checkout(&format!("promote-{env}-{number}"), &event);
         let run = self
             .step(&ws)
             .input("patcher_command", "promote")
@@ -379,11 +389,8 @@ fn single_workflow_layout_follows_the_environments_file() {
         .input("patcher_command", "report")
         .run();
     assert!(report.success, "{}{}", report.stdout, report.stderr);
-    assert!(
-        report.output("spec").contains("dev-account/"),
-        "{}",
-        report.output("spec")
-    );
+    let spec: Value = serde_json::from_str(report.output("spec")).unwrap();
+    assert_eq!(spec["IncludeDirPattern"], "{*dev*}/**", "{spec}");
     let update = step("u1", ("schedule", json!({})))
         .input("patcher_command", "update")
         .input("dependency", SQS)
@@ -395,7 +402,10 @@ fn single_workflow_layout_follows_the_environments_file() {
     for (merged_env, next) in [("dev", "stage"), ("stage", "prod")] {
         w.server.merge(REPO, number).unwrap();
         let event = w.server.pull_request_event(REPO, number).unwrap();
-        let promote = step(&format!("p-{merged_env}"), ("pull_request", event))
+        let ws = w.merge_checkout(&format!("p-{merged_env}"), &event);
+        let promote = w
+            .step(&ws)
+            .event("pull_request", event)
             .input("patcher_command", "promote")
             .run();
         assert!(promote.success, "{}{}", promote.stdout, promote.stderr);
@@ -416,7 +426,7 @@ fn single_workflow_layout_follows_the_environments_file() {
             spec["Dependencies"][0]["TargetVersion"], "v1.1.0",
             "{spec:#}"
         );
-        assert!(report.output("spec").contains(&format!("{next}-account/")));
+        assert_eq!(spec["IncludeDirPattern"], format!("{{*{next}*}}/**"));
         let update = step(&format!("u-{next}"), ("repository_dispatch", event))
             .input("patcher_command", "update")
             .input("spec", report.output("spec"))
@@ -430,7 +440,10 @@ fn single_workflow_layout_follows_the_environments_file() {
     w.server.merge(REPO, number).unwrap();
     let event = w.server.pull_request_event(REPO, number).unwrap();
     let before = w.server.dispatches(REPO).len();
-    let promote = step("p-prod", ("pull_request", event))
+    let ws = w.merge_checkout("p-prod", &event);
+    let promote = w
+        .step(&ws)
+        .event("pull_request", event)
         .input("patcher_command", "promote")
         .run();
     assert!(
@@ -461,9 +474,12 @@ fn promote_from_the_command_line() {
     let event_file = w.github_root.parent().unwrap().join("event.json");
     let event = w.server.pull_request_event(REPO, number).unwrap();
     std::fs::write(&event_file, event.to_string()).unwrap();
+    let checkout = w.merge_checkout("promote-cli", &event);
     let promote = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_patcher"))
             .arg("promote")
+            .arg(&checkout)
+            .args(["--environment", "dev", "--include-dirs", "{*dev*}/**"])
             .arg("--event")
             .arg(&event_file)
             .args(args)

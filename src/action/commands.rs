@@ -104,6 +104,82 @@ pub fn stop_commands() -> std::io::Result<StopCommands> {
     })
 }
 
+/// Whether the runner could read a line of `text` as a workflow command: a `::command` at the
+/// start of a line (after blanks) or an old-style `##[command]` anywhere. The runner splits
+/// lines at `\r` too, so looking for the markers anywhere covers every way to start a line.
+fn could_be_command(text: &str) -> bool {
+    text.contains("::") || text.contains("##[")
+}
+
+/// `text` we do not control, made safe to print where the runner reads workflow commands:
+/// unchanged when nothing in it could be a command, else between a `::stop-commands::` line
+/// with a fresh random token and the line that resumes, the token being absent from the text.
+pub fn untrusted(text: &str) -> std::io::Result<String> {
+    if !could_be_command(text) {
+        return Ok(text.to_owned());
+    }
+    let guard = loop {
+        let guard = stop_commands()?;
+        if !text.contains(guard.resume.trim_matches(':')) {
+            break guard;
+        }
+    };
+    let newline = if text.ends_with('\n') { "" } else { "\n" };
+    Ok(format!("{}\n{text}{newline}{}\n", guard.stop, guard.resume))
+}
+
+/// The one writer for everything patcher prints. Guarded (every action step, and the CLI when
+/// `GITHUB_ACTIONS` is set), text goes through [`untrusted`] and only commands this module
+/// built are printed as they are; unguarded (a terminal), text is printed as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    guarded: bool,
+}
+
+impl Printer {
+    pub fn action() -> Printer {
+        Printer { guarded: true }
+    }
+
+    pub fn cli() -> Printer {
+        Printer {
+            guarded: std::env::var_os("GITHUB_ACTIONS").is_some(),
+        }
+    }
+
+    pub fn is_guarded(&self) -> bool {
+        self.guarded
+    }
+
+    /// A workflow command built by this module (its data already escaped).
+    pub fn command(&self, line: &str) {
+        println!("{line}");
+    }
+
+    /// Text on stdout, as `print!` would (no newline added).
+    pub fn text(&self, text: &str) {
+        print!("{}", self.safe(text));
+    }
+
+    /// A line on stdout.
+    pub fn line(&self, text: &str) {
+        self.text(&format!("{text}\n"));
+    }
+
+    /// A line on stderr, which the runner reads for commands too.
+    pub fn error_line(&self, text: &str) {
+        eprint!("{}", self.safe(&format!("{text}\n")));
+    }
+
+    fn safe(&self, text: &str) -> String {
+        if !self.guarded {
+            return text.to_owned();
+        }
+        // Without randomness no token is safe: then no marker survives instead.
+        untrusted(text).unwrap_or_else(|_| text.replace(':', "%3A").replace('#', "%23"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,27 @@ pub enum GitError {
     PushRejected { branch: String, stderr: String },
     #[error("{} is not inside a git repository", .0.display())]
     NotARepository(PathBuf),
+    #[error(transparent)]
+    BadBranch(#[from] super::refs::BadBranch),
+    #[error(
+        "the pull request branch `{branch}` is the {role} branch: patcher pushes only to a \
+         branch of its own; choose another pull_request_branch / --pr-branch"
+    )]
+    ProtectedBranch { branch: String, role: &'static str },
+    #[error(
+        "another patcher run is updating this checkout (lock {}); waited {waited_secs} s for it \
+         (PATCHER_LOCK_WAIT_SECS)", path.display()
+    )]
+    Locked { path: PathBuf, waited_secs: u64 },
+    #[error("{} is not a regular file (a symbolic link?): patcher commits only regular files it wrote", .0.display())]
+    NotRegular(PathBuf),
+}
+
+/// Held while an update publishes from a checkout: a second run in the same checkout waits for
+/// it, so edits, branches and pull requests of two dependencies never mix. The kernel drops
+/// the lock when the process ends, however it ends.
+pub struct CheckoutLock {
+    _file: std::fs::File,
 }
 
 pub struct Repo {
@@ -80,10 +101,16 @@ impl Repo {
         }
     }
 
-    /// Fetches `base` from origin and returns the commit it points to.
+    /// The commit HEAD points to.
+    pub fn head_sha(&self) -> Result<String, GitError> {
+        self.run("rev-parse", &["rev-parse", "--verify", "HEAD^{commit}"])
+    }
+
+    /// Fetches origin's `refs/heads/<base>` and returns the commit it points to.
     pub fn fetch_base(&self, base: &str) -> Result<String, GitError> {
-        check_ref(base)?;
-        self.run("fetch", &["fetch", "--no-tags", "--quiet", "origin", base])?;
+        super::refs::check_branch("the base branch", base)?;
+        let head = format!("refs/heads/{base}");
+        self.run("fetch", &["fetch", "--no-tags", "--quiet", "origin", &head])?;
         self.run(
             "rev-parse",
             &[
@@ -95,10 +122,56 @@ impl Repo {
         )
     }
 
+    /// The branch origin's `HEAD` points to (the repository's default branch), if it says.
+    pub fn default_branch(&self) -> Result<Option<String>, GitError> {
+        let listing = self.run("ls-remote", &["ls-remote", "--symref", "origin", "HEAD"])?;
+        Ok(listing.lines().find_map(|line| {
+            let target = line.strip_prefix("ref: ")?.strip_suffix("\tHEAD")?;
+            target.strip_prefix("refs/heads/").map(str::to_string)
+        }))
+    }
+
+    /// Takes the checkout's lock (`<git dir>/patcher.lock`), waiting up to `wait` for a run
+    /// that holds it.
+    pub fn lock(&self, wait: std::time::Duration) -> Result<CheckoutLock, GitError> {
+        let git_dir = PathBuf::from(self.run("rev-parse", &["rev-parse", "--absolute-git-dir"])?);
+        let path = git_dir.join("patcher.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| GitError::Command {
+                action: "lock".into(),
+                stderr: format!("cannot open {}: {e}", path.display()),
+            })?;
+        let start = std::time::Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(CheckoutLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(GitError::Locked {
+                        path,
+                        waited_secs: wait.as_secs(),
+                    })
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(GitError::Command {
+                        action: "lock".into(),
+                        stderr: format!("cannot lock {}: {e}", path.display()),
+                    })
+                }
+            }
+        }
+    }
+
     /// Creates or resets `branch` at `start_sha` and checks it out; local edits to files the
     /// two commits share are carried over, as `git checkout` does.
     pub fn checkout_new_branch(&self, branch: &str, start_sha: &str) -> Result<(), GitError> {
-        check_ref(branch)?;
+        super::refs::check_branch("the pull request branch", branch)?;
         check_ref(start_sha)?;
         self.run(
             "checkout",
@@ -157,6 +230,12 @@ impl Repo {
             None => None,
         };
         let paths: Vec<PathBuf> = paths.iter().map(|p| self.relative(p)).collect();
+        for path in &paths {
+            let meta = std::fs::symlink_metadata(self.root.join(path));
+            if !meta.is_ok_and(|m| m.file_type().is_file()) {
+                return Err(GitError::NotRegular(path.clone()));
+            }
+        }
         // New files must be known to git before `commit -- <paths>` accepts them.
         let mut add = self.git();
         add.args(["add", "--"]).args(&paths);
@@ -196,7 +275,7 @@ impl Repo {
         &self,
         branch: &str,
     ) -> Result<Option<(String, String, String)>, GitError> {
-        check_ref(branch)?;
+        super::refs::check_branch("the pull request branch", branch)?;
         let head = format!("refs/heads/{branch}");
         let tracking = format!("refs/remotes/origin/{branch}");
         if self.remote_sha(&head)?.is_none() {
@@ -233,7 +312,7 @@ impl Repo {
     /// is where we last saw it (`refs/remotes/origin/<branch>`, else what origin reports now),
     /// so a refresh never discards commits someone pushed meanwhile.
     pub fn push_branch(&self, branch: &str, force: bool) -> Result<(), GitError> {
-        check_ref(branch)?;
+        super::refs::check_branch("the pull request branch", branch)?;
         let head = format!("refs/heads/{branch}");
         let mut push = self.git();
         push.args(["push", "--porcelain"]);
@@ -379,7 +458,7 @@ impl Repo {
     }
 
     fn redact(&self, text: &str) -> String {
-        gitcmd::redact(text, self.token.as_deref())
+        crate::redact::redact(text, self.token.as_deref())
     }
 }
 

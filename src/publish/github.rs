@@ -26,7 +26,7 @@ pub struct NewPull {
     pub base: String,
 }
 
-/// Never contains the token: messages are built from the status and GitHub's `message` only.
+/// Never contains the token: messages are built from the status and GitHub's redacted `message`.
 #[derive(Debug, Error)]
 pub enum GitHubError {
     #[error("the token was rejected: check github_token")]
@@ -58,11 +58,77 @@ pub trait Forge {
     fn dispatch(&self, event_type: &str, client_payload: &Value) -> Result<(), GitHubError>;
 }
 
+/// `state` of an issue listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueState {
+    Open,
+    Closed,
+    All,
+}
+
+impl IssueState {
+    fn as_str(self) -> &'static str {
+        match self {
+            IssueState::Open => "open",
+            IssueState::Closed => "closed",
+            IssueState::All => "all",
+        }
+    }
+}
+
+/// An issue or pull request as the issues listing returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledIssue {
+    pub number: u64,
+    pub html_url: String,
+    pub title: String,
+    pub body: String,
+    /// `open` or `closed`.
+    pub state: String,
+    pub is_pull_request: bool,
+    pub created_at: Option<String>,
+    /// Pull requests only: when it merged.
+    pub merged_at: Option<String>,
+}
+
+/// What a changed issue gets; `None` fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueEdit {
+    pub body: Option<String>,
+    pub state: Option<IssueState>,
+    /// `duplicate`, `not_planned` …, sent with `state`.
+    pub state_reason: Option<&'static str>,
+}
+
+/// Pages of a listing read at most: 100 items each. A status run needs the recent updates of
+/// each environment, not the repository's whole history.
+pub const MAX_LIST_PAGES: usize = 5;
+
+/// The issue calls of `status` and its dashboard.
+pub trait IssueTracker {
+    /// Issues and pull requests carrying `label`, most recently updated first.
+    fn list_labelled(
+        &self,
+        label: &str,
+        state: IssueState,
+    ) -> Result<Vec<LabelledIssue>, GitHubError>;
+    fn create_issue(
+        &self,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<LabelledIssue, GitHubError>;
+    fn edit_issue(&self, number: u64, edit: &IssueEdit) -> Result<LabelledIssue, GitHubError>;
+    /// Creates the labels the repository does not have yet.
+    fn ensure_issue_labels(&self, labels: &[String]) -> Result<(), GitHubError>;
+}
+
 /// The token permission an operation needs, named as in a workflow's `permissions:` block.
 #[derive(Debug, Clone, Copy)]
 enum Needs {
     PullRequestsRead,
     PullRequestsWrite,
+    IssuesRead,
     IssuesWrite,
     ContentsRead,
     ContentsWrite,
@@ -73,6 +139,7 @@ impl Needs {
         match self {
             Needs::PullRequestsRead => "pull-requests: read",
             Needs::PullRequestsWrite => "pull-requests: write",
+            Needs::IssuesRead => "issues: read` and `pull-requests: read",
             Needs::IssuesWrite => "issues: write",
             Needs::ContentsRead => "contents: read",
             Needs::ContentsWrite => "contents: write",
@@ -150,16 +217,7 @@ impl GitHubClient {
         call: &Call,
     ) -> Result<Value, GitHubError> {
         let resp = self.send(method, path, body)?;
-        if !resp.is_success() {
-            return Err(failure(&resp, call));
-        }
-        if resp.body.trim().is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_str(&resp.body).map_err(|e| GitHubError::Api {
-            status: resp.status,
-            message: format!("{}: unreadable answer: {e}", call.action),
-        })
+        answer_of(&resp, call, self.token.as_deref())
     }
 
     fn ensure_label(&self, name: &str) -> Result<(), GitHubError> {
@@ -174,7 +232,7 @@ impl GitHubClient {
             what: self.repo_name(),
         };
         if resp.status != 404 {
-            return Err(failure(&resp, &call));
+            return Err(failure(&resp, &call, self.token.as_deref()));
         }
         let body = json!({"name": name, "color": "ededed"});
         let resp = self.send("POST", &labels, Some(&body))?;
@@ -182,7 +240,44 @@ impl GitHubClient {
         if resp.is_success() || (resp.status == 422 && resp.body.contains("already_exists")) {
             return Ok(());
         }
-        Err(failure(&resp, &call))
+        Err(failure(&resp, &call, self.token.as_deref()))
+    }
+}
+
+impl GitHubClient {
+    /// Every open pull request of the repository (at most 5,000: 50 pages of 100), for
+    /// `max_pull_requests`.
+    pub fn open_pulls(&self) -> Result<Vec<PullRequest>, GitHubError> {
+        let call = Call {
+            action: "listing open pull requests",
+            needs: Needs::PullRequestsRead,
+            what: self.repo_name(),
+        };
+        let mut pulls = Vec::new();
+        for page in 1..=50 {
+            let path = format!(
+                "{}/pulls?state=open&per_page=100&page={page}",
+                Self::repo_path(&self.repository)
+            );
+            let resp = self.send("GET", &path, None)?;
+            if !resp.is_success() {
+                return Err(failure(&resp, &call, self.token.as_deref()));
+            }
+            let list: Value = serde_json::from_str(&resp.body).map_err(|e| GitHubError::Api {
+                status: resp.status,
+                message: format!("{}: unreadable answer: {e}", call.action),
+            })?;
+            for item in list.as_array().into_iter().flatten() {
+                pulls.push(pull_request(item)?);
+            }
+            let more = resp
+                .header("link")
+                .is_some_and(|link| link.contains("rel=\"next\""));
+            if !more {
+                break;
+            }
+        }
+        Ok(pulls)
     }
 }
 
@@ -297,9 +392,100 @@ impl Forge for GitHubClient {
     }
 }
 
+impl IssueTracker for GitHubClient {
+    fn list_labelled(
+        &self,
+        label: &str,
+        state: IssueState,
+    ) -> Result<Vec<LabelledIssue>, GitHubError> {
+        let path = format!(
+            "{}/issues?labels={}&state={}&sort=updated&direction=desc&per_page=100",
+            Self::repo_path(&self.repository),
+            escape(label),
+            state.as_str()
+        );
+        let call = Call {
+            action: "listing issues and pull requests",
+            needs: Needs::IssuesRead,
+            what: self.repo_name(),
+        };
+        let mut out = Vec::new();
+        // Pages by number rather than by following `Link`: the token is only ever sent to
+        // `api_url`, whatever URL an answer names.
+        for page in 1..=MAX_LIST_PAGES {
+            let resp = self.send("GET", &format!("{path}&page={page}"), None)?;
+            let items = answer_of(&resp, &call, self.token.as_deref())?;
+            for item in items.as_array().into_iter().flatten() {
+                out.push(labelled_issue(item)?);
+            }
+            if !resp
+                .header("link")
+                .is_some_and(|l| l.contains("rel=\"next\""))
+            {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn create_issue(
+        &self,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<LabelledIssue, GitHubError> {
+        let path = format!("{}/issues", Self::repo_path(&self.repository));
+        let call = Call {
+            action: "creating the dashboard issue",
+            needs: Needs::IssuesWrite,
+            what: self.repo_name(),
+        };
+        let request = json!({"title": title, "body": body, "labels": labels});
+        labelled_issue(&self.call("POST", &path, Some(&request), &call)?)
+    }
+
+    fn edit_issue(&self, number: u64, edit: &IssueEdit) -> Result<LabelledIssue, GitHubError> {
+        let path = format!("{}/issues/{number}", Self::repo_path(&self.repository));
+        let call = Call {
+            action: "updating the dashboard issue",
+            needs: Needs::IssuesWrite,
+            what: format!("issue #{number}"),
+        };
+        let mut request = json!({});
+        if let Some(body) = &edit.body {
+            request["body"] = json!(body);
+        }
+        if let Some(state) = edit.state {
+            request["state"] = json!(state.as_str());
+            request["state_reason"] = json!(edit.state_reason);
+        }
+        labelled_issue(&self.call("PATCH", &path, Some(&request), &call)?)
+    }
+
+    fn ensure_issue_labels(&self, labels: &[String]) -> Result<(), GitHubError> {
+        labels.iter().try_for_each(|name| self.ensure_label(name))
+    }
+}
+
+/// The parsed JSON of a successful answer, else the matching error.
+fn answer_of(resp: &Response, call: &Call, token: Option<&str>) -> Result<Value, GitHubError> {
+    if !resp.is_success() {
+        return Err(failure(resp, call, token));
+    }
+    if resp.body.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(&resp.body).map_err(|e| GitHubError::Api {
+        status: resp.status,
+        message: format!("{}: unreadable answer: {e}", call.action),
+    })
+}
+
 /// The error for a non-2xx answer, carrying GitHub's own explanation.
-fn failure(resp: &Response, call: &Call) -> GitHubError {
-    let message = api_message(&resp.body);
+/// The error for a non-2xx answer, carrying GitHub's own explanation, redacted: an answer may
+/// echo the request's headers.
+fn failure(resp: &Response, call: &Call, token: Option<&str>) -> GitHubError {
+    let message = crate::redact::redact(&api_message(&resp.body), token);
     // A 403 that still carries rate-limit hints outlasted the client's retries.
     let rate_limited =
         resp.header("retry-after").is_some() || resp.header("x-ratelimit-remaining") == Some("0");
@@ -370,6 +556,25 @@ fn pull_request(value: &Value) -> Result<PullRequest, GitHubError> {
             .map(|l| text(&l["name"]))
             .collect(),
         head_ref: text(&value["head"]["ref"]),
+    })
+}
+
+fn labelled_issue(value: &Value) -> Result<LabelledIssue, GitHubError> {
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    let number = value["number"].as_u64().ok_or_else(|| GitHubError::Api {
+        status: 200,
+        message: "issue without a number in GitHub's answer".into(),
+    })?;
+    let pull = value.get("pull_request").filter(|p| p.is_object());
+    Ok(LabelledIssue {
+        number,
+        html_url: text(&value["html_url"]).unwrap_or_default(),
+        title: text(&value["title"]).unwrap_or_default(),
+        body: text(&value["body"]).unwrap_or_default(),
+        state: text(&value["state"]).unwrap_or_default(),
+        is_pull_request: pull.is_some(),
+        created_at: text(&value["created_at"]),
+        merged_at: pull.and_then(|p| text(&p["merged_at"])),
     })
 }
 

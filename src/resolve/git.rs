@@ -57,10 +57,10 @@ impl Failure {
     fn into_error(self, url: &str) -> ResolveError {
         match self {
             Failure::NotFound => ResolveError::RepositoryNotFound {
-                url: gitcmd::redact(url, None),
+                url: crate::redact::redact(url, None),
             },
             Failure::Transient(message) | Failure::Other(message) => ResolveError::Git {
-                url: gitcmd::redact(url, None),
+                url: crate::redact::redact(url, None),
                 message,
             },
         }
@@ -77,7 +77,7 @@ fn ls_remote(remote: &str, token: Option<&str>) -> Result<String, Failure> {
     if output.status.success() {
         return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
     }
-    let stderr = gitcmd::redact(&String::from_utf8_lossy(&output.stderr), token);
+    let stderr = crate::redact::redact(&String::from_utf8_lossy(&output.stderr), token);
     Err(classify(&stderr))
 }
 

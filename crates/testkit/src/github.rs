@@ -1,5 +1,5 @@
-//! A stateful GitHub REST API server on 127.0.0.1 for tests: pull requests, labels, releases and
-//! repository dispatches, any number of repositories. Every request is checked against GitHub's
+//! A stateful GitHub REST API server on 127.0.0.1 for tests: pull requests, issues, labels,
+//! releases and repository dispatches, any number of repositories. Every request is checked against GitHub's
 //! OpenAPI description (operation, query parameters, body schema): a request that breaks it gets
 //! GitHub's 422 answer and is recorded in [`GitHubServer::violations`], so a test can assert that
 //! the client speaks the real API. Answers are built from the description's own examples, so they
@@ -30,6 +30,24 @@ pub struct Pull {
     pub merged: bool,
     pub merge_commit_sha: Option<String>,
     pub labels: Vec<String>,
+    /// Seconds since the epoch.
+    pub created_at: u64,
+    pub merged_at: Option<u64>,
+}
+
+/// An issue as the server holds it; issues and pull requests share one number sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issue {
+    pub number: u64,
+    pub title: String,
+    pub body: Option<String>,
+    /// `open` or `closed`.
+    pub state: String,
+    pub state_reason: Option<String>,
+    pub labels: Vec<String>,
+    /// Seconds since the epoch.
+    pub created_at: u64,
+    pub updated_at: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +136,7 @@ impl Fault {
 #[derive(Default)]
 struct RepoState {
     pulls: Vec<Pull>,
+    issues: Vec<Issue>,
     labels: Vec<Label>,
     dispatches: Vec<Dispatch>,
     releases: BTreeMap<String, String>,
@@ -138,6 +157,17 @@ struct State {
 impl State {
     fn repo(&mut self, full_name: &str) -> &mut RepoState {
         self.repos.entry(full_name.to_string()).or_default()
+    }
+
+    /// Issues and pull requests are numbered in one sequence, as on GitHub.
+    fn next_number(&mut self, repo: &str) -> u64 {
+        let repo = self.repo(repo);
+        let pulls = repo.pulls.iter().map(|p| p.number);
+        pulls
+            .chain(repo.issues.iter().map(|i| i.number))
+            .max()
+            .unwrap_or(0)
+            + 1
     }
 
     /// A fresh 40-hex id for commits the server invents (no git behind it).
@@ -227,6 +257,13 @@ impl GitHubServer {
         create_pull(&mut state, repo, (head, &head_sha), base, title, Some(body)).number
     }
 
+    /// Labels a pull request directly, as a person would.
+    pub fn label_pull(&self, repo: &str, number: u64, labels: &[&str]) {
+        let mut state = self.shared.lock();
+        let names = labels.iter().map(|l| l.to_string()).collect();
+        add_pull_labels(&mut state, repo, &number.to_string(), names).expect("pull request");
+    }
+
     /// Merges a pull request directly, as a reviewer would. Returns the merge commit sha.
     pub fn merge(&self, repo: &str, number: u64) -> Option<String> {
         let mut state = self.shared.lock();
@@ -276,6 +313,31 @@ impl GitHubServer {
 
     pub fn pull(&self, repo: &str, number: u64) -> Option<Pull> {
         self.pulls(repo).into_iter().find(|p| p.number == number)
+    }
+
+    pub fn issues(&self, repo: &str) -> Vec<Issue> {
+        self.shared.lock().repo(repo).issues.clone()
+    }
+
+    /// Opens an issue directly, as if someone else had; labels are created as needed.
+    pub fn open_issue(&self, repo: &str, title: &str, body: &str, labels: &[&str]) -> u64 {
+        let mut state = self.shared.lock();
+        let labels: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+        create_issue(&mut state, repo, title, Some(body), &labels).number
+    }
+
+    /// Moves a pull request's creation (and merge) time `seconds` into the past.
+    pub fn backdate_pull(&self, repo: &str, number: u64, seconds: u64) {
+        let mut state = self.shared.lock();
+        if let Some(pull) = state
+            .repo(repo)
+            .pulls
+            .iter_mut()
+            .find(|p| p.number == number)
+        {
+            pull.created_at = pull.created_at.saturating_sub(seconds);
+            pull.merged_at = pull.merged_at.map(|t| t.saturating_sub(seconds));
+        }
     }
 
     pub fn labels(&self, repo: &str) -> Vec<Label> {
@@ -568,6 +630,10 @@ fn route(shared: &Shared, state: &mut State, req: &Incoming) -> Answer {
         }
         ("GET", ["labels", label]) => get_label(state, &repo, label),
         ("POST", ["labels"]) => post_label(state, &repo, req),
+        ("GET", ["issues"]) => list_issues(state, &ctx, req),
+        ("POST", ["issues"]) => post_issue(state, &ctx, req),
+        ("GET", ["issues", n]) => get_issue(state, &ctx, n),
+        ("PATCH", ["issues", n]) => patch_issue(state, &ctx, n, req),
         ("GET", ["issues", n, "labels"]) => get_pull(state, &ctx, n, true),
         ("POST", ["issues", n, "labels"]) => post_issue_labels(state, &ctx, n, req),
         ("GET", ["releases", "tags", tag]) => get_release(state, &ctx, tag),
@@ -687,8 +753,8 @@ fn create_pull(
     title: &str,
     body: Option<&str>,
 ) -> Pull {
+    let number = state.next_number(repo);
     let repo = state.repo(repo);
-    let number = repo.pulls.iter().map(|p| p.number).max().unwrap_or(0) + 1;
     let pull = Pull {
         number,
         title: title.into(),
@@ -700,6 +766,8 @@ fn create_pull(
         merged: false,
         merge_commit_sha: None,
         labels: Vec::new(),
+        created_at: now(),
+        merged_at: None,
     };
     repo.pulls.push(pull.clone());
     pull
@@ -787,6 +855,7 @@ fn merge_pull(state: &mut State, repo: &str, number: u64) -> Option<String> {
     stored.state = "closed".into();
     stored.merged = true;
     stored.merge_commit_sha = Some(sha.clone());
+    stored.merged_at = Some(now());
     Some(sha)
 }
 
@@ -887,15 +956,32 @@ fn post_issue_labels(state: &mut State, ctx: &Ctx<'_>, number: &str, req: &Incom
         .filter_map(|l| l.as_str().or_else(|| l["name"].as_str()))
         .map(String::from)
         .collect();
-    let repo = state.repo(ctx.repo);
-    let Some(pull) = find_pull(&mut repo.pulls, number) else {
+    let Some(pull) = add_pull_labels(state, ctx.repo, number, names) else {
         return Answer::not_found();
     };
+    let repo = state.repo(ctx.repo);
+    let on_pull: Vec<Value> = pull
+        .labels
+        .iter()
+        .map(|name| labels_json(&repo.labels, name))
+        .collect();
+    Answer::json(200, Value::Array(on_pull))
+}
+
+/// Adds labels to a pull request as GitHub does, creating those the repository lacks; the pull
+/// request as it is then, `None` when there is no such pull request.
+fn add_pull_labels(
+    state: &mut State,
+    repo: &str,
+    number: &str,
+    names: Vec<String>,
+) -> Option<Pull> {
+    let repo = state.repo(repo);
+    let pull = find_pull(&mut repo.pulls, number)?;
     for name in names {
         if !pull.labels.iter().any(|l| l.eq_ignore_ascii_case(&name)) {
             pull.labels.push(name.clone());
         }
-        // GitHub creates labels that the repository does not have yet.
         if !repo
             .labels
             .iter()
@@ -908,12 +994,7 @@ fn post_issue_labels(state: &mut State, ctx: &Ctx<'_>, number: &str, req: &Incom
             });
         }
     }
-    let on_pull: Vec<Value> = pull
-        .labels
-        .iter()
-        .map(|name| labels_json(&repo.labels, name))
-        .collect();
-    Answer::json(200, Value::Array(on_pull))
+    Some(pull.clone())
 }
 
 fn get_release(state: &mut State, ctx: &Ctx<'_>, tag: &str) -> Answer {
@@ -942,6 +1023,251 @@ fn post_dispatch(state: &mut State, repo: &str, req: &Incoming) -> Answer {
         client_payload: body.get("client_payload").cloned().unwrap_or(json!({})),
     });
     Answer::empty(204)
+}
+
+/// Issues and pull requests in one list, as `GET /repos/{owner}/{repo}/issues` gives them:
+/// filtered by state and by every label of `labels`, sorted by `sort`/`direction`.
+fn list_issues(state: &mut State, ctx: &Ctx<'_>, req: &Incoming) -> Answer {
+    let wanted_state = query(req, "state").unwrap_or("open");
+    let wanted_labels: Vec<&str> = query(req, "labels")
+        .map(|l| {
+            l.split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let matches = |item_state: &str, labels: &[String]| {
+        (wanted_state == "all" || item_state == wanted_state)
+            && wanted_labels
+                .iter()
+                .all(|w| labels.iter().any(|l| l.eq_ignore_ascii_case(w)))
+    };
+    let repo = state.repo(ctx.repo);
+    let mut items: Vec<(u64, u64, Value)> = repo
+        .issues
+        .iter()
+        .filter(|i| matches(&i.state, &i.labels))
+        .map(|i| (i.created_at, i.updated_at, issue_json(ctx, &repo.labels, i)))
+        .collect();
+    for pull in repo.pulls.iter().filter(|p| matches(&p.state, &p.labels)) {
+        let updated = pull.merged_at.unwrap_or(pull.created_at);
+        items.push((
+            pull.created_at,
+            updated,
+            pull_as_issue_json(ctx, &repo.labels, pull),
+        ));
+    }
+    let by_updated = query(req, "sort") == Some("updated");
+    items.sort_by_key(|(created, updated, item)| {
+        let time = if by_updated { *updated } else { *created };
+        (time, item["number"].as_u64().unwrap_or(0))
+    });
+    if query(req, "direction") != Some("asc") {
+        items.reverse();
+    }
+    paginate(
+        ctx,
+        req,
+        items.into_iter().map(|(_, _, item)| item).collect(),
+    )
+}
+
+fn create_issue(
+    state: &mut State,
+    repo: &str,
+    title: &str,
+    body: Option<&str>,
+    labels: &[String],
+) -> Issue {
+    let number = state.next_number(repo);
+    let repo = state.repo(repo);
+    for label in labels {
+        ensure_repo_label(&mut repo.labels, label);
+    }
+    let created = now();
+    let issue = Issue {
+        number,
+        title: title.into(),
+        body: body.map(String::from),
+        state: "open".into(),
+        state_reason: None,
+        labels: labels.to_vec(),
+        created_at: created,
+        updated_at: created,
+    };
+    repo.issues.push(issue.clone());
+    issue
+}
+
+fn post_issue(state: &mut State, ctx: &Ctx<'_>, req: &Incoming) -> Answer {
+    let body = req.body.clone().unwrap_or_default();
+    let Some(title) = body["title"].as_str() else {
+        return Answer::validation("Issue", "missing_field", "title is required");
+    };
+    let labels = label_names(&body["labels"]);
+    let issue = create_issue(state, ctx.repo, title, body["body"].as_str(), &labels);
+    let repo = state.repo(ctx.repo);
+    let mut answer = Answer::json(201, issue_json(ctx, &repo.labels, &issue));
+    let location = format!(
+        "{}/repos/{}/issues/{}",
+        ctx.base_url, ctx.repo, issue.number
+    );
+    answer.headers.push(("Location".into(), location));
+    answer
+}
+
+fn get_issue(state: &mut State, ctx: &Ctx<'_>, number: &str) -> Answer {
+    let repo = state.repo(ctx.repo);
+    let number: Option<u64> = number.parse().ok();
+    match repo.issues.iter().find(|i| Some(i.number) == number) {
+        Some(issue) => Answer::json(200, issue_json(ctx, &repo.labels, issue)),
+        None => Answer::not_found(),
+    }
+}
+
+fn patch_issue(state: &mut State, ctx: &Ctx<'_>, number: &str, req: &Incoming) -> Answer {
+    let body = req.body.clone().unwrap_or_default();
+    let repo = state.repo(ctx.repo);
+    let number: Option<u64> = number.parse().ok();
+    let Some(issue) = repo.issues.iter_mut().find(|i| Some(i.number) == number) else {
+        return Answer::not_found();
+    };
+    if let Some(title) = body["title"].as_str() {
+        issue.title = title.into();
+    }
+    if let Some(text) = body.get("body") {
+        issue.body = text.as_str().map(String::from);
+    }
+    if let Some(new_state) = body["state"].as_str() {
+        if new_state != issue.state {
+            issue.state = new_state.into();
+            issue.state_reason = body["state_reason"].as_str().map(String::from);
+        }
+    }
+    if body.get("labels").is_some() {
+        issue.labels = label_names(&body["labels"]);
+    }
+    issue.updated_at = now();
+    let issue = issue.clone();
+    for label in &issue.labels {
+        ensure_repo_label(&mut repo.labels, label);
+    }
+    Answer::json(200, issue_json(ctx, &repo.labels, &issue))
+}
+
+/// Label names of a request's `labels` (strings or `{name}` objects).
+fn label_names(labels: &Value) -> Vec<String> {
+    labels
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.as_str().or_else(|| l["name"].as_str()))
+        .map(String::from)
+        .collect()
+}
+
+/// GitHub creates labels that the repository does not have yet.
+fn ensure_repo_label(labels: &mut Vec<Label>, name: &str) {
+    if !labels.iter().any(|l| l.name.eq_ignore_ascii_case(name)) {
+        labels.push(Label {
+            name: name.into(),
+            color: "ededed".into(),
+            description: None,
+        });
+    }
+}
+
+/// An issue in the documented shape: the description's example with our fields over it.
+fn issue_json(ctx: &Ctx<'_>, labels: &[Label], issue: &Issue) -> Value {
+    let mut out = openapi::github()
+        .example("issue")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    if let Some(fields) = out.as_object_mut() {
+        fields.remove("pull_request");
+    }
+    let api = format!("{}/repos/{}", ctx.base_url, ctx.repo);
+    out["id"] = json!(issue.number * 1000 + 1);
+    out["number"] = json!(issue.number);
+    out["url"] = json!(format!("{api}/issues/{}", issue.number));
+    out["repository_url"] = json!(api);
+    out["html_url"] = json!(format!(
+        "https://github.com/{}/issues/{}",
+        ctx.repo, issue.number
+    ));
+    out["title"] = json!(issue.title);
+    out["body"] = json!(issue.body);
+    out["state"] = json!(issue.state);
+    out["state_reason"] = json!(issue.state_reason);
+    out["locked"] = json!(false);
+    out["labels"] = issue
+        .labels
+        .iter()
+        .map(|l| labels_json(labels, l))
+        .collect();
+    out["created_at"] = json!(timestamp(issue.created_at));
+    out["updated_at"] = json!(timestamp(issue.updated_at));
+    out["closed_at"] = match issue.state.as_str() {
+        "closed" => json!(timestamp(issue.updated_at)),
+        _ => Value::Null,
+    };
+    out
+}
+
+/// A pull request as the issues listing shows it: an issue with a `pull_request` object.
+fn pull_as_issue_json(ctx: &Ctx<'_>, labels: &[Label], pull: &Pull) -> Value {
+    let as_issue = Issue {
+        number: pull.number,
+        title: pull.title.clone(),
+        body: pull.body.clone(),
+        state: pull.state.clone(),
+        state_reason: None,
+        labels: pull.labels.clone(),
+        created_at: pull.created_at,
+        updated_at: pull.merged_at.unwrap_or(pull.created_at),
+    };
+    let mut out = issue_json(ctx, labels, &as_issue);
+    let api = format!("{}/repos/{}", ctx.base_url, ctx.repo);
+    let html = format!("https://github.com/{}/pull/{}", ctx.repo, pull.number);
+    out["html_url"] = json!(html);
+    out["pull_request"] = json!({
+        "url": format!("{api}/pulls/{}", pull.number),
+        "html_url": html,
+        "diff_url": format!("{html}.diff"),
+        "patch_url": format!("{html}.patch"),
+        "merged_at": pull.merged_at.map(timestamp),
+    });
+    out
+}
+
+/// Seconds since the epoch, now.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// RFC 3339 UTC, as GitHub writes times (`2026-01-01T00:00:00Z`).
+fn timestamp(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let rest = seconds % 86_400;
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
 }
 
 fn label_json(label: &Label) -> Value {
@@ -988,11 +1314,9 @@ fn pull_json(ctx: &Ctx<'_>, labels: &[Label], pull: &Pull) -> Value {
     out["locked"] = json!(false);
     out["merged"] = json!(pull.merged);
     out["merge_commit_sha"] = json!(pull.merge_commit_sha);
-    out["merged_at"] = if pull.merged {
-        json!("2026-01-01T00:00:00Z")
-    } else {
-        Value::Null
-    };
+    out["merged_at"] = json!(pull.merged_at.map(timestamp));
+    out["created_at"] = json!(timestamp(pull.created_at));
+    out["updated_at"] = json!(timestamp(pull.merged_at.unwrap_or(pull.created_at)));
     out["closed_at"] = out["merged_at"].clone();
     out["requested_teams"] = json!([]);
     // Labels inside pull requests document `description` as a string, never null.

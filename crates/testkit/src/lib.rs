@@ -5,4 +5,5 @@ pub mod git;
 pub mod github;
 pub mod openapi;
 pub mod registry;
+pub mod registry_tree;
 pub mod runner;
