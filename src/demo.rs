@@ -101,14 +101,9 @@ fn walk_chain(root: &Path) -> Result<()> {
                 chain: config.chain(),
             };
             let env = config.get(name)?.environment(&infra);
-            let repo = Repo::open(&infra, None)?;
-            let tree = promote::CheckedOutTree {
-                repo: &repo,
-                env: &env,
-            };
             println!(
                 "   promote: {}",
-                promote::run(&event, &opts, &tree, Some(&forge))?
+                promote::run_in_checkout(&event, &opts, &env, Some(&forge))?
             );
             next.extend(forge.take_dispatches().into_iter().map(|(_, p)| p));
         }

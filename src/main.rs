@@ -474,17 +474,8 @@ fn run_promote(args: PromoteArgs) -> Result<()> {
         false => Some(args.github.client(args.env.github_token.clone())?),
     };
     let env = args.env.environment()?;
-    let repo = Repo::open(&env.working_dir, None)?;
-    let tree = promote::CheckedOutTree {
-        repo: &repo,
-        env: &env,
-    };
-    let line = promote::run(
-        &event,
-        &opts,
-        &tree,
-        forge.as_ref().map(|f| f as &dyn Forge),
-    )?;
+    let line =
+        promote::run_in_checkout(&event, &opts, &env, forge.as_ref().map(|f| f as &dyn Forge))?;
     Printer::cli().line(&line);
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use crate::environment::Environment;
 use crate::model::{Usage, VersionForm};
-use crate::publish::git::Repo;
+use crate::publish::git::{GitError, Repo};
 use crate::publish::github::{Forge, GitHubError};
 use crate::pull_request::{compare_versions, parse_metadata, Metadata};
 use serde::{Deserialize, Serialize};
@@ -107,6 +107,8 @@ pub enum PromoteError {
     Refused(String),
     #[error(transparent)]
     GitHub(#[from] GitHubError),
+    #[error(transparent)]
+    Git(#[from] GitError),
 }
 
 fn refused(message: impl Into<String>) -> PromoteError {
@@ -325,6 +327,18 @@ fn merged_version(
 
 /// Decides and dispatches (nothing is sent when `forge` is `None`, a dry run); returns the
 /// line that tells the user what happened.
+/// `run` over the checkout of the merge commit in `env`'s working dir, as the promote job makes
+/// it; both doors and the demo promote this way.
+pub fn run_in_checkout(
+    event: &Value,
+    opts: &PromoteOptions,
+    env: &Environment,
+    forge: Option<&dyn Forge>,
+) -> Result<String, PromoteError> {
+    let repo = Repo::open(&env.working_dir, None)?;
+    run(event, opts, &CheckedOutTree { repo: &repo, env }, forge)
+}
+
 pub fn run(
     event: &Value,
     opts: &PromoteOptions,

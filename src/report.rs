@@ -77,12 +77,23 @@ pub fn render_table(plan: &Plan) -> String {
             if dep.is_breaking() { "yes" } else { "no" }.to_string(),
         ]);
     }
-    let widths: Vec<usize> = (0..5)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+    columns(&rows)
+}
+
+/// Rows as left-aligned columns two spaces apart, for the terminal tables of `report` and
+/// `status`.
+pub fn columns<R: AsRef<[String]>>(rows: &[R]) -> String {
+    let count = rows.first().map_or(0, |r| r.as_ref().len());
+    let widths: Vec<usize> = (0..count)
+        .map(|c| {
+            let width = |r: &R| r.as_ref()[c].chars().count();
+            rows.iter().map(width).max().unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for row in rows {
         let cells: Vec<String> = row
+            .as_ref()
             .iter()
             .zip(&widths)
             .map(|(cell, w)| format!("{cell:<w$}"))

@@ -437,17 +437,8 @@ impl Step {
             Some(self.forge()?)
         };
         let env = self.env_of(env_config);
-        let repo = Repo::open(&env.working_dir, None)?;
-        let tree = promote::CheckedOutTree {
-            repo: &repo,
-            env: &env,
-        };
-        let line = promote::run(
-            &event,
-            &opts,
-            &tree,
-            forge.as_ref().map(|f| f as &dyn Forge),
-        )?;
+        let line =
+            promote::run_in_checkout(&event, &opts, &env, forge.as_ref().map(|f| f as &dyn Forge))?;
         self.out.line(&line);
         self.runner.append_summary(&format!(
             "### patcher promote\n\n{}\n",

@@ -8,6 +8,7 @@
 
 use super::{AnomalyKind, DependencyStatus, EnvironmentStatus, PromotionState, Status};
 use crate::action::escape_cell;
+use crate::report::columns;
 use std::fmt::Write;
 
 /// GitHub refuses an issue body over 65,536 characters; some room is left for the marker.
@@ -52,24 +53,6 @@ pub fn table(status: &Status) -> String {
                 e.environment, e.file, e.line, e.column, e.message
             ))
         );
-    }
-    out
-}
-
-fn columns(rows: &[Vec<String>]) -> String {
-    let count = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..count)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
     }
     out
 }
