@@ -90,10 +90,12 @@ impl EnvironmentConfig {
 
 impl Config {
     pub fn load(file: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Read {
+        let read = |message: String| ConfigError::Read {
             file: file.to_path_buf(),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let bytes = crate::edit::read_regular(file).map_err(|e| read(e.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|e| read(e.to_string()))?;
         Config::parse(&text, file)
     }
 

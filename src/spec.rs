@@ -320,10 +320,12 @@ pub fn to_json(spec: &Spec) -> String {
 
 /// A spec file, as `report --output-spec` or a workflow step wrote it.
 pub fn read_file(path: &std::path::Path) -> Result<Spec, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SpecError::Read {
+    let read = |message: String| SpecError::Read {
         path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+        message,
+    };
+    let bytes = crate::edit::read_regular(path).map_err(|e| read(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| read(e.to_string()))?;
     from_json(&text, &path.display().to_string())
 }
 
