@@ -108,3 +108,21 @@ fn file_rewritten_between_scan_and_rename_is_not_overwritten() {
     assert!(run.says("changed"), "{}", run.text());
     w.assert_no_leak(&[&run]);
 }
+
+#[test]
+fn a_change_elsewhere_in_the_file_while_update_runs_is_kept() {
+    let w = slow_registry_world();
+    let run = w.spawn(
+        &["update", ".", "--include-dirs", DEV, "--dependency", VPC],
+        &[],
+    );
+    wait_for_resolve(&w);
+    let theirs = format!("{NET}# someone else's note\n");
+    std::fs::write(w.infra.dir.join("dev/net/main.tf"), &theirs).unwrap();
+    let run = World::finish(run).ok();
+    assert_eq!(
+        std::fs::read_to_string(w.infra.dir.join("dev/net/main.tf")).unwrap(),
+        theirs.replace("\"5.1.0\"", "\"5.2.0\"")
+    );
+    w.assert_no_leak(&[&run]);
+}

@@ -80,6 +80,7 @@ fn symlinked_edited_file_outside_the_repository_is_left_untouched() {
     assert_still_a_link(&w.infra.dir.join("dev/sqs/terragrunt.hcl"), &outside);
     assert_eq!(w.infra.origin_branches(), ["main"], "{}", run.text());
     assert!(w.server.pulls(REPO).is_empty());
+    assert!(run.says("symbolic link"), "{}", run.text());
     w.assert_no_leak(&[&run]);
 }
 
@@ -108,6 +109,7 @@ fn symlinked_edited_file_inside_the_repository_is_skipped_with_a_warning() {
         "{}",
         run.text()
     );
+    assert!(run.says("symbolic link"), "{}", run.text());
     w.assert_no_leak(&[&run]);
 }
 

@@ -136,11 +136,11 @@ fn pr_body_with_workflow_command_lines_at_promote() {
     let number = w.merged_dev_update();
     let body = w.body_of(number);
     let evil = payloads().join("\n");
-    let run = w.promote_step(number, Some(&format!("{evil}\n{body}")));
-    run.assert_no_forged_commands();
-    let run = w.promote_step(number, Some(&format!("{body}\n{evil}")));
-    run.assert_no_forged_commands();
-    w.assert_no_leak(&[&run]);
+    let before = w.promote_step(number, Some(&format!("{evil}\n{body}")));
+    before.assert_no_forged_commands();
+    let after = w.promote_step(number, Some(&format!("{body}\n{evil}")));
+    after.assert_no_forged_commands();
+    w.assert_no_leak(&[&before, &after]);
 }
 
 #[test]
@@ -183,6 +183,7 @@ fn dispatch_payload_fields_are_not_echoed_as_commands() {
                 .into();
             let run = run.failed();
             run.assert_no_forged_commands();
+            w.assert_no_leak(&[&run]);
         }
     }
     assert!(w.server.pulls(REPO).is_empty());
