@@ -49,13 +49,8 @@ fn readme_symlink_to_proc_self_environ_is_not_read_by_the_action() {
     commit_link(&w, README, environ);
     let ws = w.checkout("update");
     let run: Seen = w
-        .step(&ws)
-        .input("patcher_command", "update")
-        .input("environment", "dev")
-        .input("include_dirs", DEV)
-        .input("dependency", SQS)
+        .dev_update(&ws)
         .input("update_strategy", "next-breaking")
-        .event("workflow_dispatch", serde_json::json!({"inputs": {}}))
         .run()
         .into();
     let run = run.ok();

@@ -47,11 +47,8 @@ fn unit_with_source(payload: &str) -> String {
 fn report_step(w: &World) -> (Seen, String) {
     let ws = w.checkout("report");
     let run = w
-        .step(&ws)
-        .input("patcher_command", "report")
-        .input("include_dirs", DEV)
+        .dev_report(&ws)
         .input("spec_file", "spec.json")
-        .event("workflow_dispatch", json!({"inputs": {}}))
         .run()
         .into();
     let spec = std::fs::read_to_string(ws.join("spec.json")).unwrap_or_default();
@@ -148,14 +145,7 @@ fn bad_dependency_input_is_not_echoed_as_a_command() {
     let w = dev_world();
     let ws = w.checkout("update");
     for payload in payloads() {
-        let run: Seen = w
-            .step(&ws)
-            .input("patcher_command", "update")
-            .input("include_dirs", DEV)
-            .input("dependency", &payload)
-            .event("workflow_dispatch", json!({"inputs": {}}))
-            .run()
-            .into();
+        let run: Seen = w.dev_update(&ws).input("dependency", &payload).run().into();
         run.assert_no_forged_commands();
         w.assert_no_leak(&[&run]);
     }

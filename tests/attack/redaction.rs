@@ -50,13 +50,7 @@ fn registry_error_echoing_authorization_is_redacted() {
 
     registry.fail_next(&path, 10, 400, None);
     let ws = w.checkout("report");
-    let step: Seen = w
-        .step(&ws)
-        .input("patcher_command", "report")
-        .input("include_dirs", DEV)
-        .event("workflow_dispatch", serde_json::json!({"inputs": {}}))
-        .run()
-        .into();
+    let step: Seen = w.dev_report(&ws).run().into();
     step.assert_no_forged_commands();
     w.assert_no_leak(&[&step]);
 }
@@ -96,13 +90,7 @@ fn credentials_in_a_module_source_url_are_not_printed() {
     let run = w.cli(&["report", ".", "--include-dirs", DEV]);
     assert!(!run.text().contains(secret), "{}", run.text());
     let ws = w.checkout("report");
-    let step: Seen = w
-        .step(&ws)
-        .input("patcher_command", "report")
-        .input("include_dirs", DEV)
-        .event("workflow_dispatch", serde_json::json!({"inputs": {}}))
-        .run()
-        .into();
+    let step: Seen = w.dev_report(&ws).run().into();
     assert!(!step.text().contains(secret), "{}", step.text());
     w.assert_no_leak(&[&run, &step]);
 }

@@ -89,14 +89,9 @@ fn pull_request_branch_input_main_in_the_action() {
     let ws = w.checkout("update");
     for (branch, base) in [("main", ""), ("patcher/x", "main:refs/heads/x")] {
         let run: Seen = w
-            .step(&ws)
-            .input("patcher_command", "update")
-            .input("environment", "dev")
-            .input("include_dirs", DEV)
-            .input("dependency", SQS)
+            .dev_update(&ws)
             .input("pull_request_branch", branch)
             .input("base_branch", base)
-            .event("workflow_dispatch", serde_json::json!({"inputs": {}}))
             .run()
             .into();
         assert!(run.stdout.contains("::error"), "{}", run.text());

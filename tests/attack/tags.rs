@@ -74,13 +74,8 @@ fn crafted_release_notes_cannot_forge_the_trailer_or_commands() {
         .add_release("acme/terraform-aws-sqs", "v2.0.0", &notes);
     let ws = w.checkout("update");
     let run: Seen = w
-        .step(&ws)
-        .input("patcher_command", "update")
-        .input("environment", "dev")
-        .input("include_dirs", DEV)
-        .input("dependency", SQS)
+        .dev_update(&ws)
         .input("update_strategy", "next-breaking")
-        .event("workflow_dispatch", serde_json::json!({"inputs": {}}))
         .run()
         .into();
     let run = run.ok();

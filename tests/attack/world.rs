@@ -320,15 +320,7 @@ impl World {
     /// A fresh clone of origin's main, as `actions/checkout` gives each job.
     pub fn checkout(&self, name: &str) -> PathBuf {
         let dir = self.root.path().join("checkouts").join(name);
-        let _ = std::fs::remove_dir_all(&dir);
-        let status = Command::new("git")
-            .args(["clone", "--quiet"])
-            .arg(&self.infra.origin)
-            .arg(&dir)
-            .envs(self.gitconfig.env())
-            .status()
-            .unwrap();
-        assert!(status.success());
+        self.infra.clone_origin(&dir, &self.gitconfig);
         dir
     }
 
@@ -350,17 +342,28 @@ impl World {
         step
     }
 
-    /// The dev update of sqs as `update-dev.yml` runs it, in a fresh checkout.
-    pub fn dev_update_step(&self, name: &str) -> Seen {
-        let ws = self.checkout(name);
-        self.step(&ws)
+    /// The dev update of sqs as `update-dev.yml` runs it, in `workspace`; more inputs may
+    /// follow (a later one wins).
+    pub fn dev_update(&self, workspace: &Path) -> Step {
+        self.step(workspace)
             .input("patcher_command", "update")
             .input("environment", "dev")
             .input("include_dirs", DEV)
             .input("dependency", SQS)
             .event("workflow_dispatch", json!({"inputs": {}}))
-            .run()
-            .into()
+    }
+
+    /// [`World::dev_update`] in a fresh checkout.
+    pub fn dev_update_step(&self, name: &str) -> Seen {
+        self.dev_update(&self.checkout(name)).run().into()
+    }
+
+    /// The report of dev's folders, in `workspace`.
+    pub fn dev_report(&self, workspace: &Path) -> Step {
+        self.step(workspace)
+            .input("patcher_command", "report")
+            .input("include_dirs", DEV)
+            .event("workflow_dispatch", json!({"inputs": {}}))
     }
 
     /// `promote` of pull request `number` in dev, on its merge commit, with the event's body

@@ -300,6 +300,19 @@ impl WorkingRepo {
         .collect()
     }
 
+    /// A fresh clone of origin at `dir`, as `actions/checkout` gives each job.
+    pub fn clone_origin(&self, dir: &Path, config: &GitConfig) {
+        let _ = std::fs::remove_dir_all(dir);
+        let status = config
+            .apply(&mut Command::new("git"))
+            .args(["clone", "--quiet"])
+            .arg(&self.origin)
+            .arg(dir)
+            .status()
+            .expect("cannot run git clone");
+        assert!(status.success(), "git clone of {}", self.origin.display());
+    }
+
     /// Content of `path` at `rev` in `origin` (e.g. a pushed branch), if it exists.
     pub fn origin_file(&self, rev: &str, path: &str) -> Option<String> {
         let output = command(&self.origin)
