@@ -353,6 +353,19 @@ impl World {
             .event("workflow_dispatch", json!({"inputs": {}}))
     }
 
+    /// [`World::dev_update`] under `next-breaking` (a README next to the file, release notes in
+    /// it), which must succeed without a command patcher did not make.
+    pub fn breaking_dev_update(&self, workspace: &Path) -> Seen {
+        let run: Seen = self
+            .dev_update(workspace)
+            .input("update_strategy", "next-breaking")
+            .run()
+            .into();
+        let run = run.ok();
+        run.assert_no_forged_commands();
+        run
+    }
+
     /// [`World::dev_update`] in a fresh checkout.
     pub fn dev_update_step(&self, name: &str) -> Seen {
         self.dev_update(&self.checkout(name)).run().into()
