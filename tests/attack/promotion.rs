@@ -146,3 +146,45 @@ fn unmerged_tree_edit_after_the_merge_is_not_promoted() {
         .into();
     assert_refused(&w, &run, "differ from the merge commit");
 }
+
+/// The head branch of the event is the contributor's choice of name: what is dispatched is a
+/// branch name as `git check-ref-format --branch` has it, never a refspec or a second line.
+#[test]
+fn event_head_ref_with_shell_or_newline_is_not_dispatched_raw() {
+    let w = dev_world();
+    let number = w.merged_dev_update();
+    for head in [
+        "patcher/dev/x$(id)".to_string(),
+        format!("patcher/dev/x\n::warning title={MARK}::"),
+        "main:refs/heads/x".to_string(),
+    ] {
+        let mut event = w.server.pull_request_event(REPO, number).unwrap();
+        event["pull_request"]["head"]["ref"] = head.clone().into();
+        let ws = w.checkout("promote-head");
+        let sha = event["pull_request"]["merge_commit_sha"].as_str().unwrap();
+        testkit::git::run(&ws, &["checkout", "--quiet", "--detach", sha]);
+        let run: Seen = w
+            .step(&ws)
+            .input("patcher_command", "promote")
+            .input("environment", "dev")
+            .input("include_dirs", DEV)
+            .event("pull_request", event)
+            .run()
+            .into();
+        run.assert_no_forged_commands();
+        for dispatch in w.dispatches() {
+            let branch = dispatch.client_payload["branch"]
+                .as_str()
+                .unwrap_or_default();
+            let git_accepts = testkit::git::command(&ws)
+                .args(["check-ref-format", "--branch", branch])
+                .output()
+                .unwrap()
+                .status
+                .success();
+            assert!(git_accepts, "{head:?} dispatched as {branch:?}");
+            assert!(!branch.contains(':'), "{head:?} dispatched as {branch:?}");
+        }
+        w.assert_no_leak(&[&run]);
+    }
+}
