@@ -188,3 +188,35 @@ fn event_head_ref_with_shell_or_newline_is_not_dispatched_raw() {
         w.assert_no_leak(&[&run]);
     }
 }
+
+/// The receiving side of a promotion: a payload that does not pass the validators fails the
+/// step before anything is read, written or called.
+#[test]
+fn tampered_dispatch_payload_is_rejected_before_anything_happens() {
+    let w = dev_world();
+    let ws = w.checkout("stage");
+    for payload in [
+        serde_json::json!({"dependency": SQS, "version": "v1.1.0$(id)"}),
+        serde_json::json!({"dependency": "../../etc/passwd", "version": "v1.1.0"}),
+        serde_json::json!({"dependency": SQS, "version": "v1.1.0", "environment": "dev\nprod"}),
+        serde_json::json!({"dependency": SQS, "version": "v1.1.0", "branch": "main:refs/heads/x"}),
+        serde_json::json!({"dependency": SQS, "version": "v1.1.0", "sha": "HEAD~1"}),
+    ] {
+        let event = serde_json::json!({"action": "dev_updates_merged", "client_payload": payload});
+        let run: Seen = w
+            .step(&ws)
+            .input("patcher_command", "update")
+            .input("environment", "stage")
+            .input("include_dirs", DEV)
+            .event("repository_dispatch", event)
+            .run()
+            .into();
+        assert!(!run.success, "accepted {payload}\n{}", run.text());
+        assert!(run.stdout.contains("::error"), "{}", run.text());
+        run.assert_no_forged_commands();
+        w.assert_no_leak(&[&run]);
+    }
+    assert!(w.server.pulls(REPO).is_empty());
+    assert_eq!(w.infra.origin_branches(), ["main"]);
+    assert!(w.server.requests().iter().all(|r| r.method == "GET"));
+}
