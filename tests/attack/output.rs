@@ -179,3 +179,23 @@ fn dispatch_payload_fields_are_not_echoed_as_commands() {
     assert!(w.server.pulls(REPO).is_empty());
     assert_eq!(w.infra.origin_branches(), ["main"]);
 }
+
+/// A hostile origin talks back through `remote:` lines, on a push it takes and on one it refuses.
+#[test]
+fn origin_hook_messages_with_workflow_commands() {
+    use std::os::unix::fs::PermissionsExt;
+    let evil = payloads().join("\n").replace('\'', "");
+    for exit in [0, 1] {
+        let w = dev_world();
+        let hook = w.infra.origin.join("hooks/pre-receive");
+        let script = format!("#!/bin/sh\nprintf '%s\\n' '{evil}' >&2\nexit {exit}\n");
+        std::fs::write(&hook, script).unwrap();
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let step = w.dev_update_step("update");
+        assert_eq!(step.success, exit == 0, "{}", step.text());
+        step.assert_no_forged_commands();
+        let cli = w.update_sqs(&w.publish_args("patcher/dev/sqs", "main"));
+        cli.assert_no_forged_commands();
+        w.assert_no_leak(&[&step, &cli]);
+    }
+}
