@@ -81,3 +81,32 @@ fn crafted_release_notes_cannot_forge_the_trailer_or_commands() {
     promote.assert_no_forged_commands();
     w.assert_no_leak(&[&run, &promote]);
 }
+
+/// A registry answers with versions no git tag could be: newlines, commands, shell.
+#[test]
+fn crafted_registry_versions_are_never_targets() {
+    let w = registry_world();
+    let registry = w.registry.as_ref().unwrap();
+    let crafted = [
+        format!("5.3.0\n::set-output name={MARK}::1"),
+        format!("5.4.0\r::add-mask::{MARK}"),
+        "5.9.0$(id)".to_string(),
+        "9.0.0-<!--".to_string(),
+        "5.8.0 || >= 0".to_string(),
+    ];
+    let mut versions = vec!["5.1.0", "5.2.0"];
+    versions.extend(crafted.iter().map(String::as_str));
+    registry.add_module("terraform-aws-modules", "vpc", "aws", &versions);
+    let run = w
+        .cli(&["update", ".", "--include-dirs", DEV, "--dependency", VPC])
+        .ok();
+    run.assert_no_forged_commands();
+    assert_eq!(
+        std::fs::read_to_string(w.infra.dir.join("dev/net/main.tf")).unwrap(),
+        NET.replace("\"5.1.0\"", "\"5.2.0\"")
+    );
+    let ws = w.checkout("report");
+    let step: Seen = w.dev_report(&ws).run().into();
+    step.ok().assert_no_forged_commands();
+    w.assert_no_leak(&[&run]);
+}
