@@ -162,16 +162,7 @@ fn dispatch_payload_fields_are_not_echoed_as_commands() {
             json!({"dependency": payload, "version": "v1.1.0", "environment": "dev"}),
             json!({"dependency": SQS, "version": "v1.1.0", "environment": payload}),
         ] {
-            let event = json!({"action": "dev_updates_merged", "client_payload": client_payload});
-            let run: Seen = w
-                .step(&ws)
-                .input("patcher_command", "update")
-                .input("environment", "stage")
-                .input("include_dirs", DEV)
-                .event("repository_dispatch", event)
-                .run()
-                .into();
-            let run = run.failed();
+            let run = w.stage_update_on_dispatch(&ws, client_payload).failed();
             run.assert_no_forged_commands();
             w.assert_no_leak(&[&run]);
         }

@@ -132,18 +132,9 @@ fn unmerged_tree_edit_after_the_merge_is_not_promoted() {
     let w = dev_world();
     let number = w.merged_dev_update();
     let event = w.server.pull_request_event(REPO, number).unwrap();
-    let ws = w.checkout("promote-dirty");
-    let sha = event["pull_request"]["merge_commit_sha"].as_str().unwrap();
-    testkit::git::run(&ws, &["checkout", "--quiet", "--detach", sha]);
+    let ws = w.merge_checkout("promote-dirty", &event);
     std::fs::write(ws.join("dev/sqs/terragrunt.hcl"), sqs_unit("v2.0.0")).unwrap();
-    let run: Seen = w
-        .step(&ws)
-        .input("patcher_command", "promote")
-        .input("environment", "dev")
-        .input("include_dirs", DEV)
-        .event("pull_request", event)
-        .run()
-        .into();
+    let run = w.promote_in(&ws, event);
     assert_refused(&w, &run, "differ from the merge commit");
 }
 
@@ -160,17 +151,8 @@ fn event_head_ref_with_shell_or_newline_is_not_dispatched_raw() {
     ] {
         let mut event = w.server.pull_request_event(REPO, number).unwrap();
         event["pull_request"]["head"]["ref"] = head.clone().into();
-        let ws = w.checkout("promote-head");
-        let sha = event["pull_request"]["merge_commit_sha"].as_str().unwrap();
-        testkit::git::run(&ws, &["checkout", "--quiet", "--detach", sha]);
-        let run: Seen = w
-            .step(&ws)
-            .input("patcher_command", "promote")
-            .input("environment", "dev")
-            .input("include_dirs", DEV)
-            .event("pull_request", event)
-            .run()
-            .into();
+        let ws = w.merge_checkout("promote-head", &event);
+        let run = w.promote_in(&ws, event);
         run.assert_no_forged_commands();
         for dispatch in w.dispatches() {
             let branch = dispatch.client_payload["branch"]
@@ -202,15 +184,7 @@ fn tampered_dispatch_payload_is_rejected_before_anything_happens() {
         serde_json::json!({"dependency": SQS, "version": "v1.1.0", "branch": "main:refs/heads/x"}),
         serde_json::json!({"dependency": SQS, "version": "v1.1.0", "sha": "HEAD~1"}),
     ] {
-        let event = serde_json::json!({"action": "dev_updates_merged", "client_payload": payload});
-        let run: Seen = w
-            .step(&ws)
-            .input("patcher_command", "update")
-            .input("environment", "stage")
-            .input("include_dirs", DEV)
-            .event("repository_dispatch", event)
-            .run()
-            .into();
+        let run = w.stage_update_on_dispatch(&ws, payload.clone());
         assert!(!run.success, "accepted {payload}\n{}", run.text());
         assert!(run.stdout.contains("::error"), "{}", run.text());
         run.assert_no_forged_commands();

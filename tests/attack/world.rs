@@ -386,15 +386,38 @@ impl World {
         if let Some(body) = body {
             event["pull_request"]["body"] = Value::String(body.to_string());
         }
-        let ws = self.checkout(&format!("promote-{number}"));
+        let ws = self.merge_checkout(&format!("promote-{number}"), &event);
+        self.promote_in(&ws, event)
+    }
+
+    /// The promote job's checkout: the merge commit of the event's pull request.
+    pub fn merge_checkout(&self, name: &str, event: &Value) -> PathBuf {
+        let ws = self.checkout(name);
         if let Some(sha) = event["pull_request"]["merge_commit_sha"].as_str() {
             testkit::git::run(&ws, &["checkout", "--quiet", "--detach", sha]);
         }
-        self.step(&ws)
+        ws
+    }
+
+    /// `promote` of dev on the `pull_request` event, in `workspace`.
+    pub fn promote_in(&self, workspace: &Path, event: Value) -> Seen {
+        self.step(workspace)
             .input("patcher_command", "promote")
             .input("environment", "dev")
             .input("include_dirs", DEV)
             .event("pull_request", event)
+            .run()
+            .into()
+    }
+
+    /// stage's `update` on the `repository_dispatch` that dev's promote sends, with `payload`.
+    pub fn stage_update_on_dispatch(&self, workspace: &Path, payload: Value) -> Seen {
+        let event = json!({"action": "dev_updates_merged", "client_payload": payload});
+        self.step(workspace)
+            .input("patcher_command", "update")
+            .input("environment", "stage")
+            .input("include_dirs", DEV)
+            .event("repository_dispatch", event)
             .run()
             .into()
     }
