@@ -275,7 +275,13 @@ fn offline_reads_every_environment_from_the_tree_alone() {
     assert_eq!(versions(env(vpc, "dev")), ["v1.2.0"]);
     assert_eq!(versions(env(vpc, "stage")), ["v1.0.0", "v1.1.0"]);
     assert_eq!(env(vpc, "stage")["state"], "behind");
+    // Behind what: dev's highest version; offline, no merge time is known.
+    assert_eq!(
+        env(vpc, "stage")["waits_on"],
+        serde_json::json!({"environment": "dev", "version": "v1.2.0", "merged_at": null, "age_seconds": null})
+    );
     assert_eq!(env(vpc, "prod")["state"], "in_sync");
+    assert!(env(vpc, "prod")["waits_on"].is_null());
     assert_eq!(
         env(vpc, "stage")["versions"][1]["files"],
         serde_json::json!(["stage/app1/terragrunt.hcl"])
@@ -327,7 +333,7 @@ fn offline_table_names_states_and_anomalies() {
     assert!(header.starts_with("DEPENDENCY") && header.contains("DEV") && header.contains("PROD"));
     let sqs = text.lines().find(|l| l.starts_with(SQS)).unwrap();
     assert!(
-        sqs.contains("v0.5.0 (behind)") && sqs.contains("v0.6.0 (AHEAD)"),
+        sqs.contains("v0.5.0 (behind, waits on dev's v0.6.0)") && sqs.contains("v0.6.0 (AHEAD)"),
         "{sqs}"
     );
     let dns = text.lines().find(|l| l.starts_with(DNS)).unwrap();
@@ -397,9 +403,18 @@ fn resolved_status_lists_each_repository_once_and_reads_pull_requests() {
     // sqs v0.6.0 merged in dev three days ago and not yet promoted to stage.
     let sqs_stage = env(dependency(&json, SQS), "stage");
     assert_eq!(sqs_stage["state"], "behind");
-    let waiting = sqs_stage["waiting_seconds"].as_u64().unwrap();
+    let waits_on = &sqs_stage["waits_on"];
+    assert_eq!(waits_on["environment"], "dev");
+    assert_eq!(waits_on["version"], "v0.6.0");
+    let waiting = waits_on["age_seconds"].as_u64().unwrap();
     assert!((3 * DAY..3 * DAY + 600).contains(&waiting), "{waiting}");
-    assert!(sqs_stage["waiting_since"].as_str().unwrap().ends_with('Z'));
+    assert!(waits_on["merged_at"].as_str().unwrap().ends_with('Z'));
+    // vpc: stage waits on dev's v1.2.0, merged two days ago, while its own promotion is in
+    // review.
+    let vpc_waits = &env(dependency(&json, VPC), "stage")["waits_on"];
+    assert_eq!(vpc_waits["version"], "v1.2.0");
+    let waiting = vpc_waits["age_seconds"].as_u64().unwrap();
+    assert!((2 * DAY..2 * DAY + 600).contains(&waiting), "{waiting}");
 
     // The forged metadata (a version that is no version) is not shown anywhere.
     let dns_prod = env(dependency(&json, DNS), "prod");
@@ -467,6 +482,11 @@ fn action_status_writes_summary_and_output_and_keeps_one_dashboard() {
     assert!(
         body.contains(&format!("- #{} ", 3)),
         "stage's review is listed:\n{body}"
+    );
+    let sqs_row = body.lines().find(|l| l.contains(SQS)).unwrap();
+    assert!(
+        sqs_row.contains("behind, waits on `dev`'s `v0.6.0` merged 3d ago"),
+        "{sqs_row}"
     );
     let theirs = dashboards
         .iter()
