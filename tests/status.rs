@@ -423,13 +423,7 @@ fn resolved_status_lists_each_repository_once_and_reads_pull_requests() {
 
     // One listing per repository for all three environments together: git's own trace of
     // the commands patcher ran shows each of the four repositories listed exactly once.
-    let trace = std::fs::read_to_string(&trace).unwrap();
-    let mut listed: Vec<&str> = trace
-        .lines()
-        .filter(|l| l.contains("built-in: git ls-remote"))
-        .filter_map(|l| l.split_whitespace().find(|w| w.contains("github.com")))
-        .collect();
-    listed.sort();
+    let mut listed = listed_repositories(&trace);
     assert_eq!(listed.len(), 4, "{listed:#?}");
     listed.dedup();
     assert_eq!(listed.len(), 4, "a repository was listed twice");
@@ -445,6 +439,71 @@ fn resolved_status_lists_each_repository_once_and_reads_pull_requests() {
         .filter(|r| r.path.ends_with("/issues"))
         .count();
     assert_eq!(issue_lists, 6, "open + closed per environment");
+}
+
+/// Git ls-remote runs of patcher, one entry per repository address listed.
+fn listed_repositories(trace: &Path) -> Vec<String> {
+    let trace = std::fs::read_to_string(trace).unwrap();
+    let mut listed: Vec<String> = trace
+        .lines()
+        .filter(|l| l.contains("built-in: git ls-remote"))
+        .filter_map(|l| l.split_whitespace().find(|w| w.contains("github.com")))
+        .map(str::to_string)
+        .collect();
+    listed.sort();
+    listed
+}
+
+#[test]
+fn one_listing_per_repository_and_registry_module_for_the_whole_chain() {
+    let w = world();
+    let registry = testkit::registry::Registry::start();
+    registry.add_module("acme", "platform", "aws", &["1.0.0", "1.1.0", "1.2.0"]);
+    // A second module of the vpc repository, and one registry module, in every environment
+    // at a different version or constraint.
+    for (env, subnet, platform) in [
+        ("dev", "v1.3.0", "1.2.0"),
+        ("stage", "v1.2.0", "~> 1.1.0"),
+        ("prod", "v1.1.0", "1.0.0"),
+    ] {
+        let text = format!(
+            "{}\nmodule \"platform\" {{\n  source  = \"acme/platform/aws\"\n  version = \"{platform}\"\n}}\n",
+            terragrunt_unit("terraform-aws-vpc", "subnet", subnet)
+                .replace("terraform {", "module \"subnet\" {")
+        );
+        std::fs::write(w.infra().join(format!("{env}/main.tf")), text).unwrap();
+    }
+    let trace = w.root.path().join("git-trace");
+    let base_urls = format!("registry.terraform.io={}", registry.url());
+    let json = w.json_with(
+        &[],
+        &[
+            ("GIT_TRACE", &trace),
+            ("PATCHER_REGISTRY_BASE_URLS", Path::new(&base_urls)),
+        ],
+    );
+    assert_eq!(
+        json["pull_requests"], false,
+        "no repository: no pull requests"
+    );
+
+    let subnet = dependency(&json, "acme/terraform-aws-vpc/subnet");
+    assert_eq!(versions(env(subnet, "prod")), ["v1.1.0"]);
+    assert_eq!(env(subnet, "prod")["state"], "behind");
+    let platform = dependency(&json, "acme/platform/aws");
+    assert_eq!(platform["latest"], "1.2.0");
+    assert_eq!(env(platform, "stage")["versions"][0]["resolved"], "1.1.0");
+    assert_eq!(env(platform, "stage")["waits_on"]["version"], "1.2.0");
+
+    // Five dependencies in three environments: four repositories, one registry module, each
+    // listed once.
+    let listed = listed_repositories(&trace);
+    assert_eq!(listed.len(), 4, "{listed:#?}");
+    let mut unique = listed.clone();
+    unique.dedup();
+    assert_eq!(unique, listed, "a repository was listed twice");
+    let versions_path = testkit::registry::Registry::versions_path("acme", "platform", "aws");
+    assert_eq!(registry.request_count(&versions_path), 1);
 }
 
 #[test]
