@@ -524,7 +524,11 @@ fn run_status(args: StatusArgs) -> Result<()> {
             status::render::DASHBOARD_LIMIT,
         );
         let published = status::dashboard::publish(forge, &markdown)?;
-        out.error_line(&format!("dashboard: {}", published.url));
+        out.error_line(&format!(
+            "dashboard {}: {}",
+            published.describe(),
+            published.url
+        ));
     }
     Ok(())
 }

@@ -4,9 +4,14 @@
 //! through `insteadOf`; pull requests and the dashboard issue live on the GitHub API server on
 //! 127.0.0.1, which checks every request against GitHub's OpenAPI description.
 
+use patcher::publish::github::{
+    GitHubClient, GitHubError, IssueEdit, IssueState, IssueTracker, LabelledIssue,
+};
+use patcher::status::dashboard::{self, Published};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Barrier;
 use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo};
 use testkit::github::GitHubServer;
 use testkit::runner::Step;
@@ -530,7 +535,9 @@ fn action_status_writes_summary_and_output_and_keeps_one_dashboard() {
     assert_eq!(env(dependency(&status, SQS), "prod")["state"], "ahead");
     assert_eq!(run.output("dashboard_issue"), existing.to_string());
     assert!(run.summary.contains("### patcher status"));
-    assert!(run.summary.contains(&format!("Dashboard: #{existing}")));
+    assert!(run
+        .summary
+        .contains(&format!("Dashboard: #{existing} (edited)")));
 
     // Edited in place, not duplicated; the hand-labelled issue is left alone.
     let dashboards = w.dashboards();
@@ -596,6 +603,9 @@ fn dashboard_created_once_then_edited_and_duplicates_closed() {
     let first = w.step().input("dashboard", "true").run();
     assert!(first.success, "{}{}", first.stdout, first.stderr);
     let created: u64 = first.output("dashboard_issue").parse().unwrap();
+    assert!(first
+        .summary
+        .contains(&format!("Dashboard: #{created} (created)")));
     assert_eq!(w.dashboards().len(), 1);
     assert!(w
         .server
@@ -618,6 +628,9 @@ fn dashboard_created_once_then_edited_and_duplicates_closed() {
     let second = w.step().input("dashboard", "true").run();
     assert!(second.success, "{}{}", second.stdout, second.stderr);
     assert_eq!(second.output("dashboard_issue"), created.to_string());
+    assert!(second.summary.contains(&format!(
+        "Dashboard: #{created} (edited; closed duplicate #{racer})"
+    )));
     let dashboards = w.dashboards();
     let open: Vec<u64> = dashboards
         .iter()
@@ -636,6 +649,88 @@ fn dashboard_created_once_then_edited_and_duplicates_closed() {
         .unwrap();
     let sqs_row = body.lines().find(|l| l.contains(SQS)).unwrap();
     assert!(sqs_row.contains("in sync"), "{sqs_row}");
+    assert!(
+        w.server.violations().is_empty(),
+        "{:#?}",
+        w.server.violations()
+    );
+}
+
+/// The real client, except that `create_issue` waits until every racing run reaches it: each
+/// has listed and found no dashboard, so each creates one, the race the dashboard must survive.
+struct CreateTogether<'a> {
+    client: GitHubClient,
+    barrier: &'a Barrier,
+}
+
+impl IssueTracker for CreateTogether<'_> {
+    fn list_labelled(
+        &self,
+        label: &str,
+        state: IssueState,
+    ) -> Result<Vec<LabelledIssue>, GitHubError> {
+        self.client.list_labelled(label, state)
+    }
+    fn create_issue(
+        &self,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<LabelledIssue, GitHubError> {
+        self.barrier.wait();
+        self.client.create_issue(title, body, labels)
+    }
+    fn edit_issue(&self, number: u64, edit: &IssueEdit) -> Result<LabelledIssue, GitHubError> {
+        self.client.edit_issue(number, edit)
+    }
+    fn ensure_issue_labels(&self, labels: &[String]) -> Result<(), GitHubError> {
+        self.client.ensure_issue_labels(labels)
+    }
+}
+
+#[test]
+fn racing_runs_both_create_and_agree_on_one_dashboard() {
+    let w = world();
+    let client = || GitHubClient::new(w.server.url(), REPO, Some(TOKEN.into()));
+    let barrier = Barrier::new(3);
+    let runs: Vec<Published> = std::thread::scope(|scope| {
+        let racers: Vec<_> = ["run a", "run b", "run c"]
+            .map(|text| {
+                let tracker = CreateTogether {
+                    client: client(),
+                    barrier: &barrier,
+                };
+                scope.spawn(move || dashboard::publish(&tracker, text).unwrap())
+            })
+            .into_iter()
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let mut numbers: Vec<u64> = w.dashboards().iter().map(|i| i.number).collect();
+    numbers.sort();
+    assert_eq!(numbers.len(), 3, "each run created one");
+    let kept = numbers[0];
+    assert!(runs.iter().all(|r| r.number == kept), "{runs:#?}");
+    assert_eq!(runs.iter().filter(|r| r.created).count(), 1, "{runs:#?}");
+    let mut closed: Vec<u64> = runs.iter().flat_map(|r| r.closed.clone()).collect();
+    closed.sort();
+    closed.dedup();
+    assert_eq!(closed, numbers[1..]);
+    for issue in w.dashboards() {
+        let (state, reason) = match issue.number == kept {
+            true => ("open", None),
+            false => ("closed", Some("duplicate")),
+        };
+        assert_eq!(
+            (issue.state.as_str(), issue.state_reason.as_deref()),
+            (state, reason)
+        );
+    }
+
+    // The next run edits the one dashboard and creates nothing.
+    let next = dashboard::publish(&client(), "run d").unwrap();
+    assert_eq!(next.describe(), format!("#{kept} (edited)"));
+    assert_eq!(w.dashboards().len(), 3);
     assert!(
         w.server.violations().is_empty(),
         "{:#?}",
