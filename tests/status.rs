@@ -588,6 +588,9 @@ fn action_status_writes_summary_and_output_and_keeps_one_dashboard() {
     let again = w.step().input("dashboard", "true").run();
     assert!(again.success, "{}{}", again.stdout, again.stderr);
     assert_eq!(again.output("dashboard_issue"), existing.to_string());
+    assert!(again
+        .summary
+        .contains(&format!("Dashboard: #{existing} (unchanged)")));
     assert_eq!(w.dashboards().len(), 2);
     assert_eq!(patches(&w), before, "unchanged body: no edit");
     assert!(
