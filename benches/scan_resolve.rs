@@ -8,6 +8,9 @@
 //! Timings are printed as a Markdown table; nothing is asserted about them (DESIGN.md: speed is
 //! measured, never asserted), but a fixture that does not scan or resolve cleanly aborts the
 //! run, since its numbers would mean nothing.
+//!
+//! `benches/status.rs` includes this file as a module for the same fixture: the `pub(crate)`
+//! items are what it uses.
 
 use patcher::environment::Environment;
 use patcher::model::{Origin, ScanResult};
