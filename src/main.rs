@@ -496,7 +496,9 @@ fn run_status(args: StatusArgs) -> Result<()> {
         (false, Some(_)) => Some(args.github.client(args.github_token.clone())?),
         (false, None) if args.dashboard => bail!("--dashboard needs --repository owner/name"),
         (false, None) => {
-            eprintln!("note: no --repository (or GITHUB_REPOSITORY): pull requests not looked up");
+            Printer::cli().error_line(
+                "note: no --repository (or GITHUB_REPOSITORY): pull requests not looked up",
+            );
             None
         }
         (true, _) => None,
@@ -510,9 +512,10 @@ fn run_status(args: StatusArgs) -> Result<()> {
         now: status::now(),
     };
     let status = status::collect(&opts)?;
+    let out = Printer::cli();
     match args.output {
-        Output::Table => print!("{}", status::render::table(&status)),
-        Output::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+        Output::Table => out.text(&status::render::table(&status)),
+        Output::Json => out.line(&serde_json::to_string_pretty(&status)?),
     }
     if let (true, Some(forge)) = (args.dashboard, &forge) {
         let markdown = status::render::markdown(
@@ -521,7 +524,11 @@ fn run_status(args: StatusArgs) -> Result<()> {
             status::render::DASHBOARD_LIMIT,
         );
         let published = status::dashboard::publish(forge, &markdown)?;
-        eprintln!("dashboard: {}", published.url);
+        out.error_line(&format!(
+            "dashboard {}: {}",
+            published.describe(),
+            published.url
+        ));
     }
     Ok(())
 }

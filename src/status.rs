@@ -153,9 +153,18 @@ pub struct EnvironmentStatus {
     /// The latest merged update pull request of this dependency in this environment.
     pub last_merged: Option<MergedPull>,
     pub state: PromotionState,
-    /// For `behind`: when the version waiting here was merged in the environment before.
-    pub waiting_since: Option<String>,
-    pub waiting_seconds: Option<u64>,
+    /// For `behind`: the version of the environment before that has not reached this one.
+    pub waits_on: Option<WaitsOn>,
+}
+
+/// What a `behind` environment waits for: the highest version of the environment before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaitsOn {
+    pub environment: String,
+    pub version: String,
+    /// When that version merged there, from its update pull request (none found: `None`).
+    pub merged_at: Option<String>,
+    pub age_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -424,7 +433,7 @@ fn dependency_status(id: &str, opts: &StatusOptions, holdings: &[Holding]) -> De
         anomalies: Vec::new(),
     };
     let listed = opts.lister.is_some() && status.listing_error.is_none();
-    drift::compare(&mut status, opts.now, listed);
+    drift::compare(&mut status, listed);
     status
 }
 
@@ -453,8 +462,7 @@ fn environment_status(
         pull_request: open_pull(id, &holding.open, highest.as_deref(), now),
         last_merged: last_merged(id, &holding.merged, now),
         state: PromotionState::Unknown,
-        waiting_since: None,
-        waiting_seconds: None,
+        waits_on: None,
         versions,
     }
 }

@@ -491,7 +491,7 @@ impl Step {
             let published = status::dashboard::publish(forge, &markdown)?;
             self.runner
                 .set_output("dashboard_issue", &published.number.to_string())?;
-            summary.push_str(&format!("\nDashboard: #{}\n", published.number));
+            summary.push_str(&format!("\nDashboard: {}\n", published.describe()));
         }
         self.runner.append_summary(&summary)?;
         Ok(())
