@@ -139,8 +139,7 @@ impl Config {
             }
         }
         check_groups(&config.groups).map_err(invalid)?;
-        if config.environments.is_empty() && config.ignore.is_empty() && config.groups.is_empty()
-        {
+        if config.environments.is_empty() && config.ignore.is_empty() && config.groups.is_empty() {
             return Err(invalid("no environments defined".into()));
         }
         Ok(config)
@@ -347,15 +346,27 @@ mod tests {
     #[test]
     fn groups_are_checked_like_environments() {
         let ok = parse("groups:\n  - name: aws\n    dependencies: ['terraform-aws-modules/*']\n");
-        assert_eq!(ok.unwrap().groups[0].dependencies, ["terraform-aws-modules/*"]);
+        assert_eq!(
+            ok.unwrap().groups[0].dependencies,
+            ["terraform-aws-modules/*"]
+        );
         let unknown = parse("groups:\n  - name: aws\n    dependency: ['x/*']\n")
             .unwrap_err()
             .to_string();
-        assert!(unknown.contains("dependency") && unknown.contains("line 3"), "{unknown}");
+        assert!(
+            unknown.contains("dependency") && unknown.contains("line 3"),
+            "{unknown}"
+        );
         let twice = parse("groups:\n  - name: aws\n    dependencies: [a/*]\n  - name: aws\n    dependencies: [b/*]\n");
-        assert!(twice.unwrap_err().to_string().contains("group `aws` is defined twice"));
+        assert!(twice
+            .unwrap_err()
+            .to_string()
+            .contains("group `aws` is defined twice"));
         let empty = parse("groups:\n  - name: aws\n    dependencies: []\n");
-        assert!(empty.unwrap_err().to_string().contains("`aws` has no dependencies"));
+        assert!(empty
+            .unwrap_err()
+            .to_string()
+            .contains("`aws` has no dependencies"));
         let bad = parse("groups:\n  - name: 'a/b'\n    dependencies: [x/*]\n");
         assert!(bad.unwrap_err().to_string().contains("must be letters"));
     }

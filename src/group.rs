@@ -176,7 +176,10 @@ mod tests {
     #[test]
     fn the_first_matching_group_wins() {
         let g = groups(TWO).unwrap();
-        assert_eq!(g.group_of("terraform-aws-modules/vpc/aws"), Some("group-aws"));
+        assert_eq!(
+            g.group_of("terraform-aws-modules/vpc/aws"),
+            Some("group-aws")
+        );
         assert_eq!(g.group_of("acme/mods/sqs"), Some("group-acme"));
         assert_eq!(g.group_of("other/mods/sqs"), None);
         let err = groups("groups:\n  - name: aws\n    dependencies: ['acme/{x']\n")
@@ -231,7 +234,10 @@ mod tests {
         assert_eq!(members, ["acme/a/m", "acme/b/m"]);
         assert_eq!((acme.usage_count, acme.breaking), (Some(4), false));
         assert!(bundled.dependencies[2].breaking);
-        assert_eq!(bundled.dependency("acme/b/m").map(|d| d.usage_count), Some(Some(2)));
+        assert_eq!(
+            bundled.dependency("acme/b/m").map(|d| d.usage_count),
+            Some(Some(2))
+        );
 
         let one = Ask {
             dependency: Some("acme/a/m"),

@@ -99,10 +99,16 @@ impl Payload {
         let mut seen = std::collections::BTreeSet::new();
         for m in &self.members {
             if !valid_dependency_id(&m.dependency) || !seen.insert(&m.dependency) {
-                return bad(format!("{:?} is not a dependency ID, or twice", m.dependency));
+                return bad(format!(
+                    "{:?} is not a dependency ID, or twice",
+                    m.dependency
+                ));
             }
             if !valid_version(&m.version) {
-                return bad(format!("{:?} of {} is not a version", m.version, m.dependency));
+                return bad(format!(
+                    "{:?} of {} is not a version",
+                    m.version, m.dependency
+                ));
             }
         }
         Ok(())
@@ -310,7 +316,11 @@ fn claimed_dependency(blocks: &[Metadata], number: u64) -> Result<Option<String>
     match blocks {
         [] => Ok(None),
         [one] if one.group.is_none() => Ok(Some(one.dependency.clone())),
-        [first, ..] if blocks.iter().all(|b| b.group.is_some() && b.group == first.group) => {
+        [first, ..]
+            if blocks
+                .iter()
+                .all(|b| b.group.is_some() && b.group == first.group) =>
+        {
             Ok(first.group.clone())
         }
         many => Err(refused(format!(
@@ -334,7 +344,10 @@ fn group_members(
     let mut by_id: BTreeMap<&str, Vec<Usage>> = BTreeMap::new();
     for usage in usages {
         if groups.group_of(&usage.source.id) == Some(group) {
-            by_id.entry(&usage.source.id).or_default().push(usage.clone());
+            by_id
+                .entry(&usage.source.id)
+                .or_default()
+                .push(usage.clone());
         }
     }
     if by_id.is_empty() {
@@ -343,7 +356,10 @@ fn group_members(
              environment's folders at the merge commit {sha}"
         )));
     }
-    if let Some(stray) = blocks.iter().find(|b| !by_id.contains_key(b.dependency.as_str())) {
+    if let Some(stray) = blocks
+        .iter()
+        .find(|b| !by_id.contains_key(b.dependency.as_str()))
+    {
         return Err(refused(format!(
             "the pull request's metadata names {:?}, which is not a dependency of `{group}` in \
              this environment's folders at the merge commit {sha}",
@@ -745,7 +761,10 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!((payload.dependency.as_str(), payload.version.as_deref()), ("group-acme", None));
+        assert_eq!(
+            (payload.dependency.as_str(), payload.version.as_deref()),
+            ("group-acme", None)
+        );
         let members: Vec<(&str, &str)> = payload
             .members
             .iter()
@@ -759,10 +778,20 @@ mod tests {
         assert!(err.to_string().contains("\"v1.2.0\""), "{err}");
         let stray = group_body(&[("other/c/z", "v9.0.0")]);
         let err = decide(&merged(&stray), &group_opts(), &tree).unwrap_err();
-        assert!(err.to_string().contains("not a dependency of `group-acme`"), "{err}");
+        assert!(
+            err.to_string().contains("not a dependency of `group-acme`"),
+            "{err}"
+        );
         let err = decide(&merged(&both), &opts(), &tree).unwrap_err();
-        assert!(err.to_string().contains("no dependency of `group-acme`"), "{err}");
-        let mixed = format!("{}{}", group_body(&[("acme/a/x", "v1.2.0")]), body("v1.2.0", "dev").lines().last().unwrap());
+        assert!(
+            err.to_string().contains("no dependency of `group-acme`"),
+            "{err}"
+        );
+        let mixed = format!(
+            "{}{}",
+            group_body(&[("acme/a/x", "v1.2.0")]),
+            body("v1.2.0", "dev").lines().last().unwrap()
+        );
         let err = decide(&merged(&mixed), &group_opts(), &tree).unwrap_err();
         assert!(err.to_string().contains("no one group"), "{err}");
     }
@@ -774,10 +803,19 @@ mod tests {
         assert_eq!(payload_of(&ok).unwrap().unwrap().members.len(), 1);
         for (key, value) in [
             ("members", json!([])),
-            ("members", json!([{"dependency": "../x", "version": "v1.0.0"}])),
-            ("members", json!([{"dependency": "acme/a/x", "version": "v1$(id)"}])),
-            ("members", json!([{"dependency": "acme/a/x", "version": "v1.0.0"},
-                              {"dependency": "acme/a/x", "version": "v1.0.0"}])),
+            (
+                "members",
+                json!([{"dependency": "../x", "version": "v1.0.0"}]),
+            ),
+            (
+                "members",
+                json!([{"dependency": "acme/a/x", "version": "v1$(id)"}]),
+            ),
+            (
+                "members",
+                json!([{"dependency": "acme/a/x", "version": "v1.0.0"},
+                              {"dependency": "acme/a/x", "version": "v1.0.0"}]),
+            ),
             ("version", json!("v1.0.0")),
             ("dependency", json!("acme/a/x")),
         ] {
