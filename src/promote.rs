@@ -86,7 +86,8 @@ impl Payload {
     fn check_members(&self) -> Result<(), PayloadError> {
         let bad = |why: String| Err(PayloadError::BadMembers(why));
         let group = is_group_id(&self.dependency);
-        if group != !self.members.is_empty() || (group && self.version.is_some()) {
+        let has_members = !self.members.is_empty();
+        if group != has_members || (group && self.version.is_some()) {
             return bad(format!(
                 "a group ID comes with members and no version, a dependency ID with a version \
                  and no members ({:?})",
