@@ -84,7 +84,21 @@ pub struct Ask<'a> {
     pub groups: &'a Groups,
 }
 
-impl Ask<'_> {
+impl<'a> Ask<'a> {
+    pub fn new(
+        dependency: Option<&'a str>,
+        version: Option<&'a str>,
+        members: &'a [Member],
+        groups: &'a Groups,
+    ) -> Ask<'a> {
+        Ask {
+            dependency,
+            version,
+            members,
+            groups,
+        }
+    }
+
     /// The group asked for, if the run works on one.
     pub fn group(&self) -> Option<&str> {
         self.dependency.filter(|id| is_group_id(id))

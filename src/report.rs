@@ -28,12 +28,8 @@ pub struct ReportOptions {
 
 impl ReportOptions {
     pub fn ask(&self) -> Ask<'_> {
-        Ask {
-            dependency: self.dependency.as_deref(),
-            version: self.version.as_deref(),
-            members: &self.members,
-            groups: &self.groups,
-        }
+        let (dependency, version) = (self.dependency.as_deref(), self.version.as_deref());
+        Ask::new(dependency, version, &self.members, &self.groups)
     }
 }
 

@@ -835,9 +835,23 @@ mod tests {
         );
         let (scan, listings) = fixture();
         let mut missing = Vec::new();
+        let groups = crate::group::Groups::default();
+        let grouped = crate::group::Ask {
+            dependency: Some("group-all"),
+            version: None,
+            members: &[],
+            groups: &groups,
+        };
         for strategy in [Strategy::NextSafe, Strategy::NextBreaking] {
-            let value: Value =
-                serde_json::from_str(&to_json(&spec_for(&scan, &listings, strategy))).unwrap();
+            let mut spec = spec_for(&scan, &listings, strategy);
+            let value: Value = serde_json::from_str(&to_json(&spec)).unwrap();
+            grouped.bundle(&mut spec);
+            let group: Value = serde_json::from_str(&to_json(&spec)).unwrap();
+            assert!(!group["Dependencies"][0]["Members"][0]["Usages"]
+                .as_array()
+                .unwrap()
+                .is_empty());
+            undocumented_keys(&group, &schema, &schema, "$", &mut missing);
             assert!(!value["Dependencies"][0]["Usages"]
                 .as_array()
                 .unwrap()

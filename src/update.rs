@@ -48,12 +48,8 @@ pub struct UpdateOptions {
 
 impl UpdateOptions {
     pub fn ask(&self) -> Ask<'_> {
-        Ask {
-            dependency: self.dependency.as_deref(),
-            version: self.version.as_deref(),
-            members: &self.members,
-            groups: &self.groups,
-        }
+        let (dependency, version) = (self.dependency.as_deref(), self.version.as_deref());
+        Ask::new(dependency, version, &self.members, &self.groups)
     }
 }
 

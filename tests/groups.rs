@@ -30,13 +30,13 @@ groups:
     dependencies: ['acme/terraform-aws-sqs/*', 'acme/terraform-aws-vpc/*']
 ";
 
+/// The infrastructure repository on the GitHub server, and the two modules of the group.
 struct World {
-    root: tempfile::TempDir,
-    gitconfig: GitConfig,
-    infra: WorkingRepo,
     server: GitHubServer,
-    sqs: ModuleRepo,
-    vpc: ModuleRepo,
+    infra: WorkingRepo,
+    modules: [ModuleRepo; 2],
+    gitconfig: GitConfig,
+    root: tempfile::TempDir,
 }
 
 fn world() -> World {
@@ -64,12 +64,11 @@ fn world() -> World {
     let server = GitHubServer::start(TOKEN);
     server.attach_origin(REPO, &infra.origin);
     World {
-        root,
-        gitconfig,
-        infra,
+        modules: [sqs, vpc],
         server,
-        sqs,
-        vpc,
+        infra,
+        gitconfig,
+        root,
     }
 }
 
@@ -78,15 +77,7 @@ impl World {
     /// (the promote job's checkout), else at main.
     fn checkout(&self, name: &str, event: Option<&Value>) -> PathBuf {
         let dir = self.root.path().join("checkouts").join(name);
-        let _ = std::fs::remove_dir_all(&dir);
-        let status = std::process::Command::new("git")
-            .args(["clone", "--quiet"])
-            .arg(&self.infra.origin)
-            .arg(&dir)
-            .envs(self.gitconfig.env())
-            .status()
-            .unwrap();
-        assert!(status.success());
+        self.infra.fresh_clone(&dir, &self.gitconfig);
         let sha = event.and_then(|e| e["pull_request"]["merge_commit_sha"].as_str());
         if let Some(sha) = sha {
             testkit::git::run(&dir, &["checkout", "--quiet", "--detach", sha]);
@@ -253,8 +244,8 @@ fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
     w.server.merge(REPO, n).unwrap();
 
     // Newer releases of both members appear after dev was tested: stage must not get them.
-    w.sqs.release("v1.2.0");
-    w.vpc.release("v0.5.2");
+    w.modules[0].release("v1.2.0");
+    w.modules[1].release("v0.5.2");
 
     let mut number = n;
     for (env, next) in [("dev", "stage"), ("stage", "prod")] {
@@ -398,7 +389,7 @@ fn groups_from_the_command_line() {
     let pulls = w.server.pulls(REPO);
     assert_eq!(pulls.len(), 1);
     w.server.merge(REPO, pulls[0].number).unwrap();
-    w.sqs.release("v1.2.0");
+    w.modules[0].release("v1.2.0");
 
     let event = w.server.pull_request_event(REPO, pulls[0].number).unwrap();
     let event_file = w.root.path().join("event.json");
