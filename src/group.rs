@@ -64,6 +64,10 @@ impl Groups {
         Ok(Groups { groups })
     }
 
+    fn names(&self) -> Vec<&str> {
+        self.groups.iter().map(|g| g.id.as_str()).collect()
+    }
+
     /// The group dependency `id` belongs to: the first, in the file's order, with a glob that
     /// matches it.
     pub fn group_of(&self, id: &str) -> Option<&str> {
@@ -129,6 +133,20 @@ impl<'a> Ask<'a> {
         }
     }
 
+    /// A group asked for without its members must be one of the environments file: a typo
+    /// would otherwise update nothing and say only that nothing is used.
+    pub fn check(&self) -> Result<(), UnknownGroup> {
+        match self.group() {
+            Some(id) if self.members.is_empty() && !self.groups.names().contains(&id) => {
+                Err(UnknownGroup {
+                    id: id.to_string(),
+                    defined: self.groups.names().join(", "),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the run moves to exact versions (a promotion), which is never deferred.
     pub fn is_promotion(&self) -> bool {
         self.version.is_some() || !self.members.is_empty()
@@ -159,6 +177,13 @@ impl<'a> Ask<'a> {
         }
         spec.dependencies = bundled;
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("`{id}` is not a group of `groups:` in the environments file (defined: {defined})")]
+pub struct UnknownGroup {
+    id: String,
+    defined: String,
 }
 
 fn empty_entry(id: &str) -> SpecDependency {
@@ -284,5 +309,12 @@ mod tests {
         };
         assert!(fresh.selects("acme/b/m") && !fresh.selects("other/x/m"));
         assert_eq!(fresh.exact("acme/a/m"), None);
+        fresh.check().unwrap();
+        let typo = Ask {
+            dependency: Some("group-acmee"),
+            ..fresh
+        };
+        let err = typo.check().unwrap_err().to_string();
+        assert!(err.contains("(defined: group-aws, group-acme)"), "{err}");
     }
 }

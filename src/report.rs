@@ -39,6 +39,8 @@ pub enum ReportError {
     Environment(#[from] EnvironmentError),
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
+    #[error(transparent)]
+    Group(#[from] crate::group::UnknownGroup),
 }
 
 pub struct Report {
@@ -49,6 +51,7 @@ pub struct Report {
 
 pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, ReportError> {
     let ask = opts.ask();
+    ask.check()?;
     let mut scan = scan::scan(&opts.env)?;
     scan.usages.retain(|u| ask.selects(&u.source.id));
     opts.policy.skip_ignored(&mut scan);

@@ -25,6 +25,8 @@ pub enum UpdateError {
     Environment(#[from] crate::environment::EnvironmentError),
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
+    #[error(transparent)]
+    Group(#[from] crate::group::UnknownGroup),
     #[error("{file}: {reason}")]
     Edit { file: PathBuf, reason: String },
 }
@@ -76,6 +78,7 @@ pub fn plan_changes(
     opts: &UpdateOptions,
     lister: &dyn VersionLister,
 ) -> Result<Changes, UpdateError> {
+    opts.ask().check()?;
     let mut scan = scan::scan(&opts.env)?;
     opts.policy.skip_ignored(&mut scan);
     // Dependencies the spec says are up to date are dropped before any listing is fetched.

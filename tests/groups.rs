@@ -436,5 +436,21 @@ fn groups_from_the_command_line() {
     );
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--member"));
+    let typo = w.cli(
+        &stage,
+        &[
+            "report",
+            "--environment",
+            "stage",
+            "--dependency",
+            "group-netwrk",
+        ],
+    );
+    assert!(!typo.status.success());
+    let said = String::from_utf8_lossy(&typo.stderr);
+    assert!(
+        said.contains("`group-netwrk` is not a group") && said.contains(GROUP),
+        "{said}"
+    );
     assert_eq!(w.server.violations(), Vec::<String>::new());
 }
