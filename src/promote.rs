@@ -11,7 +11,7 @@ use crate::group::{is_group_id, Groups, Member};
 use crate::model::{Usage, VersionForm};
 use crate::publish::git::{GitError, Repo};
 use crate::publish::github::{Forge, GitHubError};
-use crate::pull_request::{compare_versions, parse_metadata, Metadata};
+use crate::pull_request::{common_group, compare_versions, parse_metadata, Metadata};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -314,17 +314,11 @@ pub fn decide(
 /// What the metadata says merged: the one block's dependency, or the group every block names
 /// (a group's pull request has one block per member).
 fn claimed_dependency(blocks: &[Metadata], number: u64) -> Result<Option<String>, PromoteError> {
-    match blocks {
-        [] => Ok(None),
-        [one] if one.group.is_none() => Ok(Some(one.dependency.clone())),
-        [first, ..]
-            if blocks
-                .iter()
-                .all(|b| b.group.is_some() && b.group == first.group) =>
-        {
-            Ok(first.group.clone())
-        }
-        many => Err(refused(format!(
+    match (blocks, common_group(blocks)) {
+        ([], _) => Ok(None),
+        (_, Some(group)) => Ok(Some(group.to_string())),
+        ([one], None) if one.group.is_none() => Ok(Some(one.dependency.clone())),
+        (many, None) => Err(refused(format!(
             "pull request #{number} carries {} metadata blocks that name no one group; \
              promote moves one dependency or one group per pull request",
             many.len()

@@ -88,6 +88,21 @@ pub fn parse_metadata(body: &str) -> Vec<Metadata> {
         .unwrap_or_default()
 }
 
+/// The group every block names: a group's pull request has one block per member, each with
+/// the group. `None` when any block names no group or another one.
+pub fn common_group(blocks: &[Metadata]) -> Option<&str> {
+    let first = blocks.first()?.group.as_deref()?;
+    blocks
+        .iter()
+        .all(|b| b.group.as_deref() == Some(first))
+        .then_some(first)
+}
+
+/// Whether the blocks say what one pull request moves: one dependency, or one group's members.
+pub fn one_target(blocks: &[Metadata]) -> bool {
+    matches!(blocks, [one] if one.group.is_none()) || common_group(blocks).is_some()
+}
+
 /// Text from the tree or a module repository as an inline code span that cannot leave its
 /// line or its table cell: control characters are shown escaped, `|` is escaped for tables and
 /// the fence is longer than any run of backticks inside. No such text can then start a line of

@@ -241,6 +241,34 @@ fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
         1,
         "one pull request for the group"
     );
+    // `patcher status` shows the group's pull request under each member.
+    let api = w.server.url().to_string();
+    let checkout = w.checkout("status", None);
+    let args = [
+        "status",
+        "--output",
+        "json",
+        "--repository",
+        REPO,
+        "--github-api-url",
+        &api,
+    ];
+    let out = w.cli(&checkout, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (id, version) in dev_versions() {
+        let dep = status["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == id);
+        let dev = &dep.unwrap()["environments"][0];
+        assert_eq!(dev["pull_request"]["version"], version, "{dev:#}");
+    }
     w.server.merge(REPO, n).unwrap();
 
     // Newer releases of both members appear after dev was tested: stage must not get them.
