@@ -133,17 +133,28 @@ impl<'a> Ask<'a> {
         }
     }
 
-    /// A group asked for without its members must be one of the environments file: a typo
-    /// would otherwise update nothing and say only that nothing is used.
-    pub fn check(&self) -> Result<(), UnknownGroup> {
-        match self.group() {
-            Some(id) if self.members.is_empty() && !self.groups.names().contains(&id) => {
-                Err(UnknownGroup {
-                    id: id.to_string(),
-                    defined: self.groups.names().join(", "),
-                })
-            }
-            _ => Ok(()),
+    /// A group asked for must be one of the environments file (a typo would otherwise update
+    /// nothing and say only that nothing is used), and a dispatch may name only its members.
+    pub fn check(&self) -> Result<(), GroupError> {
+        let Some(id) = self.group() else {
+            return Ok(());
+        };
+        if !self.groups.names().contains(&id) {
+            return Err(GroupError::Unknown {
+                id: id.to_string(),
+                defined: self.groups.names().join(", "),
+            });
+        }
+        match self
+            .members
+            .iter()
+            .find(|m| self.groups.group_of(&m.dependency) != Some(id))
+        {
+            Some(stray) => Err(GroupError::NotAMember {
+                id: id.to_string(),
+                dependency: stray.dependency.clone(),
+            }),
+            None => Ok(()),
         }
     }
 
@@ -180,10 +191,11 @@ impl<'a> Ask<'a> {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("`{id}` is not a group of `groups:` in the environments file (defined: {defined})")]
-pub struct UnknownGroup {
-    id: String,
-    defined: String,
+pub enum GroupError {
+    #[error("`{id}` is not a group of `groups:` in the environments file (defined: {defined})")]
+    Unknown { id: String, defined: String },
+    #[error("`{dependency}` is not a member of `{id}` (`groups:` in the environments file)")]
+    NotAMember { id: String, dependency: String },
 }
 
 fn empty_entry(id: &str) -> SpecDependency {
@@ -303,6 +315,20 @@ mod tests {
         assert!(promoted.selects("acme/a/m") && !promoted.selects("acme/b/m"));
         assert_eq!(promoted.exact("acme/a/m"), Some("v1.2.0"));
         assert!(promoted.is_promotion());
+        promoted.check().unwrap();
+        let stray = [Member {
+            dependency: "other/x/m".into(),
+            version: "v1.0.0".into(),
+        }];
+        let err = Ask {
+            members: &stray,
+            ..promoted
+        };
+        let err = err.check().unwrap_err().to_string();
+        assert!(
+            err.contains("`other/x/m` is not a member of `group-acme`"),
+            "{err}"
+        );
         let fresh = Ask {
             members: &[],
             ..promoted

@@ -40,7 +40,7 @@ pub enum ReportError {
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
     #[error(transparent)]
-    Group(#[from] crate::group::UnknownGroup),
+    Group(#[from] crate::group::GroupError),
 }
 
 pub struct Report {

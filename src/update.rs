@@ -26,7 +26,7 @@ pub enum UpdateError {
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
     #[error(transparent)]
-    Group(#[from] crate::group::UnknownGroup),
+    Group(#[from] crate::group::GroupError),
     #[error("{file}: {reason}")]
     Edit { file: PathBuf, reason: String },
 }

@@ -339,6 +339,10 @@ fn group_dispatches_are_checked_before_anything_happens() {
             json!({"dependency": GROUP, "members": [member(SQS, "v9.9.9")]}),
             "v9.9.9",
         ),
+        (
+            json!({"dependency": GROUP, "members": [member(RDS, "v3.0.1")]}),
+            "is not a member of `group-network`",
+        ),
     ] {
         let event = json!({"action": "dev_updates_merged", "client_payload": payload});
         let run = w
