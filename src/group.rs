@@ -243,6 +243,15 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_file_groups_registry_modules() {
+        let g = groups(include_str!("../examples/patcher.yml")).unwrap();
+        assert_eq!(
+            g.group_of("terraform-aws-modules/vpc/aws"),
+            Some("group-aws")
+        );
+    }
+
+    #[test]
     fn group_ids_cannot_be_dependency_ids_and_are_branch_suffixes() {
         assert!(is_group_id("group-aws") && is_group_id("group-a_b-1"));
         for id in ["group-", "group-a/b", "acme/group-aws", "aws", "group-a b"] {

@@ -223,8 +223,14 @@ fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
     assert_eq!(pull.head, format!("patcher-dev-updates-{GROUP}"));
     let body = pull.body.clone().unwrap_or_default();
     assert!(body.contains(&format!("Group `{GROUP}`")), "{body}");
-    assert!(body.contains(&format!("## Update `{SQS}` in `dev`")), "{body}");
-    assert!(body.contains(&format!("## Update `{VPC}` in `dev`")), "{body}");
+    assert!(
+        body.contains(&format!("## Update `{SQS}` in `dev`")),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("## Update `{VPC}` in `dev`")),
+        "{body}"
+    );
     let trailer: Vec<&str> = body
         .lines()
         .skip_while(|l| *l != "_Opened by patcher._")
