@@ -1,22 +1,26 @@
 //! Groups end to end: `groups:` in the environments file makes one spec entry, one matrix job
 //! and one pull request per group and environment, and promotion carries every member at the
 //! version dev merged, whatever was released in between. Driven through the real binary as
-//! the runner runs it and as a user runs the CLI; module sources are bare git repositories with
-//! real tags, pull requests and dispatches go to the GitHub API server on 127.0.0.1.
+//! the runner runs it and as a user runs the CLI; git module sources are bare repositories with
+//! real tags, registry modules come from the registry server, pull requests and dispatches go
+//! to the GitHub API server, both on 127.0.0.1.
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo, WorkingRepo};
 use testkit::github::GitHubServer;
+use testkit::registry::Registry;
 use testkit::runner::{Step, StepRun};
 
 const REPO: &str = "acme/infrastructure-live";
 const TOKEN: &str = "ghs_groupsTestToken0123456789";
 const GROUP: &str = "group-network";
 const SQS: &str = "acme/terraform-aws-sqs/sqs";
-const VPC: &str = "acme/terraform-aws-vpc/vpc";
+/// A registry module: the group mixes git and registry sources.
+const VPC: &str = "terraform-aws-modules/vpc/aws";
 const RDS: &str = "acme/terraform-aws-rds/rds";
+const REGISTRY_URLS: &str = "PATCHER_REGISTRY_BASE_URLS";
 
 const CONFIG: &str = "environments:
   - name: dev
@@ -27,14 +31,15 @@ const CONFIG: &str = "environments:
     include_dirs: ['{*prod*}/**']
 groups:
   - name: network
-    dependencies: ['acme/terraform-aws-sqs/*', 'acme/terraform-aws-vpc/*']
+    dependencies: ['acme/terraform-aws-sqs/*', 'terraform-aws-modules/*']
 ";
 
 /// The infrastructure repository on the GitHub server, and the two modules of the group.
 struct World {
     server: GitHubServer,
     infra: WorkingRepo,
-    modules: [ModuleRepo; 2],
+    sqs: ModuleRepo,
+    registry: Registry,
     gitconfig: GitConfig,
     root: tempfile::TempDir,
 }
@@ -44,14 +49,19 @@ fn world() -> World {
     let github_root = root.path().join("github");
     let tags = |name, tags: &[&str]| ModuleRepo::with_tags(&github_root, "acme", name, tags);
     let sqs = tags("terraform-aws-sqs", &["v1.0.0", "v1.1.0", "v2.0.0"]);
-    let vpc = tags("terraform-aws-vpc", &["v0.5.0", "v0.5.1"]);
     tags("terraform-aws-rds", &["v3.0.0", "v3.0.1"]);
+    let registry = Registry::start();
+    registry.add_module(
+        "terraform-aws-modules",
+        "vpc",
+        "aws",
+        &["5.0.0", "5.1.0", "6.0.0"],
+    );
     let gitconfig = GitConfig::github_mirror(root.path(), &github_root);
     let mut files: Vec<(String, String)> = vec![(".github/patcher.yml".into(), CONFIG.into())];
     for env in ["dev-account", "stage-account", "prod-account"] {
         for (repo, module, version) in [
             ("terraform-aws-sqs", "sqs", "v1.0.0"),
-            ("terraform-aws-vpc", "vpc", "v0.5.0"),
             ("terraform-aws-rds", "rds", "v3.0.0"),
         ] {
             files.push((
@@ -59,12 +69,17 @@ fn world() -> World {
                 terragrunt_unit(repo, module, version),
             ));
         }
+        files.push((
+            format!("{env}/us-east-1/vpc/main.tf"),
+            format!("module \"vpc\" {{\n  source  = \"{VPC}\"\n  version = \"5.0.0\"\n}}\n"),
+        ));
     }
     let infra = WorkingRepo::create(&root.path().join("infra"), &files);
     let server = GitHubServer::start(TOKEN);
     server.attach_origin(REPO, &infra.origin);
     World {
-        modules: [sqs, vpc],
+        sqs,
+        registry,
         server,
         infra,
         gitconfig,
@@ -91,6 +106,7 @@ impl World {
         let ws = self.checkout(name, Some(&event.1));
         let mut step = Step::new(Path::new(env!("CARGO_BIN_EXE_patcher")), &ws)
             .envs(self.gitconfig.env())
+            .env(REGISTRY_URLS, &self.registry_urls())
             .env("GITHUB_REPOSITORY", REPO)
             .env("GITHUB_API_URL", self.server.url())
             .input("github_token", TOKEN)
@@ -116,8 +132,13 @@ impl World {
         run
     }
 
-    fn main_file(&self, env: &str, module: &str) -> String {
-        let path = format!("{env}-account/us-east-1/{module}/terragrunt.hcl");
+    /// Where the binary finds the registry (registry.terraform.io served on 127.0.0.1).
+    fn registry_urls(&self) -> String {
+        format!("registry.terraform.io={}", self.registry.url())
+    }
+
+    fn main_file(&self, env: &str, file: &str) -> String {
+        let path = format!("{env}-account/us-east-1/{file}");
         self.infra.origin_file("main", &path).unwrap()
     }
 
@@ -126,6 +147,7 @@ impl World {
             .current_dir(dir)
             .args(args)
             .envs(self.gitconfig.env())
+            .env(REGISTRY_URLS, self.registry_urls())
             .env("GITHUB_TOKEN", TOKEN)
             .env_remove("GITHUB_REPOSITORY")
             .env_remove("GITHUB_API_URL")
@@ -168,7 +190,7 @@ fn payload_members(payload: &Value) -> Vec<(String, String)> {
 fn dev_versions() -> Vec<(String, String)> {
     vec![
         (SQS.to_string(), "v1.1.0".to_string()),
-        (VPC.to_string(), "v0.5.1".to_string()),
+        (VPC.to_string(), "5.1.0".to_string()),
     ]
 }
 
@@ -216,7 +238,7 @@ fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
         files,
         [
             "dev-account/us-east-1/sqs/terragrunt.hcl",
-            "dev-account/us-east-1/vpc/terragrunt.hcl"
+            "dev-account/us-east-1/vpc/main.tf"
         ]
     );
     let pull = w.server.pull(REPO, n).unwrap();
@@ -281,8 +303,9 @@ fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
     w.server.merge(REPO, n).unwrap();
 
     // Newer releases of both members appear after dev was tested: stage must not get them.
-    w.modules[0].release("v1.2.0");
-    w.modules[1].release("v0.5.2");
+    w.sqs.release("v1.2.0");
+    w.registry
+        .add_module("terraform-aws-modules", "vpc", "aws", &["5.2.0"]);
 
     let mut number = n;
     for (env, next) in [("dev", "stage"), ("stage", "prod")] {
@@ -319,9 +342,15 @@ fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
         let pull = w.server.pull(REPO, number).unwrap();
         assert_eq!(pull.head, format!("patcher-{next}-updates-{GROUP}"));
         w.server.merge(REPO, number).unwrap();
-        assert!(w.main_file(next, "sqs").contains("?ref=v1.1.0"));
-        assert!(w.main_file(next, "vpc").contains("?ref=v0.5.1"));
-        assert!(w.main_file(next, "rds").contains("?ref=v3.0.0"));
+        assert!(w
+            .main_file(next, "sqs/terragrunt.hcl")
+            .contains("?ref=v1.1.0"));
+        assert!(w
+            .main_file(next, "vpc/main.tf")
+            .contains("version = \"5.1.0\""));
+        assert!(w
+            .main_file(next, "rds/terragrunt.hcl")
+            .contains("?ref=v3.0.0"));
     }
     assert_eq!(w.server.violations(), Vec::<String>::new());
 }
@@ -430,7 +459,9 @@ fn groups_from_the_command_line() {
     let pulls = w.server.pulls(REPO);
     assert_eq!(pulls.len(), 1);
     w.server.merge(REPO, pulls[0].number).unwrap();
-    w.modules[0].release("v1.2.0");
+    w.sqs.release("v1.2.0");
+    w.registry
+        .add_module("terraform-aws-modules", "vpc", "aws", &["5.2.0"]);
 
     let event = w.server.pull_request_event(REPO, pulls[0].number).unwrap();
     let event_file = w.root.path().join("event.json");
@@ -468,8 +499,11 @@ fn groups_from_the_command_line() {
     assert_eq!(updated.matches("updated ").count(), 2, "{updated}");
     let sqs = std::fs::read_to_string(stage.join("stage-account/us-east-1/sqs/terragrunt.hcl"));
     assert!(sqs.unwrap().contains("?ref=v1.1.0"), "not the newer v1.2.0");
-    let vpc = std::fs::read_to_string(stage.join("stage-account/us-east-1/vpc/terragrunt.hcl"));
-    assert!(vpc.unwrap().contains("?ref=v0.5.1"));
+    let vpc = std::fs::read_to_string(stage.join("stage-account/us-east-1/vpc/main.tf"));
+    assert!(
+        vpc.unwrap().contains("version = \"5.1.0\""),
+        "not the newer 5.2.0"
+    );
 
     let bad = w.cli(
         &stage,
