@@ -73,8 +73,10 @@ fn walk_chain(root: &Path) -> Result<()> {
             strategy: Default::default(),
             dependency: None,
             version: None,
+            members: Vec::new(),
             concurrency: 4,
             policy: Default::default(),
+            groups: Default::default(),
         },
         &resolver,
     )?;
@@ -102,6 +104,7 @@ fn walk_chain(root: &Path) -> Result<()> {
                 event_type: None,
                 branch_prefix: None,
                 chain: config.chain(),
+                groups: Default::default(),
             };
             let env = config.get(name)?.environment(&infra);
             say(&format!(
@@ -139,10 +142,12 @@ fn update_environment(
         spec: None,
         dependency: Some(dependency.clone()),
         version,
+        members: Vec::new(),
         strategy: Default::default(),
         allow_shared_files: false,
         concurrency: 4,
         policy: Default::default(),
+        groups: Default::default(),
     };
     let publish = PublishOptions {
         branch: format!("{}{dependency}", env_config.branch_prefix()),

@@ -17,7 +17,7 @@ use crate::model::{FileError, ScanResult, Skipped};
 use crate::plan::{self, Plan, Strategy};
 use crate::promote::{valid_dependency_id, valid_version};
 use crate::publish::github::{GitHubError, IssueState, IssueTracker, LabelledIssue};
-use crate::pull_request::parse_metadata;
+use crate::pull_request::{one_target, parse_metadata};
 use crate::resolve::{self, VersionLister};
 use crate::source::{parse_source, Parsed};
 use serde::Serialize;
@@ -355,12 +355,16 @@ fn pulls_of(
         issues
             .into_iter()
             .filter(|i| i.is_pull_request)
-            .filter_map(|issue| {
-                let mut metas = parse_metadata(&issue.body);
-                if metas.len() != 1 {
-                    return None;
-                }
-                let meta = metas.pop()?;
+            .flat_map(|issue| {
+                // A group's pull request counts for each of its members.
+                let metas = parse_metadata(&issue.body);
+                let metas = match one_target(&metas) {
+                    true => metas,
+                    false => Vec::new(),
+                };
+                metas.into_iter().map(move |meta| (issue.clone(), meta))
+            })
+            .filter_map(|(issue, meta)| {
                 let env_ok = meta
                     .environment
                     .as_deref()
