@@ -1,9 +1,10 @@
 //! Replaces version texts in files, changing no other byte.
 //!
-//! Each file is all-or-nothing: every edit must still find its `old` text at its span, the
-//! result must parse and read back the new version at the new span, and only then is the file
-//! replaced atomically.
+//! All or nothing: every file must still hold the bytes it was scanned with, every edit must
+//! find its `old` text at its span, the result must parse and read back the new version at the
+//! new span; only when every file passes is any written, each replaced atomically.
 
+use crate::model::Fingerprint;
 use crate::scan::scan_file_in;
 use std::collections::BTreeMap;
 use std::fs;
@@ -24,7 +25,7 @@ pub struct Edit {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RejectReason {
-    #[error("the file changed since it was scanned")]
+    #[error("the file changed since it was scanned: left as it is")]
     Changed,
     #[error("the edited file would not parse at {line}:{column}: {message}")]
     NoLongerParses {
@@ -60,17 +61,26 @@ pub struct ApplyOutcome {
     pub rejected: Vec<Rejected>,
 }
 
-/// Applies the edits file by file; a rejected file is left untouched and the others go on.
-pub fn apply(working_dir: &Path, edits: &[Edit]) -> ApplyOutcome {
+/// What each file held when it was scanned (`ScanResult::scanned`), by the path edits name.
+pub type Scanned = BTreeMap<PathBuf, Fingerprint>;
+
+/// Applies the edits, or none of them: one rejected file leaves every file untouched.
+pub fn apply(working_dir: &Path, edits: &[Edit], scanned: &Scanned) -> ApplyOutcome {
+    let mut prepared = Vec::new();
     let mut outcome = ApplyOutcome::default();
     for (file, edits) in by_file(edits) {
-        let written = prepare(working_dir, &file, &edits).and_then(|prepared| match prepared {
-            Some(p) => write_replacing(&p.path, &p.new, Some(&p.old)).map(|()| true),
-            None => Ok(false),
-        });
-        match written {
-            Ok(true) => outcome.changed.push(file),
-            Ok(false) => {}
+        match prepare(working_dir, &file, &edits, scanned) {
+            Ok(Some(p)) => prepared.push((file, p)),
+            Ok(None) => {}
+            Err(reason) => outcome.rejected.push(Rejected { file, reason }),
+        }
+    }
+    if !outcome.rejected.is_empty() {
+        return outcome;
+    }
+    for (file, p) in prepared {
+        match write_replacing(&p.path, &p.new, Some(&p.old)) {
+            Ok(()) => outcome.changed.push(file),
             Err(reason) => outcome.rejected.push(Rejected { file, reason }),
         }
     }
@@ -78,10 +88,10 @@ pub fn apply(working_dir: &Path, edits: &[Edit]) -> ApplyOutcome {
 }
 
 /// The diff `apply` would make, checked the same way, without writing anything.
-pub fn preview(working_dir: &Path, edits: &[Edit]) -> Result<String, Rejected> {
+pub fn preview(working_dir: &Path, edits: &[Edit], scanned: &Scanned) -> Result<String, Rejected> {
     let mut out = String::new();
     for (file, edits) in by_file(edits) {
-        match prepare(working_dir, &file, &edits) {
+        match prepare(working_dir, &file, &edits, scanned) {
             Ok(Some(p)) => out.push_str(&diff(&file, &p.old, &p.new)),
             Ok(None) => {}
             Err(reason) => return Err(Rejected { file, reason }),
@@ -188,9 +198,18 @@ fn prepare(
     working_dir: &Path,
     file: &Path,
     edits: &[&Edit],
+    scanned: &Scanned,
 ) -> Result<Option<Prepared>, RejectReason> {
     let path = regular_path(working_dir, file)?;
     let old = read_regular(&path).map_err(|err| RejectReason::Io(err.to_string()))?;
+    // Any byte, not only the version text: an edit made meanwhile is someone else's to finish.
+    let plain: PathBuf = file
+        .components()
+        .filter(|c| c != &Component::CurDir)
+        .collect();
+    if scanned.get(&plain) != Some(&Fingerprint::of(&old)) {
+        return Err(RejectReason::Changed);
+    }
     let (new, new_spans) = splice(&old, edits)?;
     if new == old {
         return Ok(None);

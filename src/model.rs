@@ -2,6 +2,7 @@
 //! Every stage takes and returns these; none of them does I/O.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -92,6 +93,23 @@ pub struct ScanResult {
     pub usages: Vec<Usage>,
     pub skipped: Vec<Skipped>,
     pub errors: Vec<FileError>,
+    /// The content each file holding a usage had when it was scanned, so that a file someone
+    /// else rewrites before the edit is left as it is. Only meaningful within one run.
+    #[serde(skip)]
+    pub scanned: BTreeMap<PathBuf, Fingerprint>,
+}
+
+/// A keyed hash of a file's bytes. The key is drawn at random once per process, so a file
+/// crafted to collide with another cannot be made without knowing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint(u64);
+
+impl Fingerprint {
+    pub fn of(bytes: &[u8]) -> Fingerprint {
+        use std::hash::{BuildHasher, RandomState};
+        static KEY: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+        Fingerprint(KEY.get_or_init(RandomState::new).hash_one(bytes))
+    }
 }
 
 /// The versions (tag names or registry versions, as listed) of every origin of a run, or why

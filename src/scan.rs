@@ -6,7 +6,7 @@
 //! scanned (or edited) twice.
 
 use crate::environment::{DirMatcher, Environment, EnvironmentError};
-use crate::model::{FileError, ScanResult, Skipped, Source, Usage, VersionForm};
+use crate::model::{FileError, Fingerprint, ScanResult, Skipped, Source, Usage, VersionForm};
 use crate::source::{parse_source, redact_credentials, Parsed};
 use hcl_edit::expr::{Expression, FuncCall, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
@@ -149,7 +149,7 @@ fn is_skipped_dir(entry: &DirEntry) -> bool {
 
 enum Outcome {
     Nothing,
-    Found(Vec<Usage>, Vec<Skipped>),
+    Found(Vec<Usage>, Vec<Skipped>, Fingerprint),
     Error(FileError),
 }
 
@@ -177,7 +177,7 @@ fn visit(root: &Path, matcher: &DirMatcher, entry: Result<DirEntry, ignore::Erro
     let dir = entry.path().parent().unwrap_or(root);
     match crate::edit::read_regular(entry.path()) {
         Ok(bytes) if is_module_file(&rel, &bytes) => match scan_file_in(dir, &rel_path, &bytes) {
-            Ok((usages, skipped)) => Outcome::Found(usages, skipped),
+            Ok((usages, skipped)) => Outcome::Found(usages, skipped, Fingerprint::of(&bytes)),
             Err(err) => Outcome::Error(err),
         },
         Ok(_) => Outcome::Nothing,
@@ -189,7 +189,10 @@ fn merge(found: &Mutex<ScanResult>, outcome: Outcome) {
     let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
     match outcome {
         Outcome::Nothing => {}
-        Outcome::Found(usages, skipped) => {
+        Outcome::Found(usages, skipped, fingerprint) => {
+            if let Some(usage) = usages.first() {
+                found.scanned.insert(usage.file.clone(), fingerprint);
+            }
             found.usages.extend(usages);
             found.skipped.extend(skipped);
         }

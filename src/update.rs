@@ -64,6 +64,7 @@ pub struct Changes {
     pub shared: Vec<Usage>,
     /// Files of the environment that do not parse: left untouched, whatever they use.
     pub unreadable: Vec<FileError>,
+    pub scanned: edit::Scanned,
 }
 
 impl Changes {
@@ -108,6 +109,7 @@ pub fn plan_changes(
         edits,
         shared,
         unreadable: scan.errors,
+        scanned: scan.scanned,
     })
 }
 
@@ -230,7 +232,7 @@ fn edits_of(dep: &DependencyPlan) -> Vec<Edit> {
 
 /// Applies the edits; a file that changed since the scan or would no longer parse is an error.
 pub fn apply(opts: &UpdateOptions, changes: &Changes) -> Result<Vec<PathBuf>, UpdateError> {
-    let outcome = edit::apply(&opts.env.working_dir, &changes.edits);
+    let outcome = edit::apply(&opts.env.working_dir, &changes.edits, &changes.scanned);
     if let Some(rejected) = outcome.rejected.first() {
         return Err(UpdateError::Edit {
             file: rejected.file.clone(),
@@ -281,9 +283,11 @@ pub fn preview(
 ) -> Result<Preview, UpdateError> {
     let changes = plan_changes(opts, lister)?;
     let diff =
-        edit::preview(&opts.env.working_dir, &changes.edits).map_err(|r| UpdateError::Edit {
-            file: r.file,
-            reason: r.reason.to_string(),
+        edit::preview(&opts.env.working_dir, &changes.edits, &changes.scanned).map_err(|r| {
+            UpdateError::Edit {
+                file: r.file,
+                reason: r.reason.to_string(),
+            }
         })?;
     let readmes = crate::breaking::readme_paths(&changes.dependencies);
     let body = crate::pull_request::render_body(

@@ -579,7 +579,7 @@ fn apply_changes_only_the_version_text() {
     let result = scan(&env(dir.path(), &[], &[])).unwrap();
     assert!(result.errors.is_empty(), "{:?}", result.errors);
     assert_eq!(result.usages.len(), 1 + 5 + 1 + 2, "{:?}", result.usages);
-    let outcome = edit::apply(dir.path(), &edits_to_new(&result));
+    let outcome = edit::apply(dir.path(), &edits_to_new(&result), &result.scanned);
     assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
     let mut changed = outcome.changed.clone();
     changed.sort();
@@ -603,26 +603,36 @@ fn apply_changes_only_the_version_text() {
 }
 
 #[test]
-fn changed_on_disk_rejects_the_whole_file() {
-    let dir = tricky_tree();
-    let result = scan(&env(dir.path(), &[], &[])).unwrap();
-    let edits = edits_to_new(&result);
-    let several = dir.path().join("dev/b/several.tf");
+fn changed_on_disk_rejects_every_edit() {
+    // A moved version text, and a comment added far from any version text: both are changes
+    // made by someone else since the scan.
+    let several = "dev/b/several.tf";
     let moved = heredoc_and_several_modules(&["v0.1.0", "~> 5.2", "6.0.0", "v0.1.0", "v0.2.0"]);
-    fs::write(&several, &moved).unwrap();
+    let original = heredoc_and_several_modules(TRICKY[1].2);
+    for theirs in [
+        moved,
+        [original, b"# someone else's note\n".to_vec()].concat(),
+    ] {
+        let dir = tricky_tree();
+        let result = scan(&env(dir.path(), &[], &[])).unwrap();
+        fs::write(dir.path().join(several), &theirs).unwrap();
 
-    let outcome = edit::apply(dir.path(), &edits);
-    let rejected: Vec<_> = outcome
-        .rejected
-        .iter()
-        .map(|r| (&r.file, &r.reason))
-        .collect();
-    assert_eq!(
-        rejected,
-        [(&PathBuf::from("dev/b/several.tf"), &RejectReason::Changed)]
-    );
-    assert_eq!(fs::read(&several).unwrap(), moved);
-    assert_eq!(outcome.changed.len(), 3);
+        let outcome = edit::apply(dir.path(), &edits_to_new(&result), &result.scanned);
+        let rejected: Vec<_> = outcome
+            .rejected
+            .iter()
+            .map(|r| (&r.file, &r.reason))
+            .collect();
+        assert_eq!(
+            rejected,
+            [(&PathBuf::from(several), &RejectReason::Changed)]
+        );
+        assert!(outcome.changed.is_empty(), "{outcome:?}");
+        assert_eq!(fs::read(dir.path().join(several)).unwrap(), theirs);
+        for (rel, make, old, _) in TRICKY.iter().filter(|t| t.0 != several) {
+            assert_eq!(fs::read(dir.path().join(rel)).unwrap(), make(old), "{rel}");
+        }
+    }
 }
 
 #[test]
@@ -640,6 +650,7 @@ fn edit_that_breaks_the_file_is_rejected_and_file_untouched() {
                 old: usage.current.clone(),
                 new: evil.to_string(),
             }],
+            &result.scanned,
         );
         let [rejected] = outcome.rejected.as_slice() else {
             panic!("{evil}: {outcome:?}")
@@ -662,6 +673,7 @@ fn paths_outside_the_working_dir_are_rejected() {
     let root = outer.path().join("repo");
     write(&root, "dev/main.tf", MODULE);
     std::os::unix::fs::symlink(outer.path().join("outside.tf"), root.join("dev/link.tf")).unwrap();
+    let scanned = scan(&env(&root, &[], &[])).unwrap().scanned;
     let span_of = |text: &str| {
         let at = text.find("v1.0.0").unwrap();
         at..at + 6
@@ -677,7 +689,7 @@ fn paths_outside_the_working_dir_are_rejected() {
         PathBuf::from("dev/../../outside.tf"),
         outer.path().join("outside.tf"),
     ] {
-        let outcome = edit::apply(&root, &[edit(file.clone())]);
+        let outcome = edit::apply(&root, &[edit(file.clone())], &scanned);
         assert_eq!(outcome.rejected.len(), 1, "{file:?}");
         assert_eq!(
             outcome.rejected[0].reason,
@@ -686,7 +698,7 @@ fn paths_outside_the_working_dir_are_rejected() {
         );
     }
     let link = PathBuf::from("dev/link.tf");
-    let outcome = edit::apply(&root, &[edit(link.clone())]);
+    let outcome = edit::apply(&root, &[edit(link.clone())], &scanned);
     assert_eq!(
         outcome.rejected[0].reason,
         RejectReason::Symlink(link),
@@ -696,7 +708,7 @@ fn paths_outside_the_working_dir_are_rejected() {
         fs::read_to_string(outer.path().join("outside.tf")).unwrap(),
         MODULE
     );
-    let outcome = edit::apply(&root, &[edit(PathBuf::from("./dev/main.tf"))]);
+    let outcome = edit::apply(&root, &[edit(PathBuf::from("./dev/main.tf"))], &scanned);
     assert!(outcome.rejected.is_empty(), "{outcome:?}");
 }
 
@@ -704,7 +716,7 @@ fn paths_outside_the_working_dir_are_rejected() {
 fn preview_shows_changed_lines_and_writes_nothing() {
     let dir = tricky_tree();
     let result = scan(&env(dir.path(), &["dev/{a,b}/**"], &[])).unwrap();
-    let diff = edit::preview(dir.path(), &edits_to_new(&result)).unwrap();
+    let diff = edit::preview(dir.path(), &edits_to_new(&result), &result.scanned).unwrap();
     let crlf_old = String::from_utf8(crlf_tabs_comments(&["v1.2.3"])).unwrap();
     let crlf_new = String::from_utf8(crlf_tabs_comments(&["v1.10.0"])).unwrap();
     let line = |text: &str, n: usize| text.split("\r\n").nth(n).unwrap().to_string();
@@ -779,12 +791,15 @@ fn no_op_edits_change_nothing() {
             new: u.current.clone(),
         })
         .collect();
-    let outcome = edit::apply(dir.path(), &edits);
+    let outcome = edit::apply(dir.path(), &edits, &result.scanned);
     assert!(
         outcome.changed.is_empty() && outcome.rejected.is_empty(),
         "{outcome:?}"
     );
-    assert_eq!(edit::preview(dir.path(), &edits).unwrap(), "");
+    assert_eq!(
+        edit::preview(dir.path(), &edits, &result.scanned).unwrap(),
+        ""
+    );
 }
 
 fn envcommon_child(include_path: &str, version: &str) -> String {
@@ -869,6 +884,7 @@ fn envcommon_includes_give_the_address_and_the_child_keeps_its_version() {
             old: dev.current.clone(),
             new: "v0.11.0".into(),
         }],
+        &result.scanned,
     );
     assert!(outcome.rejected.is_empty(), "{outcome:?}");
     let expected = envcommon_child(
