@@ -29,6 +29,9 @@ pub enum UpdateError {
     Group(#[from] crate::group::GroupError),
     #[error("{file}: {reason}")]
     Edit { file: PathBuf, reason: String },
+    /// A file failed its checks, so no file was written.
+    #[error("{}: {reason}; no file was changed", .0.file.display(), reason = .0.reason)]
+    Rejected(edit::Rejected),
 }
 
 pub struct UpdateOptions {
@@ -232,14 +235,18 @@ fn edits_of(dep: &DependencyPlan) -> Vec<Edit> {
 
 /// Applies the edits; a file that changed since the scan or would no longer parse is an error.
 pub fn apply(opts: &UpdateOptions, changes: &Changes) -> Result<Vec<PathBuf>, UpdateError> {
-    let outcome = edit::apply(&opts.env.working_dir, &changes.edits, &changes.scanned);
-    if let Some(rejected) = outcome.rejected.first() {
-        return Err(UpdateError::Edit {
-            file: rejected.file.clone(),
-            reason: rejected.reason.to_string(),
-        });
+    let mut outcome = edit::apply(&opts.env.working_dir, &changes.edits, &changes.scanned);
+    if outcome.rejected.is_empty() {
+        return Ok(outcome.changed);
     }
-    Ok(outcome.changed)
+    let rejected = outcome.rejected.swap_remove(0);
+    if outcome.changed.is_empty() {
+        return Err(UpdateError::Rejected(rejected));
+    }
+    Err(UpdateError::Edit {
+        file: rejected.file,
+        reason: rejected.reason.to_string(),
+    })
 }
 
 /// Where and how an update is published.
@@ -403,10 +410,11 @@ pub fn run_published(
     let base_sha = repo.fetch_base(&p.base)?;
     repo.checkout_new_branch(&p.branch, &base_sha)?;
     let result = publish_on_branch(opts, p, repo, forge, lister, &base_sha);
-    // Edits or READMEs of a failed run would otherwise follow the checkout back.
+    // Edits or READMEs of a failed run would otherwise follow the checkout back; a rejected
+    // edit wrote nothing, and what someone else wrote meanwhile is theirs to keep.
     let cleaned = match &result {
+        Err(PublishError::Update(UpdateError::Rejected(_))) | Ok(_) => Ok(()),
         Err(_) => repo.discard_changes(&untracked),
-        Ok(_) => Ok(()),
     };
     let restored = repo.checkout(&original);
     let outcome = result?;

@@ -32,7 +32,10 @@ fn update_args<'a>(w: &'a World, dependency: &'a str, branch: &'a str) -> Vec<&'
 }
 
 fn slow_registry_world() -> World {
-    let w = registry_world();
+    slow(registry_world())
+}
+
+fn slow(w: World) -> World {
     w.registry
         .as_ref()
         .unwrap()
@@ -110,7 +113,7 @@ fn file_rewritten_between_scan_and_rename_is_not_overwritten() {
 }
 
 #[test]
-fn a_change_elsewhere_in_the_file_while_update_runs_is_kept() {
+fn a_change_elsewhere_in_the_file_while_update_runs_is_not_overwritten() {
     let w = slow_registry_world();
     let run = w.spawn(
         &["update", ".", "--include-dirs", DEV, "--dependency", VPC],
@@ -119,10 +122,35 @@ fn a_change_elsewhere_in_the_file_while_update_runs_is_kept() {
     wait_for_resolve(&w);
     let theirs = format!("{NET}# someone else's note\n");
     std::fs::write(w.infra.dir.join("dev/net/main.tf"), &theirs).unwrap();
-    let run = World::finish(run).ok();
+    let run = World::finish(run).failed();
     assert_eq!(
         std::fs::read_to_string(w.infra.dir.join("dev/net/main.tf")).unwrap(),
-        theirs.replace("\"5.1.0\"", "\"5.2.0\"")
+        theirs
     );
+    assert!(run.says("dev/net/main.tf"), "{}", run.text());
+    assert!(run.says("changed since it was scanned"), "{}", run.text());
+    w.assert_no_leak(&[&run]);
+}
+
+#[test]
+fn file_rewritten_while_update_publish_runs_commits_nothing_of_the_dependency() {
+    let w = slow(registry_world_of(&[
+        ("dev/edge/main.tf", NET),
+        ("dev/net/main.tf", NET),
+    ]));
+    let run = w.spawn(&update_args(&w, VPC, "patcher/dev/vpc"), &[]);
+    wait_for_resolve(&w);
+    let theirs = format!("{NET}# someone else's note\n");
+    std::fs::write(w.infra.dir.join("dev/net/main.tf"), &theirs).unwrap();
+    let run = World::finish(run).failed();
+
+    assert!(run.says("dev/net/main.tf"), "{}", run.text());
+    assert!(run.says("changed since it was scanned"), "{}", run.text());
+    assert_eq!(w.infra.origin_branches(), ["main"]);
+    assert!(w.server.pulls(REPO).is_empty());
+    assert_eq!(w.infra.git(&["symbolic-ref", "--short", "HEAD"]), "main");
+    let on_disk = |file: &str| std::fs::read_to_string(w.infra.dir.join(file)).unwrap();
+    assert_eq!(on_disk("dev/edge/main.tf"), NET);
+    assert_eq!(on_disk("dev/net/main.tf"), theirs);
     w.assert_no_leak(&[&run]);
 }

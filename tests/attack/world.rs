@@ -69,6 +69,11 @@ pub const NET: &str = "module \"vpc\" {\n  source  = \"terraform-aws-modules/vpc
 /// dev/net/main.tf uses two modules of the registry on 127.0.0.1, vpc 5.1.0 (5.2.0 out) and
 /// security-group 1.0.0 (1.5.0 out).
 pub fn registry_world() -> World {
+    registry_world_of(&[("dev/net/main.tf", NET)])
+}
+
+/// `files` and a registry listing vpc 5.1.0, 5.2.0 and security-group 1.0.0, 1.5.0.
+pub fn registry_world_of(files: &[(&str, &str)]) -> World {
     let registry = Registry::start();
     registry.add_module("terraform-aws-modules", "vpc", "aws", &["5.1.0", "5.2.0"]);
     registry.add_module(
@@ -77,7 +82,7 @@ pub fn registry_world() -> World {
         "aws",
         &["1.0.0", "1.5.0"],
     );
-    let mut w = world(&[("dev/net/main.tf", NET)]);
+    let mut w = world(files);
     w.registry = Some(registry);
     w
 }
