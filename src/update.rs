@@ -233,7 +233,8 @@ fn edits_of(dep: &DependencyPlan) -> Vec<Edit> {
         .collect()
 }
 
-/// Applies the edits; a file that changed since the scan or would no longer parse is an error.
+/// Applies every edit or none; a file that changed since the scan or would no longer parse is
+/// an error.
 pub fn apply(opts: &UpdateOptions, changes: &Changes) -> Result<Vec<PathBuf>, UpdateError> {
     let mut outcome = edit::apply(&opts.env.working_dir, &changes.edits, &changes.scanned);
     if outcome.rejected.is_empty() {
