@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 use testkit::git::{GitConfig, ModuleRepo};
 use testkit::registry::Registry;
 
-const FILES: usize = 10_000;
+/// Files of the generated tree; `PATCHER_BENCH_FILES` scales it (the 100,000-file memory run).
+const DEFAULT_FILES: usize = 10_000;
+const FILES_VARIABLE: &str = "PATCHER_BENCH_FILES";
 const GIT_REPOS: usize = 100;
 const REGISTRY_MODULES: usize = 20;
 const LATENCY: Duration = Duration::from_millis(50);
@@ -62,7 +64,8 @@ fn main() {
     create_module_repos(&github_root);
     let registry = start_registry();
     let tree = tmp.path().join("infrastructure-live");
-    let bytes = write_tree(&tree);
+    let files = file_count();
+    let bytes = write_tree(&tree, files);
     let setup = started.elapsed();
 
     let env = Environment {
@@ -70,7 +73,7 @@ fn main() {
         ..Environment::default()
     };
     let scan = patcher::scan::scan(&env).expect("scan of the generated tree");
-    check_scan(&scan);
+    check_scan(&scan, files);
     let origins: BTreeSet<Origin> = scan
         .usages
         .iter()
@@ -81,7 +84,7 @@ fn main() {
         .cloned()
         .partition(|o| matches!(o, Origin::Git { .. }));
     println!(
-        "fixture: {FILES} files ({:.1} MB), {} usages, {} origins ({} git, {} registry), \
+        "fixture: {files} files ({:.1} MB), {} usages, {} origins ({} git, {} registry), \
          registry latency {} ms, generated in {:.1} s\n",
         bytes as f64 / 1e6,
         scan.usages.len(),
@@ -138,6 +141,7 @@ fn main() {
         || run_report(binary, &tree, &registry),
     ));
     print!("{}", table(&rows));
+    print_peak_memory(binary, &tree, &registry);
     // Other work on the machine moves these numbers; say how busy it was.
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!(
@@ -186,11 +190,20 @@ fn registry_module_name(i: usize) -> String {
     format!("platform{i:02}")
 }
 
-/// Writes [`FILES`] files, a `terragrunt.hcl` and a `main.tf` per unit folder
+fn file_count() -> usize {
+    match std::env::var(FILES_VARIABLE) {
+        Ok(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("{FILES_VARIABLE} `{text}` is not a number of files")),
+        Err(_) => DEFAULT_FILES,
+    }
+}
+
+/// Writes `files` files, a `terragrunt.hcl` and a `main.tf` per unit folder
 /// `{env}/{region}/unit-{n}`; returns the total size in bytes.
-fn write_tree(root: &Path) -> usize {
+fn write_tree(root: &Path, files: usize) -> usize {
     let mut bytes = 0;
-    for unit in 0..FILES / 2 {
+    for unit in 0..files / 2 {
         let dir = root.join(format!(
             "{}/{}/unit-{:04}",
             ENVS[unit % ENVS.len()],
@@ -319,7 +332,7 @@ fn module_block(seed: usize, block: usize) -> String {
 }
 
 /// A generator mistake would make every number meaningless: stop instead of printing them.
-fn check_scan(scan: &ScanResult) {
+fn check_scan(scan: &ScanResult, files: usize) {
     assert!(
         scan.errors.is_empty(),
         "generated files failed to parse: {:?}",
@@ -331,7 +344,7 @@ fn check_scan(scan: &ScanResult) {
         &scan.skipped[..scan.skipped.len().min(3)]
     );
     assert!(
-        scan.usages.len() >= FILES,
+        scan.usages.len() >= files,
         "too few usages: {}",
         scan.usages.len()
     );
@@ -371,6 +384,69 @@ fn run_report(binary: &Path, tree: &Path, registry: &Registry) {
         "patcher report failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Peak memory of `patcher report` writing the full spec, and of the action's report step, as
+/// `/usr/bin/time -v` measures it (maximum resident set size). Skipped without GNU time.
+fn print_peak_memory(binary: &Path, tree: &Path, registry: &Registry) {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        println!("\npeak memory: not measured (/usr/bin/time is missing; apt-get install time)");
+        return;
+    }
+    let spec = tree.with_file_name("spec.json");
+    let outputs = tree.with_file_name("github-output");
+    let registry_urls = format!("{REGISTRY_HOST}={}", registry.url());
+    let mut cli = Command::new(time);
+    cli.arg("-v")
+        .arg(binary)
+        .arg("report")
+        .arg(tree)
+        .args(["--output", "json", "--output-spec"])
+        .arg(&spec)
+        .env("PATCHER_REGISTRY_BASE_URLS", &registry_urls);
+    let cli_peak = peak_kilobytes(cli);
+    let spec_bytes = std::fs::metadata(&spec).map_or(0, |m| m.len());
+    let mut action = Command::new(time);
+    action
+        .arg("-v")
+        .arg(binary)
+        .arg("action")
+        .env("GITHUB_WORKSPACE", tree)
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("GITHUB_STEP_SUMMARY", tree.with_file_name("summary.md"))
+        .env("INPUT_PATCHER_COMMAND", "report")
+        .env("INPUT_SPEC_FILE", "../action-spec.json")
+        .env("INPUT_MAX_PULL_REQUESTS", "0")
+        .env("PATCHER_REGISTRY_BASE_URLS", &registry_urls);
+    let action_peak = peak_kilobytes(action);
+    println!(
+        "\npeak memory (maximum resident set size, /usr/bin/time -v): `patcher report --output \
+         json --output-spec` {:.0} MB for a {:.1} MB spec; `patcher action` (report, spec_file) \
+         {:.0} MB",
+        cli_peak as f64 / 1024.0,
+        spec_bytes as f64 / 1e6,
+        action_peak as f64 / 1024.0,
+    );
+}
+
+/// Runs `command` (GNU time wrapping patcher) and reads its "Maximum resident set size".
+fn peak_kilobytes(mut command: Command) -> u64 {
+    let output = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run /usr/bin/time");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "patcher failed: {stderr}");
+    stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maximum resident set size in: {stderr}"))
 }
 
 struct Row {

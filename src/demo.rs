@@ -72,6 +72,7 @@ fn walk_chain(root: &Path) -> Result<()> {
             version: None,
             concurrency: 4,
             policy: Default::default(),
+            cooldown: None,
         },
         &resolver,
     )?;
@@ -140,6 +141,7 @@ fn update_environment(
         allow_shared_files: false,
         concurrency: 4,
         policy: Default::default(),
+        cooldown: None,
     };
     let publish = PublishOptions {
         branch: format!("{}{dependency}", env_config.branch_prefix()),

@@ -2,6 +2,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use patcher::action::Printer;
 use patcher::config::Config;
+use patcher::cooldown::{self, Cooldown};
 use patcher::environment::Environment;
 use patcher::plan::Strategy;
 use patcher::policy::Policy;
@@ -11,8 +12,8 @@ use patcher::publish::github::{Forge, GitHubClient, IssueTracker};
 use patcher::publish::refs;
 use patcher::pull_limit;
 use patcher::report::{self, ReportOptions};
-use patcher::resolve::Resolver;
 use patcher::resolve::VersionLister;
+use patcher::resolve::{ResolveConfig, Resolver};
 use patcher::spec;
 use patcher::status::{self, StatusOptions};
 use patcher::update::{self, PublishOptions, UpdateOptions};
@@ -129,6 +130,8 @@ struct ReportArgs {
     /// Print format.
     #[arg(long, default_value = "table")]
     output: Output,
+    #[command(flatten)]
+    cooldown: CooldownArgs,
     /// Most open patcher pull requests of the environment at once (0: no limit): the
     /// dependencies past the room left go to the spec's `Deferred`. The open ones are counted
     /// through the API when --repository (or GITHUB_REPOSITORY) and a token are set. Without
@@ -137,6 +140,27 @@ struct ReportArgs {
     max_pull_requests: Option<usize>,
     #[command(flatten)]
     github: GitHubArgs,
+}
+
+#[derive(Args)]
+struct CooldownArgs {
+    /// A version is a candidate only once published this long, e.g. 3d, 12h, 1w (0: none).
+    /// Without it, the environments file's `minimum_release_age`. Exact --version ignores it.
+    #[arg(long, value_name = "AGE")]
+    minimum_release_age: Option<String>,
+}
+
+impl CooldownArgs {
+    fn cooldown(&self, env: &EnvArgs) -> Result<Option<Cooldown>> {
+        let entry = env.entry()?;
+        let configured = entry
+            .as_ref()
+            .and_then(|e| e.minimum_release_age.as_deref());
+        Ok(cooldown::from_settings(
+            self.minimum_release_age.as_deref(),
+            configured,
+        )?)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -158,6 +182,8 @@ struct UpdateArgs {
     /// Move to exactly this version (promotion); it must exist in the module's source.
     #[arg(long, requires = "dependency")]
     version: Option<String>,
+    #[command(flatten)]
+    cooldown: CooldownArgs,
     /// Also change files under `_envcommon`, which other environments include too.
     #[arg(long)]
     allow_shared_files: bool,
@@ -311,7 +337,7 @@ fn check_target(dependency: Option<&str>, version: Option<&str>) -> Result<()> {
 fn run_report(args: ReportArgs) -> Result<()> {
     check_target(args.dependency.as_deref(), args.version.as_deref())?;
     let out = Printer::cli();
-    let resolver = Resolver::from_env(args.env.github_token.clone())?;
+    let resolver = resolver(&args.env, &args.github)?;
     let concurrency = resolver.config().concurrency;
     let opts = ReportOptions {
         env: args.env.environment()?,
@@ -320,6 +346,7 @@ fn run_report(args: ReportArgs) -> Result<()> {
         version: args.version.clone(),
         concurrency,
         policy: args.env.policy()?,
+        cooldown: args.cooldown.cooldown(&args.env)?,
     };
     let mut report = report::run(&opts, &resolver)?;
     for problem in report::problems(&report) {
@@ -341,6 +368,13 @@ fn run_report(args: ReportArgs) -> Result<()> {
             .with_context(|| format!("writing the spec to {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Listings with the token, and tag dates from the GraphQL API next to `--github-api-url`.
+fn resolver(env: &EnvArgs, github: &GitHubArgs) -> Result<Resolver> {
+    let mut config = ResolveConfig::from_env(env.github_token.clone())?;
+    config.github_api_url = github.github_api_url.clone();
+    Ok(Resolver::new(config))
 }
 
 /// The flag, else the environments file's key; without either nothing is deferred.
@@ -377,7 +411,7 @@ fn run_update(args: UpdateArgs) -> Result<()> {
         refs::check_branch("--base", &args.base)?;
     }
     let out = Printer::cli();
-    let resolver = Resolver::from_env(args.env.github_token.clone())?;
+    let resolver = resolver(&args.env, &args.github)?;
     let opts = UpdateOptions {
         env: args.env.environment()?,
         spec: args.spec_file.as_deref().map(spec::read_file).transpose()?,
@@ -387,6 +421,7 @@ fn run_update(args: UpdateArgs) -> Result<()> {
         allow_shared_files: args.allow_shared_files,
         concurrency: resolver.config().concurrency,
         policy: args.env.policy()?,
+        cooldown: args.cooldown.cooldown(&args.env)?,
     };
     if args.dry_run {
         let preview = update::preview(&opts, args.env.environment.as_deref(), &resolver)?;

@@ -1,5 +1,6 @@
 //! `patcher report`: environment → scan → resolve → plan → spec.
 
+use crate::cooldown::Cooldown;
 use crate::environment::{Environment, EnvironmentError};
 use crate::model::ScanResult;
 use crate::plan::{self, Plan, Strategy};
@@ -19,6 +20,8 @@ pub struct ReportOptions {
     pub concurrency: usize,
     /// Ignore rules of the environments file.
     pub policy: Policy,
+    /// `minimum_release_age`; not applied to an exact `version`.
+    pub cooldown: Option<Cooldown>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,8 @@ pub struct Report {
     pub scan: ScanResult,
     pub plan: Plan,
     pub spec: Spec,
+    /// What the cooldown held back, or could not apply to.
+    pub notes: Vec<String>,
 }
 
 pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, ReportError> {
@@ -42,20 +47,29 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
     }
     opts.policy.skip_ignored(&mut scan);
     let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
-    let mut plan = opts.policy.plan(&scan, &listings, opts.strategy);
+    let cooldown = opts.cooldown.filter(|_| opts.version.is_none());
+    let filtered =
+        crate::cooldown::apply(cooldown, &scan.usages, listings, lister, opts.concurrency);
+    let mut plan = opts.policy.plan(&scan, &filtered.listings, opts.strategy);
     if let Some(version) = &opts.version {
         for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
-            *dep = plan::retarget(dep, version, &listings)?;
+            *dep = plan::retarget(dep, version, &filtered.listings)?;
         }
     }
-    let spec = spec::from_plan(
+    let mut spec = spec::from_plan(
         &plan,
         &opts.env.include_dirs,
         &opts.env.exclude_dirs,
         opts.strategy,
         &scan,
     );
-    Ok(Report { scan, plan, spec })
+    spec.notes = filtered.notes.clone();
+    Ok(Report {
+        scan,
+        plan,
+        spec,
+        notes: filtered.notes,
+    })
 }
 
 /// The human-readable table printed by the CLI.
@@ -128,6 +142,18 @@ pub fn render_summary(plan: &Plan) -> String {
     out
 }
 
+/// The job summary's list of cooldown notes; empty without any.
+pub fn render_notes(notes: &[String]) -> String {
+    if notes.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n#### Cooldown (`minimum_release_age`)\n\n");
+    for note in notes {
+        out.push_str(&format!("* {}\n", crate::pull_request::code(note)));
+    }
+    out
+}
+
 /// The target column: the usages' targets, "up to date", or the listing error.
 fn target_cell(dep: &plan::DependencyPlan) -> Result<String, &str> {
     match (&dep.error, dep.has_update()) {
@@ -168,6 +194,7 @@ pub fn problems(report: &Report) -> Vec<String> {
             out.push(format!("warning: {}: {err}", dep.source.id));
         }
     }
+    out.extend(report.notes.iter().map(|n| format!("note: {n}")));
     if !report.scan.skipped.is_empty() {
         out.push(format!(
             "note: {} module source(s) are not versioned and were skipped (see `Skipped` in the spec)",

@@ -33,6 +33,9 @@ pub struct Spec {
     /// (`max_pull_requests`); they are not in `Dependencies` of the compact form.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deferred: Vec<String>,
+    /// What `minimum_release_age` held back, or could not apply to for want of dates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The compact form (the action's `spec` output): no usages, skipped sources or errors,
     /// which stay in the full spec (`spec_file`); `update` plans each usage afresh.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -200,6 +203,7 @@ pub fn from_plan(
         skipped: skipped(scan),
         errors: problems(plan, scan),
         deferred: Vec::new(),
+        notes: Vec::new(),
         compact: false,
     }
 }

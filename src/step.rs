@@ -4,6 +4,7 @@
 
 use crate::action::{self, Inputs, Level, Outputs, Printer, Runner};
 use crate::config::{Config, EnvironmentConfig};
+use crate::cooldown::{self, Cooldown};
 use crate::environment::Environment;
 use crate::plan::Strategy;
 use crate::policy::Policy;
@@ -12,7 +13,7 @@ use crate::publish::git::Repo;
 use crate::publish::github::{Forge, GitHubClient, IssueTracker};
 use crate::pull_limit::{self, PullScope, Selection};
 use crate::report::{self, ReportOptions};
-use crate::resolve::{Resolver, VersionLister};
+use crate::resolve::{ResolveConfig, Resolver, VersionLister};
 use crate::spec::{self, Spec};
 use crate::status::{self, StatusOptions};
 use crate::update::{self, Outcome, PublishOptions, UpdateOptions};
@@ -175,8 +176,31 @@ impl Step {
         }
     }
 
+    /// Listings with the token; tag dates from the GraphQL API next to `github_api_url`.
+    fn resolver(&self) -> Result<Resolver> {
+        let mut config = ResolveConfig::from_env(self.token.clone())?;
+        config.github_api_url = self.api_url();
+        Ok(Resolver::new(config))
+    }
+
+    fn api_url(&self) -> String {
+        self.inputs
+            .get("github_api_url")
+            .unwrap_or_else(|| self.runner.api_url())
+    }
+
+    /// The `minimum_release_age` input, else the environment's key in the environments file.
+    fn cooldown(&self) -> Result<Option<Cooldown>> {
+        let configured = self
+            .env_config
+            .as_ref()
+            .and_then(|e| e.minimum_release_age.as_deref());
+        let given = self.inputs.get("minimum_release_age");
+        Ok(cooldown::from_settings(given.as_deref(), configured)?)
+    }
+
     fn report(&self) -> Result<()> {
-        let resolver = Resolver::from_env(self.token.clone())?;
+        let resolver = self.resolver()?;
         let concurrency = resolver.config().concurrency;
         let opts = ReportOptions {
             env: self.env(),
@@ -185,6 +209,7 @@ impl Step {
             version: self.version.clone(),
             concurrency,
             policy: Policy::from_config(self.config.as_ref())?,
+            cooldown: self.cooldown()?,
         };
         self.out.command(&action::group("patcher report"));
         let mut report = report::run(&opts, &resolver)?;
@@ -211,6 +236,7 @@ impl Step {
         )?;
         let mut summary = report::render_summary(&report.plan);
         summary.push_str(&pull_limit::render_deferred(&selection));
+        summary.push_str(&report::render_notes(&report.notes));
         self.runner.append_summary(&summary)?;
         Ok(())
     }
@@ -269,6 +295,10 @@ impl Step {
                     .command(&action::annotation(Level::Warning, None, None, None, &msg));
             }
         }
+        for note in &report.notes {
+            self.out
+                .command(&action::annotation(Level::Notice, None, None, None, note));
+        }
     }
 
     fn relative_to_workspace(&self, path: &Path) -> PathBuf {
@@ -296,7 +326,7 @@ impl Step {
     fn update(&self) -> Result<()> {
         let dependency = self.dependency.clone();
         let version = self.version.clone();
-        let resolver = Resolver::from_env(self.token.clone())?;
+        let resolver = self.resolver()?;
         let concurrency = resolver.config().concurrency;
         let opts = UpdateOptions {
             env: self.env(),
@@ -307,6 +337,7 @@ impl Step {
             allow_shared_files: false,
             concurrency,
             policy: Policy::from_config(self.config.as_ref())?,
+            cooldown: self.cooldown()?,
         };
         let env_name = self.environment_name();
         if self.inputs.flag("dry_run")? {
@@ -368,11 +399,11 @@ impl Step {
             .runner
             .repository()
             .context("GITHUB_REPOSITORY is not set: run inside a workflow or set it")?;
-        let api = self
-            .inputs
-            .get("github_api_url")
-            .unwrap_or_else(|| self.runner.api_url());
-        Ok(GitHubClient::new(&api, &repository, self.token.clone()))
+        Ok(GitHubClient::new(
+            &self.api_url(),
+            &repository,
+            self.token.clone(),
+        ))
     }
 
     fn update_outputs(&self, outcome: &Outcome) -> Result<()> {

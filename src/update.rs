@@ -39,6 +39,9 @@ pub struct UpdateOptions {
     pub concurrency: usize,
     /// Ignore rules of the environments file.
     pub policy: crate::policy::Policy,
+    /// `minimum_release_age` for fresh plans; an exact `version` and a full spec's targets
+    /// are not subject to it.
+    pub cooldown: Option<crate::cooldown::Cooldown>,
 }
 
 /// What an update would do, computed without touching a file.
@@ -50,6 +53,8 @@ pub struct Changes {
     pub shared: Vec<Usage>,
     /// Files of the environment that do not parse: left untouched, whatever they use.
     pub unreadable: Vec<FileError>,
+    /// What the cooldown held back, or could not apply to.
+    pub cooldown_notes: Vec<String>,
 }
 
 impl Changes {
@@ -78,7 +83,17 @@ pub fn plan_changes(
         .partition(|u| !opts.allow_shared_files && is_shared(u));
     scan.usages = own;
     let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
-    let fresh = opts.policy.plan(&scan, &listings, opts.strategy);
+    let cooldown = opts.cooldown.filter(|_| opts.version.is_none());
+    // The fresh plan sees the cooldown's listings; exact and spec targets are checked
+    // against everything listed.
+    let filtered = crate::cooldown::apply(
+        cooldown,
+        &scan.usages,
+        listings.clone(),
+        lister,
+        opts.concurrency,
+    );
+    let fresh = opts.policy.plan(&scan, &filtered.listings, opts.strategy);
     let mut dependencies = Vec::new();
     for dep in fresh.dependencies {
         if let Some(err) = &dep.error {
@@ -96,6 +111,7 @@ pub fn plan_changes(
         edits,
         shared,
         unreadable: scan.errors,
+        cooldown_notes: filtered.notes,
     })
 }
 
@@ -293,7 +309,7 @@ pub fn preview(
 
 /// Says why nothing changed when a dependency was asked for, and which shared files were left.
 fn notes_of(opts: &UpdateOptions, changes: &Changes) -> Vec<String> {
-    let mut notes = Vec::new();
+    let mut notes = changes.cooldown_notes.clone();
     if let Some(id) = opts
         .dependency
         .as_ref()
