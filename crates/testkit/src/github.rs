@@ -1266,7 +1266,7 @@ fn now() -> u64 {
 }
 
 /// RFC 3339 UTC, as GitHub writes times (`2026-01-01T00:00:00Z`).
-fn timestamp(seconds: u64) -> String {
+pub fn timestamp(seconds: u64) -> String {
     let days = (seconds / 86_400) as i64;
     let rest = seconds % 86_400;
     // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
