@@ -416,7 +416,7 @@ fn print_peak_memory(binary: &Path, tree: &Path, registry: &Registry) {
         .env("GITHUB_OUTPUT", &outputs)
         .env("GITHUB_STEP_SUMMARY", tree.with_file_name("summary.md"))
         .env("INPUT_PATCHER_COMMAND", "report")
-        .env("INPUT_SPEC_FILE", "../action-spec.json")
+        .env("INPUT_SPEC_FILE", "patcher-spec.json")
         .env("INPUT_MAX_PULL_REQUESTS", "0")
         .env("PATCHER_REGISTRY_BASE_URLS", &registry_urls);
     let action_peak = peak_kilobytes(action);

@@ -358,14 +358,16 @@ fn run_report(args: ReportArgs) -> Result<()> {
             eprintln!("note: {id}: deferred (max_pull_requests)");
         }
     }
-    let json = spec::to_json(&report.spec);
+    if let Some(path) = &args.output_spec {
+        patcher::edit::write_atomic_with(path, |file| spec::write_json(&report.spec, file))
+            .with_context(|| format!("writing the spec to {}", path.display()))?;
+    }
     match args.output {
         Output::Table => out.text(&report::render_table(&report.plan)),
-        Output::Json => out.text(&json),
-    }
-    if let Some(path) = &args.output_spec {
-        patcher::edit::write_atomic(path, json.as_bytes())
-            .with_context(|| format!("writing the spec to {}", path.display()))?;
+        // Where the runner reads commands the text goes through the guard, which needs it
+        // whole; on a terminal it is streamed.
+        Output::Json if out.is_guarded() => out.text(&spec::to_json(&report.spec)),
+        Output::Json => spec::write_json(&report.spec, std::io::stdout().lock())?,
     }
     Ok(())
 }

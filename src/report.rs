@@ -33,6 +33,7 @@ pub enum ReportError {
 }
 
 pub struct Report {
+    /// Skipped sources and file errors; the usages live on in `plan`.
     pub scan: ScanResult,
     pub plan: Plan,
     pub spec: Spec,
@@ -64,6 +65,8 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
         &scan,
     );
     spec.notes = filtered.notes.clone();
+    // The plan holds every usage now; a second copy would only double the peak on big trees.
+    scan.usages = Vec::new();
     Ok(Report {
         scan,
         plan,

@@ -219,9 +219,8 @@ impl Step {
         let selection = self.selection(&report.spec)?;
         report.spec.deferred = selection.deferred.clone();
         if let Some(file) = self.inputs.get("spec_file") {
-            let json = spec::to_json(&report.spec);
             let path = in_workspace(&self.workspace, "spec_file", &file)?;
-            crate::edit::write_atomic(&path, json.as_bytes())
+            crate::edit::write_atomic_with(&path, |out| spec::write_json(&report.spec, out))
                 .with_context(|| format!("writing spec_file {file}"))?;
         }
         let compact = spec::compact(&report.spec, &selection.listed);
