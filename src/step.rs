@@ -416,24 +416,34 @@ impl Step {
             .chain(&outcome.readmes)
             .map(|f| f.to_string_lossy().replace('\\', "/"))
             .collect();
-        self.runner
-            .set_output("has_updates", &outcome.changed.to_string())?;
-        self.runner
-            .set_output("updated_files", &serde_json::to_string(&files)?)?;
-        self.runner.set_output(
-            "pull_request_number",
-            &outcome
-                .pull_request_number
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-        )?;
-        self.runner.set_output(
-            "pull_request_url",
-            outcome.pull_request_url.as_deref().unwrap_or_default(),
-        )?;
+        let mut outputs = Outputs::new();
+        outputs
+            .set("has_updates", outcome.changed.to_string())
+            .set("updated_files", serde_json::to_string(&files)?)
+            .set(
+                "pull_request_number",
+                outcome
+                    .pull_request_number
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+            )
+            .set(
+                "pull_request_url",
+                outcome.pull_request_url.clone().unwrap_or_default(),
+            );
+        // The summary lists every file, so it is written even when the outputs cannot be.
         self.runner
             .append_summary(&update::render_summary(outcome))?;
-        Ok(())
+        let fix = format!(
+            "`updated_files` lists {} files (all of them are in the job summary{}); narrow \
+             include_dirs so that one update changes fewer files",
+            files.len(),
+            match &outcome.pull_request_url {
+                Some(url) => format!(" and in the pull request {url}"),
+                None => String::new(),
+            }
+        );
+        outputs.write(&self.runner, &fix)
     }
 
     fn promote(&self) -> Result<()> {
