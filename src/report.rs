@@ -33,7 +33,7 @@ pub enum ReportError {
 }
 
 pub struct Report {
-    /// Skipped sources and file errors; the usages live on in `plan`.
+    /// Skipped sources and file errors; the usages were moved into `plan`.
     pub scan: ScanResult,
     pub plan: Plan,
     pub spec: Spec,
@@ -51,7 +51,8 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
     let cooldown = opts.cooldown.filter(|_| opts.version.is_none());
     let filtered =
         crate::cooldown::apply(cooldown, &scan.usages, listings, lister, opts.concurrency);
-    let mut plan = opts.policy.plan(&scan, &filtered.listings, opts.strategy);
+    let usages = std::mem::take(&mut scan.usages);
+    let mut plan = opts.policy.plan(usages, &filtered.listings, opts.strategy);
     if let Some(version) = &opts.version {
         for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
             *dep = plan::retarget(dep, version, &filtered.listings)?;
@@ -65,8 +66,6 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
         &scan,
     );
     spec.notes = filtered.notes.clone();
-    // The plan holds every usage now; a second copy would only double the peak on big trees.
-    scan.usages = Vec::new();
     Ok(Report {
         scan,
         plan,

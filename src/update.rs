@@ -93,7 +93,8 @@ pub fn plan_changes(
         lister,
         opts.concurrency,
     );
-    let fresh = opts.policy.plan(&scan, &filtered.listings, opts.strategy);
+    let usages = std::mem::take(&mut scan.usages);
+    let fresh = opts.policy.plan(usages, &filtered.listings, opts.strategy);
     let mut dependencies = Vec::new();
     for dep in fresh.dependencies {
         if let Some(err) = &dep.error {
