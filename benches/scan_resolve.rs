@@ -25,6 +25,8 @@ use testkit::registry::Registry;
 /// Files of the generated tree; `PATCHER_BENCH_FILES` scales it (the 100,000-file memory run).
 const DEFAULT_FILES: usize = 10_000;
 const FILES_VARIABLE: &str = "PATCHER_BENCH_FILES";
+/// Set: only the peak memory is measured (the timing rows take minutes at 100,000 files).
+const MEMORY_ONLY_VARIABLE: &str = "PATCHER_BENCH_MEMORY_ONLY";
 const GIT_REPOS: usize = 100;
 const REGISTRY_MODULES: usize = 20;
 const LATENCY: Duration = Duration::from_millis(50);
@@ -95,6 +97,11 @@ fn main() {
         setup.as_secs_f64(),
     );
 
+    let binary = Path::new(env!("CARGO_BIN_EXE_patcher"));
+    if std::env::var_os(MEMORY_ONLY_VARIABLE).is_some() {
+        print_peak_memory(binary, &tree, &registry);
+        return;
+    }
     let config = resolve_config(&registry);
     let mut rows = vec![measure("scan (parallel walk + parse)", SCAN_RUNS, || {
         patcher::scan::scan(&env).expect("scan");
@@ -134,7 +141,6 @@ fn main() {
         let plan = plan::plan(&scan, &listings, Strategy::NextSafe);
         spec::from_plan(&plan, &[], &[], Strategy::NextSafe, &scan);
     }));
-    let binary = Path::new(env!("CARGO_BIN_EXE_patcher"));
     rows.push(measure(
         "`patcher report` (binary, end to end)",
         REPORT_RUNS,

@@ -304,6 +304,66 @@ mod tests {
         assert_eq!(format_age(5_400), "1h30m");
     }
 
+    /// Dates for registry versions: 1.1.0 ten days old, 1.2.0 an hour old; records what is asked.
+    struct Dated(std::sync::Mutex<Vec<String>>);
+
+    impl VersionLister for Dated {
+        fn list(&self, _: &Origin) -> Result<Vec<String>, resolve::ResolveError> {
+            unreachable!("the cooldown only asks for dates")
+        }
+
+        fn release_dates(
+            &self,
+            _: &Origin,
+            _: Option<&str>,
+            versions: &[String],
+        ) -> Result<Dates, String> {
+            self.0.lock().unwrap().extend(versions.iter().cloned());
+            let now = 100 * 86_400;
+            Ok(Dates::from([
+                ("1.1.0".to_string(), now - 10 * 86_400),
+                ("1.2.0".to_string(), now - 3600),
+            ]))
+        }
+    }
+
+    #[test]
+    fn only_candidates_above_the_floor_are_dated_and_young_ones_dropped() {
+        let text = "module \"a\" {\n  source  = \"acme/net/aws\"\n  version = \"~> 1.1\"\n}\n";
+        let (usages, _) = crate::scan::scan_file(std::path::Path::new("main.tf"), text.as_bytes())
+            .expect("parses");
+        let origin = usages[0].source.origin.clone();
+        let listed = ["1.0.0", "1.1.0", "1.2.0"].map(String::from).to_vec();
+        let listings = Listings::from([(origin.clone(), Ok(listed))]);
+        let lister = Dated(Default::default());
+        let cooldown = Cooldown {
+            minimum_age: 3 * 86_400,
+            now: 100 * 86_400,
+        };
+        let filtered = cooldown.filter(&usages, listings, &lister, 2);
+        assert_eq!(
+            *lister.0.lock().unwrap(),
+            ["1.2.0"],
+            "the floor of ~> 1.1 is 1.1.0"
+        );
+        assert_eq!(
+            filtered.listings[&origin],
+            Ok(vec!["1.0.0".into(), "1.1.0".into()])
+        );
+        assert_eq!(filtered.notes.len(), 1, "{:?}", filtered.notes);
+    }
+
+    #[test]
+    fn the_sample_environments_file_sets_a_cooldown() {
+        let config = crate::config::Config::parse(
+            include_str!("../examples/patcher.yml"),
+            std::path::Path::new("examples/patcher.yml"),
+        )
+        .unwrap();
+        let dev = config.entry("dev").unwrap().unwrap();
+        assert_eq!(dev.minimum_release_age.as_deref(), Some("3d"));
+    }
+
     #[test]
     fn times_with_offsets_and_fractions() {
         let utc = parse_time("2026-01-02T03:04:05Z").unwrap();
