@@ -68,7 +68,7 @@ impl Policy {
             scan.skipped.push(Skipped {
                 file: usage.file,
                 line: usage.line,
-                source: usage.source.id,
+                source: usage.source.id.clone(),
                 reason: format!("ignored by the `ignore` rule `{}`", rule.dependency),
             });
         }

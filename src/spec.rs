@@ -413,7 +413,7 @@ mod tests {
             line,
             column: 12,
             span: 10..10 + current.len(),
-            source: source.clone(),
+            source: source.clone().into(),
             current: current.into(),
             form,
         }
