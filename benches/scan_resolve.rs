@@ -8,6 +8,9 @@
 //! Timings are printed as a Markdown table; nothing is asserted about them (DESIGN.md: speed is
 //! measured, never asserted), but a fixture that does not scan or resolve cleanly aborts the
 //! run, since its numbers would mean nothing.
+//!
+//! `benches/status.rs` includes this file as a module for the same fixture: the `pub(crate)`
+//! items are what it uses.
 
 use patcher::environment::Environment;
 use patcher::model::{Origin, ScanResult};
@@ -16,14 +19,15 @@ use patcher::resolve::{self, ResolveConfig, Resolver};
 use patcher::spec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use testkit::git::{GitConfig, ModuleRepo};
 use testkit::registry::Registry;
 
-/// Files of the generated tree; `PATCHER_BENCH_FILES` scales it (the 100,000-file memory run).
-const DEFAULT_FILES: usize = 10_000;
+/// Files of the generated tree, unless `PATCHER_BENCH_FILES` scales it (the memory run at
+/// 100,000 files).
+pub(crate) const FILES: usize = 10_000;
 const FILES_VARIABLE: &str = "PATCHER_BENCH_FILES";
 /// Set: only the peak memory is measured (the timing rows take minutes at 100,000 files).
 const MEMORY_ONLY_VARIABLE: &str = "PATCHER_BENCH_MEMORY_ONLY";
@@ -35,7 +39,7 @@ const REGISTRY_HOST: &str = "registry.terraform.io";
 const GIT_TAGS: [&str; 5] = ["v1.0.0", "v1.1.0", "v1.2.0", "v2.0.0", "v2.1.0"];
 const REGISTRY_VERSIONS: [&str; 5] = ["1.0.0", "1.1.0", "1.2.0", "2.0.0", "2.1.0"];
 const SUBMODULES: [&str; 4] = ["app", "network", "database", "queue"];
-const ENVS: [&str; 3] = ["dev", "stage", "prod"];
+pub(crate) const ENVS: [&str; 3] = ["dev", "stage", "prod"];
 const REGIONS: [&str; 5] = [
     "us-east-1",
     "us-west-2",
@@ -46,12 +50,24 @@ const REGIONS: [&str; 5] = [
 /// Repository creation is git-process bound; a few workers hide process start-up.
 const GENERATOR_THREADS: usize = 4;
 
-const SCAN_RUNS: usize = 7;
-const RESOLVE_RUNS: usize = 5;
+pub(crate) const SCAN_RUNS: usize = 7;
+pub(crate) const RESOLVE_RUNS: usize = 5;
 const SERIAL_RUNS: usize = 3;
-const REPORT_RUNS: usize = 3;
+pub(crate) const REPORT_RUNS: usize = 3;
 
-fn main() {
+/// The generated world; dropping it deletes the repositories and the tree.
+pub(crate) struct Fixture {
+    pub(crate) tree: PathBuf,
+    pub(crate) registry: Registry,
+    pub(crate) files: usize,
+    pub(crate) bytes: usize,
+    pub(crate) setup: Duration,
+    _tmp: tempfile::TempDir,
+}
+
+/// Module repositories, the registry and the tree of [`file_count`] files. Call it before any
+/// other thread exists: it sets the process environment.
+pub(crate) fn generate() -> Fixture {
     let tmp = tempfile::tempdir().expect("temporary folder");
     // git reads GIT_CONFIG_GLOBAL from the process environment, so it is set before any thread
     // (the registry's included) exists; set_var is only sound while the process is single-threaded.
@@ -61,6 +77,7 @@ fn main() {
         std::env::set_var(name, value);
     }
     std::env::remove_var("GITHUB_TOKEN");
+    std::env::remove_var("GITHUB_REPOSITORY");
 
     let started = Instant::now();
     create_module_repos(&github_root);
@@ -68,14 +85,25 @@ fn main() {
     let tree = tmp.path().join("infrastructure-live");
     let files = file_count();
     let bytes = write_tree(&tree, files);
-    let setup = started.elapsed();
+    Fixture {
+        tree,
+        registry,
+        files,
+        bytes,
+        setup: started.elapsed(),
+        _tmp: tmp,
+    }
+}
 
+fn main() {
+    let fixture = generate();
+    let (tree, registry) = (&fixture.tree, &fixture.registry);
     let env = Environment {
         working_dir: tree.clone(),
         ..Environment::default()
     };
     let scan = patcher::scan::scan(&env).expect("scan of the generated tree");
-    check_scan(&scan, files);
+    check_scan(&scan);
     let origins: BTreeSet<Origin> = scan
         .usages
         .iter()
@@ -86,23 +114,24 @@ fn main() {
         .cloned()
         .partition(|o| matches!(o, Origin::Git { .. }));
     println!(
-        "fixture: {files} files ({:.1} MB), {} usages, {} origins ({} git, {} registry), \
+        "fixture: {} files ({:.1} MB), {} usages, {} origins ({} git, {} registry), \
          registry latency {} ms, generated in {:.1} s\n",
-        bytes as f64 / 1e6,
+        fixture.files,
+        fixture.bytes as f64 / 1e6,
         scan.usages.len(),
         origins.len(),
         git.len(),
         registry_origins.len(),
         LATENCY.as_millis(),
-        setup.as_secs_f64(),
+        fixture.setup.as_secs_f64(),
     );
 
     let binary = Path::new(env!("CARGO_BIN_EXE_patcher"));
     if std::env::var_os(MEMORY_ONLY_VARIABLE).is_some() {
-        print_peak_memory(binary, &tree, &registry);
+        print_peak_memory(binary, tree, registry);
         return;
     }
-    let config = resolve_config(&registry);
+    let config = resolve_config(registry);
     let mut rows = vec![measure("scan (parallel walk + parse)", SCAN_RUNS, || {
         patcher::scan::scan(&env).expect("scan");
     })];
@@ -144,11 +173,15 @@ fn main() {
     rows.push(measure(
         "`patcher report` (binary, end to end)",
         REPORT_RUNS,
-        || run_report(binary, &tree, &registry),
+        || run_patcher(binary, "report", tree, &["--output", "json"], registry),
     ));
-    print!("{}", table(&rows));
-    print_peak_memory(binary, &tree, &registry);
-    // Other work on the machine moves these numbers; say how busy it was.
+    print_results(&rows);
+    print_peak_memory(binary, tree, registry);
+}
+
+/// The table, then how busy the machine was: other work on it moves these numbers.
+pub(crate) fn print_results(rows: &[Row]) {
+    print!("{}", table(rows));
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!(
             "\nload average (1, 5, 15 min) at the end: {}",
@@ -196,12 +229,12 @@ fn registry_module_name(i: usize) -> String {
     format!("platform{i:02}")
 }
 
-fn file_count() -> usize {
+pub(crate) fn file_count() -> usize {
     match std::env::var(FILES_VARIABLE) {
         Ok(text) => text
             .parse()
             .unwrap_or_else(|_| panic!("{FILES_VARIABLE} `{text}` is not a number of files")),
-        Err(_) => DEFAULT_FILES,
+        Err(_) => FILES,
     }
 }
 
@@ -338,7 +371,7 @@ fn module_block(seed: usize, block: usize) -> String {
 }
 
 /// A generator mistake would make every number meaningless: stop instead of printing them.
-fn check_scan(scan: &ScanResult, files: usize) {
+pub(crate) fn check_scan(scan: &ScanResult) {
     assert!(
         scan.errors.is_empty(),
         "generated files failed to parse: {:?}",
@@ -350,13 +383,13 @@ fn check_scan(scan: &ScanResult, files: usize) {
         &scan.skipped[..scan.skipped.len().min(3)]
     );
     assert!(
-        scan.usages.len() >= files,
+        scan.usages.len() >= file_count(),
         "too few usages: {}",
         scan.usages.len()
     );
 }
 
-fn resolve_config(registry: &Registry) -> ResolveConfig {
+pub(crate) fn resolve_config(registry: &Registry) -> ResolveConfig {
     ResolveConfig {
         registry_base_urls: BTreeMap::from([(REGISTRY_HOST.to_string(), registry.url())]),
         ..ResolveConfig::default()
@@ -372,11 +405,18 @@ fn resolve_fresh(config: &ResolveConfig, origins: &BTreeSet<Origin>, concurrency
     assert_eq!(listings.len(), origins.len());
 }
 
-fn run_report(binary: &Path, tree: &Path, registry: &Registry) {
+/// The release binary as a user runs it: `patcher <command> <tree> <args>`, registry mapped.
+pub(crate) fn run_patcher(
+    binary: &Path,
+    command: &str,
+    tree: &Path,
+    args: &[&str],
+    registry: &Registry,
+) {
     let output = Command::new(binary)
-        .arg("report")
+        .arg(command)
         .arg(tree)
-        .args(["--output", "json"])
+        .args(args)
         .env(
             "PATCHER_REGISTRY_BASE_URLS",
             format!("{REGISTRY_HOST}={}", registry.url()),
@@ -384,10 +424,10 @@ fn run_report(binary: &Path, tree: &Path, registry: &Registry) {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
-        .expect("run patcher report");
+        .expect("run patcher");
     assert!(
         output.status.success(),
-        "patcher report failed: {}",
+        "patcher {command} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
 }
@@ -455,14 +495,14 @@ fn peak_kilobytes(mut command: Command) -> u64 {
         .unwrap_or_else(|| panic!("no maximum resident set size in: {stderr}"))
 }
 
-struct Row {
+pub(crate) struct Row {
     label: String,
     runs: usize,
     best: Duration,
     median: Duration,
 }
 
-fn measure(label: &str, runs: usize, mut work: impl FnMut()) -> Row {
+pub(crate) fn measure(label: &str, runs: usize, mut work: impl FnMut()) -> Row {
     // One unrecorded run first, so every measurement starts with a warm page cache.
     work();
     let mut times: Vec<Duration> = (0..runs)

@@ -28,6 +28,7 @@ pub mod breaking;
 pub mod config;
 pub mod cooldown;
 pub mod demo;
+pub mod group;
 pub mod policy;
 pub mod promote;
 pub mod pull_limit;

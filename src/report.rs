@@ -2,6 +2,7 @@
 
 use crate::cooldown::Cooldown;
 use crate::environment::{Environment, EnvironmentError};
+use crate::group::{Ask, Groups, Member};
 use crate::model::ScanResult;
 use crate::plan::{self, Plan, Strategy};
 use crate::policy::Policy;
@@ -17,11 +18,22 @@ pub struct ReportOptions {
     pub dependency: Option<String>,
     /// With `dependency`: plan exactly this version (a promotion) instead of the strategy's.
     pub version: Option<String>,
+    /// With a group as `dependency`: its members at the exact versions of a promotion.
+    pub members: Vec<Member>,
     pub concurrency: usize,
     /// Ignore rules of the environments file.
     pub policy: Policy,
-    /// `minimum_release_age`; not applied to an exact `version`.
+    /// Groups of the environments file: each is one entry of the spec.
+    pub groups: Groups,
+    /// `minimum_release_age`; not applied to a promotion's exact versions.
     pub cooldown: Option<Cooldown>,
+}
+
+impl ReportOptions {
+    pub fn ask(&self) -> Ask<'_> {
+        let (dependency, version) = (self.dependency.as_deref(), self.version.as_deref());
+        Ask::new(dependency, version, &self.members, &self.groups)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +42,8 @@ pub enum ReportError {
     Environment(#[from] EnvironmentError),
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
+    #[error(transparent)]
+    Group(#[from] crate::group::GroupError),
 }
 
 pub struct Report {
@@ -42,19 +56,19 @@ pub struct Report {
 }
 
 pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, ReportError> {
+    let ask = opts.ask();
+    ask.check()?;
     let mut scan = scan::scan(&opts.env)?;
-    if let Some(id) = &opts.dependency {
-        scan.usages.retain(|u| &u.source.id == id);
-    }
+    scan.usages.retain(|u| ask.selects(&u.source.id));
     opts.policy.skip_ignored(&mut scan);
     let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
-    let cooldown = opts.cooldown.filter(|_| opts.version.is_none());
+    let cooldown = opts.cooldown.filter(|_| !ask.is_promotion());
     let filtered =
         crate::cooldown::apply(cooldown, &scan.usages, listings, lister, opts.concurrency);
     let usages = std::mem::take(&mut scan.usages);
     let mut plan = opts.policy.plan(usages, &filtered.listings, opts.strategy);
-    if let Some(version) = &opts.version {
-        for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
+    for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
+        if let Some(version) = ask.exact(&dep.source.id) {
             *dep = plan::retarget(dep, version, &filtered.listings)?;
         }
     }
@@ -65,6 +79,7 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
         opts.strategy,
         &scan,
     );
+    ask.bundle(&mut spec);
     spec.notes = filtered.notes.clone();
     Ok(Report {
         scan,

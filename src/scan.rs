@@ -165,7 +165,8 @@ fn visit(root: &Path, matcher: &DirMatcher, entry: Result<DirEntry, ignore::Erro
         Ok(entry) => entry,
         Err(err) => return Outcome::Error(walk_error(root, &err)),
     };
-    if !entry.file_type().is_some_and(|t| t.is_file()) {
+    let is_link = entry.file_type().is_some_and(|t| t.is_symlink());
+    if !is_link && !entry.file_type().is_some_and(|t| t.is_file()) {
         return Outcome::Nothing;
     }
     let rel = relative(root, entry.path());
@@ -174,8 +175,14 @@ fn visit(root: &Path, matcher: &DirMatcher, entry: Result<DirEntry, ignore::Erro
         return Outcome::Nothing;
     }
     let rel_path = PathBuf::from(&rel);
+    if is_link {
+        // A link could lead anywhere (`/proc/self/environ`, another checkout): said, not read.
+        let message =
+            "is a symbolic link: patcher neither reads nor writes through links, left untouched";
+        return Outcome::Error(io_error(rel_path, message));
+    }
     let dir = entry.path().parent().unwrap_or(root);
-    match std::fs::read(entry.path()) {
+    match crate::edit::read_regular(entry.path()) {
         Ok(bytes) if is_module_file(&rel, &bytes) => match scan_file_in(dir, &rel_path, &bytes) {
             Ok((usages, skipped)) => Outcome::Found(usages, skipped),
             Err(err) => Outcome::Error(err),
