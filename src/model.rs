@@ -92,6 +92,11 @@ pub struct ScanResult {
     pub usages: Vec<Usage>,
     pub skipped: Vec<Skipped>,
     pub errors: Vec<FileError>,
+    /// Files read leniently: HashiCorp's parser accepts them but hcl-edit does not (a repeated
+    /// key inside an object), so the offending keys were renamed for the scan; their module
+    /// usages are still found. `line`/`column` point at the first such key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lenient: Vec<FileError>,
 }
 
 /// The versions (tag names or registry versions, as listed) of every origin of a run, or why

@@ -434,13 +434,13 @@ mod tests {
                     format!("terraform {{\n  source = \"git::https://github.com/{}.git//modules/x?ref={v}\"\n}}\n", dependency.rsplit_once('/').unwrap().0)
                 })
                 .collect::<String>();
-            let (usages, _) = crate::scan::scan_file_in(
+            let found = crate::scan::scan_file_in(
                 std::path::Path::new("."),
                 std::path::Path::new("dev/x/terragrunt.hcl"),
                 text.as_bytes(),
             )
             .map_err(|e| e.message)?;
-            Ok(usages)
+            Ok(found.usages)
         }
     }
 

@@ -481,6 +481,7 @@ mod tests {
                 column: 2,
                 message: "expected `}`".into(),
             }],
+            ..ScanResult::default()
         };
         let mut listings = Listings::new();
         let list = |versions: &[&str]| Ok(versions.iter().map(|v| v.to_string()).collect());

@@ -1,0 +1,289 @@
+//! Finds every versioned module reference of an environment.
+//!
+//! Stages: `walk` finds the files in parallel; `parse` turns bytes into HCL (hcl-edit, which
+//! keeps byte spans) or JSON (`json`, a reader that does too); `hcl` and `json` extract the
+//! `source` of each module block, evaluated by `template` and, for Terragrunt's includes and
+//! functions, `terragrunt`; `files` turns found versions into [`Usage`]s of the file each one
+//! is written in. So each usage points at the exact bytes of its version text on disk and
+//! `edit` can replace them without touching anything else. Symbolic links are not followed,
+//! so a linked folder is never scanned (or edited) twice.
+
+mod files;
+mod hcl;
+mod json;
+mod parse;
+mod template;
+mod terragrunt;
+mod walk;
+
+use crate::model::{FileError, Skipped, Usage};
+use files::{Files, Found};
+use parse::{Loaded, Syntax};
+use std::ops::Range;
+use std::path::Path;
+
+pub use walk::scan;
+
+/// Blocks whose `source` attribute names a module: Terraform `module`, Terragrunt `terraform`,
+/// and the `unit` and `stack` blocks of Terragrunt stacks.
+const SOURCE_BLOCKS: [&str; 4] = ["module", "terraform", "unit", "stack"];
+
+/// What one file yields.
+#[derive(Debug, Default)]
+pub struct FileFindings {
+    pub usages: Vec<Usage>,
+    pub skipped: Vec<Skipped>,
+    /// Set when the file was read leniently (see [`crate::model::ScanResult::lenient`]).
+    pub lenient: Option<FileError>,
+}
+
+/// Usages and skipped references of one file, resolved from the file alone (its `locals`);
+/// `rel_path` labels them, and a name ending in `.json` means JSON syntax.
+pub fn scan_file(rel_path: &Path, bytes: &[u8]) -> Result<FileFindings, FileError> {
+    scan_loaded(
+        None,
+        Loaded::parse(rel_path, Some(rel_path.to_path_buf()), None, bytes)?,
+    )
+}
+
+/// Like [`scan_file`] for the file `rel_path` of the working dir `root` (absolute): Terragrunt
+/// `include` blocks, `read_terragrunt_config` and path functions (`find_in_parent_folders`,
+/// `dirname`, `get_terragrunt_dir`, `get_repo_root`) are followed, so
+/// `${include.envcommon.locals.base_source_url}?ref=v1.2.3` resolves, and a version written in
+/// another file of the working dir is a usage of that file.
+pub fn scan_file_in(root: &Path, rel_path: &Path, bytes: &[u8]) -> Result<FileFindings, FileError> {
+    let path = root.join(rel_path);
+    let loaded = Loaded::parse(rel_path, Some(rel_path.to_path_buf()), Some(path), bytes)?;
+    scan_loaded(Some(root), loaded)
+}
+
+fn scan_loaded(root: Option<&Path>, loaded: Loaded) -> Result<FileFindings, FileError> {
+    let lenient = loaded.lenient.clone();
+    let is_json = matches!(loaded.syntax, Syntax::Json(_));
+    let files = Files::new(root, loaded);
+    let mut found = Found::default();
+    if is_json {
+        json::extract(&files, &mut found);
+    } else {
+        hcl::extract(&files, &mut found);
+    }
+    Ok(FileFindings {
+        usages: found.usages,
+        skipped: found.skipped,
+        lenient,
+    })
+}
+
+/// Whether `span` of an HCL or JSON file lies inside one string literal written without
+/// escapes, and reads `text`: how `edit` checks a version written in a file that holds no
+/// module block itself (a `common.hcl` read by `read_terragrunt_config`).
+pub fn is_plain_literal_at(rel_path: &Path, bytes: &[u8], span: &Range<usize>, text: &str) -> bool {
+    let Ok(loaded) = Loaded::parse(rel_path, None, None, bytes) else {
+        return false;
+    };
+    let (Some(start), Some(end)) = (
+        span.start.checked_sub(loaded.shift),
+        span.end.checked_sub(loaded.shift),
+    ) else {
+        return false;
+    };
+    if text.is_empty() || loaded.text.get(start..end) != Some(text) {
+        return false;
+    }
+    let literals = match &loaded.syntax {
+        Syntax::Hcl(body) => hcl::plain_literals(body, &loaded.text),
+        Syntax::Json(value) => json::plain_literals(value),
+    };
+    literals
+        .iter()
+        .any(|literal| literal.start <= start && end <= literal.end)
+}
+
+/// Whether a file can hold module references: Terraform/OpenTofu files (HCL or JSON) and
+/// Terragrunt files (other `.hcl` files only when they mention a `terraform` block).
+fn is_module_file(rel: &str, bytes: &[u8]) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let terraform = [".tf", ".tofu", ".tf.json", ".tofu.json"];
+    if terraform.iter().any(|ext| name.ends_with(ext)) {
+        return true;
+    }
+    if name == "terragrunt.hcl.json" || name == "terragrunt.stack.hcl.json" {
+        return true;
+    }
+    if !name.ends_with(".hcl") || name == ".terraform.lock.hcl" {
+        return false;
+    }
+    name == "terragrunt.hcl"
+        || name == "terragrunt.stack.hcl"
+        || rel.split('/').any(|dir| dir == "_envcommon")
+        || contains(bytes, b"terraform") && contains(bytes, b"source")
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Origin, VersionForm};
+
+    fn scan_text(text: &str) -> (Vec<Usage>, Vec<Skipped>) {
+        let found = scan_file(Path::new("dev/app/main.tf"), text.as_bytes()).unwrap();
+        (found.usages, found.skipped)
+    }
+
+    fn at(text: &str, usage: &Usage) -> String {
+        text[usage.span.clone()].to_string()
+    }
+
+    #[test]
+    fn git_ref_span_points_at_the_version_text() {
+        let text = "module \"sqs\" {\n  source = \"git::https://github.com/acme/mods.git//modules/sqs?ref=v0.12.1\"\n}\n";
+        let (usages, skipped) = scan_text(text);
+        assert!(skipped.is_empty());
+        let [usage] = usages.as_slice() else {
+            panic!("{usages:?}")
+        };
+        assert_eq!(at(text, usage), "v0.12.1");
+        assert_eq!(usage.current, "v0.12.1");
+        let line2 = text.lines().nth(1).unwrap();
+        assert_eq!(
+            (usage.line, usage.column),
+            (2, line2.find("v0.12.1").unwrap() + 1)
+        );
+        assert_eq!(usage.source.id, "acme/mods/sqs");
+        assert_eq!(usage.form, VersionForm::GitRef);
+    }
+
+    #[test]
+    fn registry_version_attribute_is_the_span() {
+        let text = "module \"vpc\" {\n  source  = \"terraform-aws-modules/vpc/aws\"\n  version = \"~> 5.1\"\n}\nmodule \"nov\" {\n  source = \"terraform-aws-modules/iam/aws\"\n}\n";
+        let (usages, skipped) = scan_text(text);
+        let [usage] = usages.as_slice() else {
+            panic!("{usages:?}")
+        };
+        assert_eq!(
+            (at(text, usage).as_str(), usage.line, usage.column),
+            ("~> 5.1", 3, 14)
+        );
+        assert_eq!(usage.form, VersionForm::RegistryAttribute);
+        assert_eq!(skipped[0].reason, "no version constraint");
+        assert_eq!(skipped[0].line, 6);
+    }
+
+    #[test]
+    fn template_literal_ref_is_rewritable_and_origin_comes_from_locals() {
+        let text = "locals {\n  base_source_url = \"git::git@github.com:acme/mods.git//modules/vpc\"\n}\nterraform {\n  source = \"${local.base_source_url}?ref=v1.2.3\"\n}\n";
+        let (usages, skipped) = scan_text(text);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let [usage] = usages.as_slice() else {
+            panic!("{usages:?}")
+        };
+        assert_eq!(at(text, usage), "v1.2.3");
+        assert_eq!(usage.line, 5);
+        assert_eq!(usage.source.id, "acme/mods/vpc");
+        assert_eq!(
+            usage.source.origin,
+            Origin::Git {
+                url: "git@github.com:acme/mods.git".into()
+            }
+        );
+    }
+
+    #[test]
+    fn version_held_in_a_local_points_into_the_locals_block() {
+        let text = "locals {\n  ver = \"v2.0.0\"\n}\nmodule \"a\" {\n  source = \"github.com/acme/mods//x?ref=${local.ver}\"\n}\n";
+        let (usages, _) = scan_text(text);
+        let [usage] = usages.as_slice() else {
+            panic!("{usages:?}")
+        };
+        assert_eq!((at(text, usage).as_str(), usage.line), ("v2.0.0", 2));
+    }
+
+    #[test]
+    fn unknown_interpolations_are_skipped_with_a_reason() {
+        let text = "terraform {\n  source = \"${include.envcommon.locals.base}?ref=v1.0.0\"\n}\n";
+        let (usages, skipped) = scan_text(text);
+        assert!(usages.is_empty());
+        assert_eq!(
+            skipped[0].reason,
+            "cannot resolve `include.envcommon.locals.base` from this file"
+        );
+        assert_eq!(
+            skipped[0].source,
+            "\"${include.envcommon.locals.base}?ref=v1.0.0\""
+        );
+    }
+
+    #[test]
+    fn locals_cycle_is_skipped_not_looping() {
+        let text = "locals {\n  a = \"${local.b}\"\n  b = \"${local.a}\"\n}\nmodule \"m\" {\n  source = \"${local.a}?ref=v1.0.0\"\n}\n";
+        let (_, skipped) = scan_text(text);
+        assert!(skipped[0].reason.contains("cycle"), "{skipped:?}");
+    }
+
+    #[test]
+    fn version_written_with_an_escape_is_read_but_not_rewritten() {
+        let text = "module \"m\" {\n  source = \"github.com/acme/mods?ref=v1.0.\\u0030\"\n}\n";
+        let (usages, skipped) = scan_text(text);
+        assert!(usages.is_empty(), "{usages:?}");
+        assert_eq!(skipped[0].source, "github.com/acme/mods?ref=v1.0.0");
+        assert!(skipped[0].reason.contains("cannot be rewritten"));
+    }
+
+    #[test]
+    fn terragrunt_stack_units_are_usages() {
+        let text = "unit \"vpc\" {\n  source = \"git::git@github.com:acme/units.git//vpc?ref=v1.0.0\"\n  path   = \"vpc\"\n}\n";
+        let (usages, _) = scan_text(text);
+        assert_eq!(usages.len(), 1);
+        assert_eq!(
+            (usages[0].source.id.as_str(), at(text, &usages[0]).as_str()),
+            ("acme/units/vpc", "v1.0.0")
+        );
+    }
+
+    #[test]
+    fn escapes_elsewhere_in_the_string_keep_the_version_rewritable() {
+        let text = "module \"m\" {\n  source = \"git::https://github.com/acme/mods.git//modules/a\\u002fb?ref=v1.0.0&x=\\\"q\\\"\"\n}\n";
+        let (usages, skipped) = scan_text(text);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        assert_eq!(usages[0].source.id, "acme/mods/a/b");
+        assert_eq!(at(text, &usages[0]), "v1.0.0");
+    }
+
+    #[test]
+    fn bom_shifts_spans_by_its_length() {
+        let text = "\u{feff}module \"m\" {\n  source = \"github.com/acme/mods?ref=v1.0.0\"\n}\n";
+        let (usages, _) = scan_text(text);
+        assert_eq!(at(text, &usages[0]), "v1.0.0");
+        assert_eq!(usages[0].line, 2);
+    }
+
+    #[test]
+    fn syntax_error_has_line_and_column() {
+        let text = "module \"m\" {\n  source = \"github.com/a/b?ref=v1\"\n  version = = 3\n}\n";
+        let err = scan_file(Path::new("x.tf"), text.as_bytes()).unwrap_err();
+        assert_eq!((err.file.as_path(), err.line), (Path::new("x.tf"), 3));
+        assert!(err.column > 1, "{err:?}");
+        assert!(!err.message.is_empty());
+    }
+
+    #[test]
+    fn hcl_files_are_picked_by_name_or_terraform_block() {
+        assert!(is_module_file("a/terragrunt.hcl", b""));
+        assert!(is_module_file("a/terragrunt.stack.hcl", b""));
+        assert!(is_module_file("_envcommon/vpc.hcl", b""));
+        assert!(is_module_file(
+            "a/x.hcl",
+            b"terraform {\n source = \"x\"\n}"
+        ));
+        assert!(!is_module_file("a/account.hcl", b"locals { id = 1 }"));
+        assert!(!is_module_file(
+            "a/.terraform.lock.hcl",
+            b"terraform source"
+        ));
+        assert!(is_module_file("a/main.tofu", b""));
+        assert!(!is_module_file("a/vars.tfvars", b""));
+    }
+}
