@@ -155,10 +155,11 @@ impl MergedTree for CheckedOutTree<'_> {
             return Err("tracked files of the checkout differ from the merge commit".into());
         }
         let scan = crate::scan::scan(self.env).map_err(|e| e.to_string())?;
+        let matcher = self.env.matcher().map_err(|e| e.to_string())?;
         Ok(scan
             .usages
             .into_iter()
-            .filter(|u| u.source.id == dependency && !crate::update::is_shared(u))
+            .filter(|u| u.source.id == dependency && !crate::update::is_shared(u, &matcher))
             .collect())
     }
 }

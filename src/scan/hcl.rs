@@ -125,12 +125,7 @@ impl<'a> FileScan<'a> {
             }
             Expression::Parenthesis(inner) => self.compose(inner.inner(), depth),
             Expression::HeredocTemplate(_) => Err("heredoc sources are not supported".into()),
-            Expression::Traversal(_) => match traversal_names(expr) {
-                Some(names) => self
-                    .reference(&names, depth + 1)
-                    .map_err(|reason| reason.unwrap_or_else(|| self.unresolved(expr))),
-                None => Err(self.unresolved(expr)),
-            },
+            Expression::Traversal(_) => self.traversed(expr, &[], depth + 1),
             Expression::FuncCall(call) => self
                 .call(call, depth + 1)
                 .unwrap_or_else(|| Err(self.unresolved(expr))),
@@ -206,16 +201,44 @@ impl<'a> FileScan<'a> {
                 self.value(item.1.expr(), rest, depth + 1)
             }
             Expression::Parenthesis(inner) => self.value(inner.inner(), path, depth + 1),
-            Expression::Traversal(_) => {
-                let mut names = traversal_names(expr).ok_or_else(unresolved)?;
-                names.extend_from_slice(path);
-                self.reference(&names, depth + 1)
-                    .map_err(|reason| reason.unwrap_or_else(unresolved))
-            }
+            Expression::Traversal(_) => self.traversed(expr, path, depth + 1),
             Expression::FuncCall(call) => self
                 .call_value(call, path, depth + 1)
                 .unwrap_or_else(|| Err(unresolved())),
             _ => Err(unresolved()),
+        }
+    }
+
+    /// The value at `path` below the traversal `expr` (`local.x.y`, `include.a.locals.b`,
+    /// `read_terragrunt_config(…).inputs.c` …).
+    fn traversed(
+        &self,
+        expr: &Expression,
+        path: &[&str],
+        depth: usize,
+    ) -> Result<Composed, String> {
+        let unresolved = || {
+            let shown = self.snippet(expr);
+            match path {
+                [] => self.unresolved(expr),
+                _ => format!(
+                    "cannot resolve `{}.{}` from this file",
+                    shown.trim(),
+                    path.join(".")
+                ),
+            }
+        };
+        let Some((root, mut names)) = traversal_parts(expr) else {
+            return Err(unresolved());
+        };
+        names.extend_from_slice(path);
+        match root.as_variable() {
+            Some(variable) => {
+                names.insert(0, variable.as_str());
+                self.reference(&names, depth)
+                    .map_err(|reason| reason.unwrap_or_else(unresolved))
+            }
+            None => self.value(root, &names, depth),
         }
     }
 
@@ -301,17 +324,18 @@ fn object_key(key: &ObjectKey) -> Option<&str> {
     }
 }
 
-/// `["include", "envcommon", "locals", "x"]` for `include.envcommon.locals.x`.
-pub(super) fn traversal_names(expr: &Expression) -> Option<Vec<&str>> {
+/// The expression a traversal starts from and the attribute names after it:
+/// `(include, ["envcommon", "locals", "x"])` for `include.envcommon.locals.x`.
+fn traversal_parts(expr: &Expression) -> Option<(&Expression, Vec<&str>)> {
     let Expression::Traversal(traversal) = expr else {
         return None;
     };
-    let mut names = vec![traversal.expr.as_variable()?.as_str()];
+    let mut names = Vec::new();
     for op in &traversal.operators {
         match op.value() {
             TraversalOperator::GetAttr(name) => names.push(name.as_str()),
             _ => return None,
         }
     }
-    Some(names)
+    Some((&traversal.expr, names))
 }

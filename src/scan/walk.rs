@@ -107,6 +107,9 @@ fn sort(result: &mut ScanResult) {
     result
         .usages
         .sort_by_cached_key(|u| (path_key(&u.file), u.line, u.column));
+    // A version written once (in a `common.hcl`, an included file) that several files read is
+    // one place to change.
+    result.usages.dedup();
     result
         .skipped
         .sort_by_cached_key(|s| (path_key(&s.file), s.line));
