@@ -93,9 +93,17 @@ fn main() {
     );
 
     let config = resolve_config(&registry);
-    let mut rows = vec![measure("scan (parallel walk + parse)", SCAN_RUNS, || {
-        patcher::scan::scan(&env).expect("scan");
-    })];
+    let mut rows = vec![
+        measure("scan (parallel walk + parse)", SCAN_RUNS, || {
+            patcher::scan::scan(&env).expect("scan");
+        }),
+        measure(
+            "read the same files (`find … | xargs cat`)",
+            SCAN_RUNS,
+            || read_all(&tree),
+        ),
+    ];
+    let ratio = rows[0].median.as_secs_f64() / rows[1].median.as_secs_f64();
     for (label, set, concurrency, runs) in [
         (
             "resolve all origins, concurrency 16",
@@ -138,6 +146,14 @@ fn main() {
         || run_report(binary, &tree, &registry),
     ));
     print!("{}", table(&rows));
+    println!("\nscan / read (medians): {ratio:.2}×");
+    match peak_memory(binary, &tree, &registry) {
+        Some(kib) => println!(
+            "peak memory of `patcher report`: {:.1} MiB",
+            kib as f64 / 1024.0
+        ),
+        None => println!("peak memory not measured: /usr/bin/time is not installed"),
+    }
     // Other work on the machine moves these numbers; say how busy it was.
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!(
@@ -371,6 +387,37 @@ fn run_report(binary: &Path, tree: &Path, registry: &Registry) {
         "patcher report failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// What reading every file of the tree costs with standard tools, the floor for a scan.
+fn read_all(tree: &Path) {
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("find \"$1\" -type f -print0 | xargs -0 cat > /dev/null")
+        .arg("sh")
+        .arg(tree)
+        .status()
+        .expect("run find | xargs cat");
+    assert!(status.success(), "find | xargs cat failed");
+}
+
+/// Maximum resident set size (KiB) of one `patcher report` run, from GNU time's `%M`.
+fn peak_memory(binary: &Path, tree: &Path, registry: &Registry) -> Option<u64> {
+    let output = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(binary)
+        .arg("report")
+        .arg(tree)
+        .args(["--output", "json"])
+        .env(
+            "PATCHER_REGISTRY_BASE_URLS",
+            format!("{REGISTRY_HOST}={}", registry.url()),
+        )
+        .stdout(Stdio::null())
+        .output()
+        .ok()?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    stderr.lines().last()?.trim().parse().ok()
 }
 
 struct Row {

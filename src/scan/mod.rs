@@ -286,4 +286,176 @@ mod tests {
         assert!(is_module_file("a/main.tofu", b""));
         assert!(!is_module_file("a/vars.tfvars", b""));
     }
+
+    /// Writes `files` under a new folder and scans `scanned` there as the walk would.
+    fn scan_tree(files: &[(&str, &str)], scanned: &str) -> FileFindings {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("live");
+        for (rel, text) in files {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let root = root.canonicalize().unwrap();
+        let bytes = std::fs::read(root.join(scanned)).unwrap();
+        scan_file_in(&root, Path::new(scanned), &bytes).unwrap()
+    }
+
+    const GKE_UNIT: &str = "locals {\n  common = read_terragrunt_config(find_in_parent_folders(\"common.hcl\"))\n}\nterraform {\n  source = \"github.com/acme/gke?ref=${local.common.locals.versions.gke}\"\n}\n";
+
+    #[test]
+    fn a_version_read_from_another_file_is_a_usage_of_that_file() {
+        let common = "locals {\n  versions = {\n    gke = \"v1.2.0\"\n  }\n}\n";
+        let found = scan_tree(
+            &[("common.hcl", common), ("dev/gke/terragrunt.hcl", GKE_UNIT)],
+            "dev/gke/terragrunt.hcl",
+        );
+        let [usage] = found.usages.as_slice() else {
+            panic!("{found:?}")
+        };
+        assert_eq!(
+            (usage.file.as_path(), usage.line, usage.column),
+            (Path::new("common.hcl"), 3, 12)
+        );
+        assert_eq!(&common[usage.span.clone()], "v1.2.0");
+    }
+
+    #[test]
+    fn a_version_outside_the_working_dir_is_skipped_with_where_it_is() {
+        let common = "locals {\n  versions = { gke = \"v1.2.0\" }\n}\n";
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("common.hcl"), common).unwrap();
+        let root = dir.path().join("live").join("dev");
+        std::fs::create_dir_all(root.join("gke")).unwrap();
+        let root = root.canonicalize().unwrap();
+        let found =
+            scan_file_in(&root, Path::new("gke/terragrunt.hcl"), GKE_UNIT.as_bytes()).unwrap();
+        assert!(found.usages.is_empty(), "{found:?}");
+        assert!(
+            found.skipped[0].reason.contains("outside the working dir"),
+            "{found:?}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_file_is_not_read_for_its_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::write(
+            root.join("real.hcl"),
+            "locals {\n  versions = { gke = \"v1\" }\n}\n",
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(root.join("real.hcl"), root.join("common.hcl")).unwrap();
+        std::fs::create_dir_all(root.join("dev/gke")).unwrap();
+        let found = scan_file_in(
+            &root,
+            Path::new("dev/gke/terragrunt.hcl"),
+            GKE_UNIT.as_bytes(),
+        )
+        .unwrap();
+        assert!(found.usages.is_empty(), "{found:?}");
+        assert!(
+            found.skipped[0].reason.contains("cannot read common.hcl"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn try_takes_the_first_argument_that_resolves_and_objects_are_followed() {
+        let text = "locals {\n  v = { vpc = try(values.vpc_ref, \"v1.13.0\") }\n  none = try(values.a, values.b)\n}\nunit \"a\" {\n  source = \"github.com/acme/u//vpc?ref=${local.v.vpc}\"\n  path   = \"a\"\n}\nunit \"b\" {\n  source = \"github.com/acme/u//b?ref=${local.none}\"\n  path   = \"b\"\n}\n";
+        let (usages, skipped) = scan_text(text);
+        let [usage] = usages.as_slice() else {
+            panic!("{usages:?}")
+        };
+        assert_eq!((at(text, usage).as_str(), usage.line), ("v1.13.0", 2));
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert!(
+            skipped[0].reason.contains("try(values.a, values.b)"),
+            "{skipped:?}"
+        );
+    }
+
+    fn scan_json(text: &str) -> FileFindings {
+        scan_file(Path::new("dev/main.tf.json"), text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn json_module_blocks_keep_spans_and_templates_are_skipped() {
+        let text = r#"{"module": [{"a": {"source": "github.com/acme/a?ref=v1.0.0"}},
+  {"b": [{"source": "terraform-aws-modules/vpc/aws", "version": "~> 5.1"}]},
+  {"c": {"source": "${var.x}?ref=v1"}}, {"d": {"source": "acme/x/aws"}}],
+  "terraform": {"required_version": ">= 1.5"}}"#;
+        let found = scan_json(text);
+        let got: Vec<_> = found
+            .usages
+            .iter()
+            .map(|u| (u.source.id.as_str(), u.line, at(text, u)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("acme/a", 1, "v1.0.0".to_string()),
+                ("terraform-aws-modules/vpc/aws", 2, "~> 5.1".to_string())
+            ]
+        );
+        let reasons: Vec<_> = found.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "templates inside JSON strings are not evaluated",
+                "no version constraint"
+            ]
+        );
+    }
+
+    #[test]
+    fn json_escapes_keep_the_version_rewritable_only_when_written_plainly() {
+        let text = r#"{"module": {"a": {"source": "github.com/acme/a\u002fb?ref=v1.0.0"}, "b": {"source": "github.com/acme/b?ref=v1.0.\u0030"}}}"#;
+        let found = scan_json(text);
+        assert_eq!(found.usages.len(), 1, "{found:?}");
+        assert_eq!(at(text, &found.usages[0]), "v1.0.0");
+        assert!(found.skipped[0].reason.contains("cannot be rewritten"));
+    }
+
+    #[test]
+    fn json_syntax_errors_have_line_and_column() {
+        let err = scan_file(
+            Path::new("x.tf.json"),
+            b"{\n  \"module\": {\n    \"a\" 1\n}",
+        )
+        .err()
+        .expect("an error");
+        assert_eq!((err.line, err.column), (3, 9), "{err:?}");
+    }
+
+    #[test]
+    fn a_plain_literal_is_found_and_a_split_one_is_not() {
+        let text = "locals {\n  a = \"v1.2.0\"\n  b = \"x${y}v2\"\n  c = \"v\\u0033\"\n}\n";
+        let span = |needle: &str| {
+            let start = text.find(needle).unwrap();
+            start..start + needle.len()
+        };
+        let file = Path::new("common.hcl");
+        assert!(is_plain_literal_at(
+            file,
+            text.as_bytes(),
+            &span("v1.2.0"),
+            "v1.2.0"
+        ));
+        assert!(!is_plain_literal_at(
+            file,
+            text.as_bytes(),
+            &span("x${y}v2"),
+            "x${y}v2"
+        ));
+        assert!(!is_plain_literal_at(
+            file,
+            text.as_bytes(),
+            &span("v1.2.0"),
+            "v1.2.1"
+        ));
+        assert!(!is_plain_literal_at(file, text.as_bytes(), &(2..2), ""));
+    }
 }
