@@ -369,8 +369,10 @@ fn resolve_fresh(config: &ResolveConfig, origins: &BTreeSet<Origin>, concurrency
     assert_eq!(listings.len(), origins.len());
 }
 
-fn run_report(binary: &Path, tree: &Path, registry: &Registry) {
-    let output = Command::new(binary)
+/// `patcher report <tree> --output json` against the registry, JSON thrown away.
+fn report_command(binary: &Path, tree: &Path, registry: &Registry) -> Command {
+    let mut command = Command::new(binary);
+    command
         .arg("report")
         .arg(tree)
         .args(["--output", "json"])
@@ -378,7 +380,12 @@ fn run_report(binary: &Path, tree: &Path, registry: &Registry) {
             "PATCHER_REGISTRY_BASE_URLS",
             format!("{REGISTRY_HOST}={}", registry.url()),
         )
-        .stdout(Stdio::null())
+        .stdout(Stdio::null());
+    command
+}
+
+fn run_report(binary: &Path, tree: &Path, registry: &Registry) {
+    let output = report_command(binary, tree, registry)
         .stderr(Stdio::piped())
         .output()
         .expect("run patcher report");
@@ -403,16 +410,12 @@ fn read_all(tree: &Path) {
 
 /// Maximum resident set size (KiB) of one `patcher report` run, from GNU time's `%M`.
 fn peak_memory(binary: &Path, tree: &Path, registry: &Registry) -> Option<u64> {
+    let report = report_command(binary, tree, registry);
     let output = Command::new("/usr/bin/time")
         .args(["-f", "%M"])
-        .arg(binary)
-        .arg("report")
-        .arg(tree)
-        .args(["--output", "json"])
-        .env(
-            "PATCHER_REGISTRY_BASE_URLS",
-            format!("{REGISTRY_HOST}={}", registry.url()),
-        )
+        .arg(report.get_program())
+        .args(report.get_args())
+        .envs(report.get_envs().filter_map(|(k, v)| Some((k, v?))))
         .stdout(Stdio::null())
         .output()
         .ok()?;

@@ -103,14 +103,12 @@ impl World {
     }
 
     fn patcher(&self, cwd: &Path, args: &[&str]) -> Output {
+        let (registry, url) = self.registry.env();
         Command::new(env!("CARGO_BIN_EXE_patcher"))
             .current_dir(cwd)
             .args(args)
             .envs(self.gitconfig.env())
-            .env(
-                "PATCHER_REGISTRY_BASE_URLS",
-                format!("registry.terraform.io={}", self.registry.url()),
-            )
+            .env(registry, url)
             .env_remove("GITHUB_TOKEN")
             .env_remove("GITHUB_ACTIONS")
             .output()

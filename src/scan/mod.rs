@@ -425,8 +425,7 @@ mod tests {
             Path::new("x.tf.json"),
             b"{\n  \"module\": {\n    \"a\" 1\n}",
         )
-        .err()
-        .expect("an error");
+        .expect_err("an error");
         assert_eq!((err.line, err.column), (3, 9), "{err:?}");
     }
 

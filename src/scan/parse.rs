@@ -144,8 +144,8 @@ fn parse_hcl(
     Err(error(&last))
 }
 
-/// Renames the object key at `offset` (a name or a quoted string) in place; false when there
-/// is no such key there.
+/// Renames the object key at `offset` (a name, a quoted string or a parenthesized
+/// expression) in place; false when there is no such key there.
 fn rename_key(text: &mut String, offset: usize, n: usize) -> bool {
     let rest = &text[offset..];
     let (start, len) = if let Some(quoted) = rest.strip_prefix('"') {
@@ -153,6 +153,11 @@ fn rename_key(text: &mut String, offset: usize, n: usize) -> bool {
         match quoted.as_bytes().get(end) {
             Some(b'"') => (offset + 1, end),
             _ => return false,
+        }
+    } else if rest.starts_with('(') {
+        match closing_paren(rest) {
+            Some(end) => (offset, end + 1),
+            None => return false,
         }
     } else {
         let end = rest
@@ -165,6 +170,31 @@ fn rename_key(text: &mut String, offset: usize, n: usize) -> bool {
     }
     text.replace_range(start..start + len, &unique_name(len, n));
     true
+}
+
+/// Offset of the `)` that closes the `(` at the start of `text`, outside quoted strings.
+fn closing_paren(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match (quoted, c) {
+            (true, _) if escaped => escaped = false,
+            (true, '\\') => escaped = true,
+            (true, '"') => quoted = false,
+            (true, _) => {}
+            (false, '"') => quoted = true,
+            (false, '(') => depth += 1,
+            (false, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            (false, _) => {}
+        }
+    }
+    None
 }
 
 /// The `n`-th name of `len` ASCII characters that starts with `_`, so it is a valid key.
@@ -235,7 +265,7 @@ mod tests {
 
     #[test]
     fn repeated_keys_are_renamed_in_place_and_noted() {
-        let text = "locals {\n  s = { min_size = 1, max_size = 3, min_size = 2, \"a\" = 1, \"a\" = 2 }\n}\n";
+        let text = "locals {\n  s = { min_size = 1, max_size = 3, min_size = 2, \"a\" = 1, \"a\" = 2 }\n  t = { (var.k) = 1, (var.k) = 2, x = 1,\n    x = 2 }\n}\n";
         let loaded = load(text).unwrap();
         let note = loaded.lenient.expect("a lenient note");
         assert_eq!((note.line, note.column), (2, 37));
