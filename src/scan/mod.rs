@@ -100,14 +100,24 @@ pub fn is_plain_literal_at(rel_path: &Path, bytes: &[u8], span: &Range<usize>, t
 }
 
 /// Whether a file can hold module references: Terraform/OpenTofu files (HCL or JSON) and
-/// Terragrunt files (other `.hcl` files only when they mention a `terraform` block).
+/// Terragrunt files (other `.hcl` files only when they mention a `terraform` block). Every
+/// module reference is a `source` attribute, so a file that never says `source` is not parsed
+/// at all (in JSON a key could be spelled with `\u` escapes, so those files always are).
 fn is_module_file(rel: &str, bytes: &[u8]) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    let terraform = [".tf", ".tofu", ".tf.json", ".tofu.json"];
-    if terraform.iter().any(|ext| name.ends_with(ext)) {
-        return true;
+    let json = [
+        ".tf.json",
+        ".tofu.json",
+        "terragrunt.hcl.json",
+        "terragrunt.stack.hcl.json",
+    ];
+    if json.iter().any(|end| name.ends_with(end)) {
+        return contains(bytes, b"source") || contains(bytes, b"\\u");
     }
-    if name == "terragrunt.hcl.json" || name == "terragrunt.stack.hcl.json" {
+    if !contains(bytes, b"source") {
+        return false;
+    }
+    if name.ends_with(".tf") || name.ends_with(".tofu") {
         return true;
     }
     if !name.ends_with(".hcl") || name == ".terraform.lock.hcl" {
@@ -116,7 +126,7 @@ fn is_module_file(rel: &str, bytes: &[u8]) -> bool {
     name == "terragrunt.hcl"
         || name == "terragrunt.stack.hcl"
         || rel.split('/').any(|dir| dir == "_envcommon")
-        || contains(bytes, b"terraform") && contains(bytes, b"source")
+        || contains(bytes, b"terraform")
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -271,20 +281,37 @@ mod tests {
 
     #[test]
     fn hcl_files_are_picked_by_name_or_terraform_block() {
-        assert!(is_module_file("a/terragrunt.hcl", b""));
-        assert!(is_module_file("a/terragrunt.stack.hcl", b""));
-        assert!(is_module_file("_envcommon/vpc.hcl", b""));
+        let source = b"terraform {\n source = \"x\"\n}";
+        assert!(is_module_file("a/terragrunt.hcl", source));
         assert!(is_module_file(
-            "a/x.hcl",
-            b"terraform {\n source = \"x\"\n}"
+            "a/terragrunt.stack.hcl",
+            b"unit \"a\" { source = 1 }"
         ));
+        assert!(is_module_file(
+            "_envcommon/vpc.hcl",
+            b"locals { source = 1 }"
+        ));
+        assert!(is_module_file("a/x.hcl", source));
         assert!(!is_module_file("a/account.hcl", b"locals { id = 1 }"));
-        assert!(!is_module_file(
-            "a/.terraform.lock.hcl",
-            b"terraform source"
+        assert!(!is_module_file("a/.terraform.lock.hcl", source));
+        assert!(is_module_file("a/main.tofu", source));
+        assert!(!is_module_file("a/vars.tfvars", source));
+        assert!(is_module_file(
+            "a/main.tf.json",
+            br#"{"module": {"a": {"source": "x"}}}"#
         ));
-        assert!(is_module_file("a/main.tofu", b""));
-        assert!(!is_module_file("a/vars.tfvars", b""));
+        assert!(is_module_file(
+            "a/main.tf.json",
+            br#"{"module": {"a": {"\u0073ource": "x"}}}"#
+        ));
+        assert!(is_module_file(
+            "a/terragrunt.hcl.json",
+            br#"{"terraform": {"source": "x"}}"#
+        ));
+        // No `source`, no module reference: not even parsed.
+        assert!(!is_module_file("a/variables.tf", b"variable \"x\" {\n"));
+        assert!(!is_module_file("a/terragrunt.hcl", b"inputs = {}"));
+        assert!(!is_module_file("a/main.tf.json", br#"{"variable": {}}"#));
     }
 
     /// Writes `files` under a new folder and scans `scanned` there as the walk would.
