@@ -98,7 +98,7 @@ fn main() {
             patcher::scan::scan(&env).expect("scan");
         }),
         measure(
-            "read the same files (`find … | xargs cat`)",
+            "read the same files (`find … \\| xargs cat`)",
             SCAN_RUNS,
             || read_all(&tree),
         ),

@@ -145,9 +145,15 @@ impl<'r> Files<'r> {
                         file.line(*line)
                             .is_some_and(crate::policy::has_ignore_comment)
                     });
+                // A skip is listed in the scanned file, at the version when it is written there.
+                let skip_line = if Rc::ptr_eq(&version_file, &scanned) {
+                    usage.line
+                } else {
+                    line
+                };
                 match ignored {
                     Some((_, at)) => found.skipped.push(self.skip(
-                        usage.line,
+                        skip_line,
                         shown,
                         crate::policy::ignore_comment_reason(at),
                     )),

@@ -21,16 +21,7 @@ pub(super) const MAX_DEPTH: usize = 8;
 /// The usages of the scanned file (entry 0 of `files`), which must be HCL.
 pub(super) fn extract(files: &Files, found: &mut Found) {
     let scanned = files.get(0);
-    let Some(scan) = FileScan::new(
-        files,
-        0,
-        &scanned,
-        scanned
-            .path
-            .as_ref()
-            .and_then(|p| p.parent().map(PathBuf::from)),
-        0,
-    ) else {
+    let Some(scan) = FileScan::new(files, 0, &scanned, scanned.dir(), 0) else {
         return;
     };
     for block in scan

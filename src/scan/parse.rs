@@ -68,6 +68,11 @@ impl Loaded {
         })
     }
 
+    /// The folder the file lies in, for a file read from disk.
+    pub fn dir(&self) -> Option<PathBuf> {
+        self.path.as_deref()?.parent().map(Path::to_path_buf)
+    }
+
     /// 1-based line and column (in characters) of an on-disk offset.
     pub fn line_column(&self, disk_offset: usize) -> (usize, usize) {
         position(

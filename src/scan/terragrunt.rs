@@ -4,10 +4,18 @@
 use super::hcl::FileScan;
 use super::template::Composed;
 use hcl_edit::expr::FuncCall;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// How many files may be followed from the scanned one (an include that reads a file …).
 const MAX_FILE_HOPS: usize = 3;
+
+/// Where the path functions of a file that is followed resolve from, as Terragrunt does it.
+enum Functions {
+    /// An included file: from the including configuration's folder.
+    FromThisFolder,
+    /// A file read with `read_terragrunt_config`: from its own folder.
+    FromItsOwnFolder,
+}
 
 impl FileScan<'_> {
     /// `include.<label>.locals.x…` / `include.<label>.inputs…`: read from the included file,
@@ -21,7 +29,7 @@ impl FileScan<'_> {
         let include = self.includes.get(label).ok_or(None)?;
         // An include that cannot be located is reported as the reference that needs it.
         let target = self.compose(include, depth + 1).map_err(|_| None)?;
-        self.with_file(&target.text, self.dir.clone(), |file| {
+        self.with_file(&target.text, Functions::FromThisFolder, |file| {
             file.config_value(path, depth + 1)
         })
     }
@@ -76,10 +84,9 @@ impl FileScan<'_> {
         match call.name.name.as_str() {
             "read_terragrunt_config" => {
                 let target = self.compose(call.args.get(0)?, depth).ok()?;
-                let own_dir = self.dir.as_deref()?.join(&target.text);
-                let own_dir = own_dir.parent().map(Path::to_path_buf);
-                let value =
-                    self.with_file(&target.text, own_dir, |file| file.config_value(path, depth));
+                let value = self.with_file(&target.text, Functions::FromItsOwnFolder, |file| {
+                    file.config_value(path, depth)
+                });
                 Some(value.map_err(|reason| {
                     reason.unwrap_or_else(|| {
                         format!("`{}` is not set in {}", path.join("."), target.text)
@@ -94,12 +101,11 @@ impl FileScan<'_> {
         }
     }
 
-    /// Runs `read` on the file at `target` (relative to this file's folder, or absolute),
-    /// whose path functions resolve from `dir`.
+    /// Runs `read` on the file at `target` (relative to this file's folder, or absolute).
     fn with_file(
         &self,
         target: &str,
-        dir: Option<PathBuf>,
+        functions: Functions,
         read: impl FnOnce(&FileScan) -> Result<Composed, Option<String>>,
     ) -> Result<Composed, Option<String>> {
         let base = self.dir.as_deref().ok_or(None)?;
@@ -107,6 +113,10 @@ impl FileScan<'_> {
             return Err(Some("files include or read each other too deeply".into()));
         }
         let (id, loaded) = self.files.load(&base.join(target)).map_err(Some)?;
+        let dir = match functions {
+            Functions::FromThisFolder => self.dir.clone(),
+            Functions::FromItsOwnFolder => loaded.dir(),
+        };
         let file = FileScan::new(self.files, id, &loaded, dir, self.hops + 1).ok_or(None)?;
         read(&file)
     }
