@@ -52,14 +52,10 @@ fn world() -> World {
                 .to_string();
         }
     }
-    let gitconfig = GitConfig::github_mirror(root.path(), &github);
     let registry = Registry::start();
-    registry.add_module(
-        "terraform-aws-modules",
-        "vpc",
-        "aws",
-        &["5.0.0", "5.1.0", "6.0.0"],
-    );
+    let vpc_versions = ["5.0.0", "5.1.0", "6.0.0"];
+    registry.add_module("terraform-aws-modules", "vpc", "aws", &vpc_versions);
+    let gitconfig = GitConfig::github_mirror(root.path(), &github);
     let files: BTreeMap<String, String> = fixture_files()
         .into_iter()
         .map(|(rel, text)| (rel, text.replace(SHA_PLACEHOLDER, &pin)))

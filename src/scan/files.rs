@@ -6,15 +6,22 @@ use super::template::{Composed, FileId};
 use crate::model::{Skipped, Source, Usage, VersionForm};
 use crate::source::{parse_source, redact_credentials, Parsed};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+/// Files that many scanned files read (a `root.hcl`, an `_envcommon` file, a `common.hcl`),
+/// read and parsed once per scan instead of once per unit.
+#[derive(Default)]
+pub(super) struct SharedFiles(Mutex<HashMap<PathBuf, Result<Arc<Loaded>, String>>>);
 
 /// Entry 0 is the scanned file; the others are files it includes or reads.
 pub(super) struct Files<'r> {
     /// The absolute working dir, when the scanned file is on disk.
     pub root: Option<&'r Path>,
-    loaded: RefCell<Vec<Rc<Loaded>>>,
+    loaded: RefCell<Vec<Arc<Loaded>>>,
+    shared: Option<&'r SharedFiles>,
 }
 
 #[derive(Default)]
@@ -24,19 +31,24 @@ pub(super) struct Found {
 }
 
 impl<'r> Files<'r> {
-    pub fn new(root: Option<&'r Path>, scanned: Loaded) -> Files<'r> {
+    pub fn new(
+        root: Option<&'r Path>,
+        scanned: Loaded,
+        shared: Option<&'r SharedFiles>,
+    ) -> Files<'r> {
         Files {
             root,
-            loaded: RefCell::new(vec![Rc::new(scanned)]),
+            loaded: RefCell::new(vec![Arc::new(scanned)]),
+            shared,
         }
     }
 
-    pub fn get(&self, id: FileId) -> Rc<Loaded> {
-        Rc::clone(&self.loaded.borrow()[id])
+    pub fn get(&self, id: FileId) -> Arc<Loaded> {
+        Arc::clone(&self.loaded.borrow()[id])
     }
 
     /// The file at `path` (absolute), read once per scan; symbolic links are not followed.
-    pub fn load(&self, path: &Path) -> Result<(FileId, Rc<Loaded>), String> {
+    pub fn load(&self, path: &Path) -> Result<(FileId, Arc<Loaded>), String> {
         let path = normalize(path);
         let known = self
             .loaded
@@ -46,25 +58,34 @@ impl<'r> Files<'r> {
         if let Some(id) = known {
             return Ok((id, self.get(id)));
         }
+        let loaded = match self.shared {
+            Some(shared) => shared.get_or_read(&path, || self.read(&path))?,
+            None => self.read(&path)?,
+        };
+        let mut files = self.loaded.borrow_mut();
+        files.push(Arc::clone(&loaded));
+        Ok((files.len() - 1, loaded))
+    }
+
+    fn read(&self, path: &Path) -> Result<Arc<Loaded>, String> {
         let rel = self
             .root
             .and_then(|root| path.strip_prefix(root).ok())
             .map(Path::to_path_buf);
-        let label = rel.clone().unwrap_or_else(|| path.clone());
-        let bytes = crate::edit::read_regular(&path)
+        let label = rel.clone().unwrap_or_else(|| path.to_path_buf());
+        let bytes = crate::edit::read_regular(path)
             .map_err(|err| format!("cannot read {}: {err}", label.display()))?;
-        let loaded = Loaded::parse(&label, rel, Some(path), &bytes).map_err(|err| {
-            format!(
-                "{}:{}:{}: {}",
-                label.display(),
-                err.line,
-                err.column,
-                err.message
-            )
-        })?;
-        let mut files = self.loaded.borrow_mut();
-        files.push(Rc::new(loaded));
-        Ok((files.len() - 1, Rc::clone(&files[files.len() - 1])))
+        let loaded =
+            Loaded::parse(&label, rel, Some(path.to_path_buf()), &bytes).map_err(|err| {
+                format!(
+                    "{}:{}:{}: {}",
+                    label.display(),
+                    err.line,
+                    err.column,
+                    err.message
+                )
+            })?;
+        Ok(Arc::new(loaded))
     }
 
     /// The usage for `source` (an evaluated `source` string) and, for registry sources, the
@@ -146,7 +167,7 @@ impl<'r> Files<'r> {
                             .is_some_and(crate::policy::has_ignore_comment)
                     });
                 // A skip is listed in the scanned file, at the version when it is written there.
-                let skip_line = if Rc::ptr_eq(&version_file, &scanned) {
+                let skip_line = if Arc::ptr_eq(&version_file, &scanned) {
                     usage.line
                 } else {
                     line
@@ -164,13 +185,13 @@ impl<'r> Files<'r> {
         }
     }
 
-    fn file_of(&self, usage: &Usage) -> Rc<Loaded> {
+    fn file_of(&self, usage: &Usage) -> Arc<Loaded> {
         let files = self.loaded.borrow();
         let id = files
             .iter()
             .position(|f| f.rel.as_ref() == Some(&usage.file))
             .unwrap_or(0);
-        Rc::clone(&files[id])
+        Arc::clone(&files[id])
     }
 
     fn skip(&self, line: usize, source: String, reason: String) -> Skipped {
@@ -180,6 +201,24 @@ impl<'r> Files<'r> {
             source: redact_credentials(&source),
             reason,
         }
+    }
+}
+
+impl SharedFiles {
+    /// The file at `path` as `read` gives it, read at most once (twice when two threads ask
+    /// for it at the same moment, which does no harm).
+    fn get_or_read(
+        &self,
+        path: &Path,
+        read: impl FnOnce() -> Result<Arc<Loaded>, String>,
+    ) -> Result<Arc<Loaded>, String> {
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = lock().get(path) {
+            return known.clone();
+        }
+        let loaded = read();
+        lock().insert(path.to_path_buf(), loaded.clone());
+        loaded
     }
 }
 

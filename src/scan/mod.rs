@@ -17,7 +17,7 @@ mod terragrunt;
 mod walk;
 
 use crate::model::{FileError, Skipped, Usage};
-use files::{Files, Found};
+use files::{Files, Found, SharedFiles};
 use parse::{Loaded, Syntax};
 use std::ops::Range;
 use std::path::Path;
@@ -40,10 +40,8 @@ pub struct FileFindings {
 /// Usages and skipped references of one file, resolved from the file alone (its `locals`);
 /// `rel_path` labels them, and a name ending in `.json` means JSON syntax.
 pub fn scan_file(rel_path: &Path, bytes: &[u8]) -> Result<FileFindings, FileError> {
-    scan_loaded(
-        None,
-        Loaded::parse(rel_path, Some(rel_path.to_path_buf()), None, bytes)?,
-    )
+    let loaded = Loaded::parse(rel_path, Some(rel_path.to_path_buf()), None, bytes)?;
+    scan_loaded(None, loaded, None)
 }
 
 /// Like [`scan_file`] for the file `rel_path` of the working dir `root` (absolute): Terragrunt
@@ -52,15 +50,29 @@ pub fn scan_file(rel_path: &Path, bytes: &[u8]) -> Result<FileFindings, FileErro
 /// `${include.envcommon.locals.base_source_url}?ref=v1.2.3` resolves, and a version written in
 /// another file of the working dir is a usage of that file.
 pub fn scan_file_in(root: &Path, rel_path: &Path, bytes: &[u8]) -> Result<FileFindings, FileError> {
-    let path = root.join(rel_path);
-    let loaded = Loaded::parse(rel_path, Some(rel_path.to_path_buf()), Some(path), bytes)?;
-    scan_loaded(Some(root), loaded)
+    scan_file_sharing(root, rel_path, bytes, None)
 }
 
-fn scan_loaded(root: Option<&Path>, loaded: Loaded) -> Result<FileFindings, FileError> {
+/// [`scan_file_in`] where the files it reads may already have been read for another file.
+fn scan_file_sharing(
+    root: &Path,
+    rel_path: &Path,
+    bytes: &[u8],
+    shared: Option<&SharedFiles>,
+) -> Result<FileFindings, FileError> {
+    let path = root.join(rel_path);
+    let loaded = Loaded::parse(rel_path, Some(rel_path.to_path_buf()), Some(path), bytes)?;
+    scan_loaded(Some(root), loaded, shared)
+}
+
+fn scan_loaded(
+    root: Option<&Path>,
+    loaded: Loaded,
+    shared: Option<&SharedFiles>,
+) -> Result<FileFindings, FileError> {
     let lenient = loaded.lenient.clone();
     let is_json = matches!(loaded.syntax, Syntax::Json(_));
-    let files = Files::new(root, loaded);
+    let files = Files::new(root, loaded, shared);
     let mut found = Found::default();
     if is_json {
         json::extract(&files, &mut found);

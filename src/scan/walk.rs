@@ -1,6 +1,7 @@
 //! The parallel walk over the environment's folders.
 
-use super::{is_module_file, scan_file_in, FileFindings};
+use super::files::SharedFiles;
+use super::{is_module_file, scan_file_sharing, FileFindings};
 use crate::environment::{DirMatcher, Environment, EnvironmentError};
 use crate::model::{FileError, ScanResult};
 use ignore::{DirEntry, WalkBuilder, WalkState};
@@ -18,13 +19,14 @@ pub fn scan(env: &Environment) -> Result<ScanResult, EnvironmentError> {
     let root = absolute_dir(&env.working_dir)?;
     let root = root.as_path();
     let found = Mutex::new(ScanResult::default());
+    let shared = SharedFiles::default();
     WalkBuilder::new(root)
         .standard_filters(false)
         .filter_entry(|entry| !is_skipped_dir(entry))
         .build_parallel()
         .run(|| {
             Box::new(|entry| {
-                let outcome = visit(root, &matcher, entry);
+                let outcome = visit(root, &matcher, &shared, entry);
                 merge(&found, outcome);
                 WalkState::Continue
             })
@@ -64,7 +66,12 @@ enum Outcome {
     Error(FileError),
 }
 
-fn visit(root: &Path, matcher: &DirMatcher, entry: Result<DirEntry, ignore::Error>) -> Outcome {
+fn visit(
+    root: &Path,
+    matcher: &DirMatcher,
+    shared: &SharedFiles,
+    entry: Result<DirEntry, ignore::Error>,
+) -> Outcome {
     let entry = match entry {
         Ok(entry) => entry,
         Err(err) => return Outcome::Error(walk_error(root, &err)),
@@ -81,10 +88,12 @@ fn visit(root: &Path, matcher: &DirMatcher, entry: Result<DirEntry, ignore::Erro
     }
     let rel_path = PathBuf::from(&rel);
     match std::fs::read(entry.path()) {
-        Ok(bytes) if is_module_file(&rel, &bytes) => match scan_file_in(root, &rel_path, &bytes) {
-            Ok(findings) => Outcome::Found(findings),
-            Err(err) => Outcome::Error(err),
-        },
+        Ok(bytes) if is_module_file(&rel, &bytes) => {
+            match scan_file_sharing(root, &rel_path, &bytes, Some(shared)) {
+                Ok(findings) => Outcome::Found(findings),
+                Err(err) => Outcome::Error(err),
+            }
+        }
         Ok(_) => Outcome::Nothing,
         Err(err) => Outcome::Error(io_error(rel_path, &err.to_string())),
     }
