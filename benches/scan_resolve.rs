@@ -9,6 +9,9 @@
 //! Timings are printed as a Markdown table; nothing is asserted about them (DESIGN.md: speed is
 //! measured, never asserted), but a fixture that does not scan or resolve cleanly aborts the
 //! run, since its numbers would mean nothing.
+//!
+//! `benches/status.rs` includes this file as a module for the same fixture: the `pub(crate)`
+//! items are what it uses.
 
 use patcher::environment::Environment;
 use patcher::model::{Origin, ScanResult};
@@ -17,13 +20,13 @@ use patcher::resolve::{self, ResolveConfig, Resolver};
 use patcher::spec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use testkit::git::{GitConfig, ModuleRepo};
 use testkit::registry::Registry;
 
-const FILES: usize = 10_000;
+pub(crate) const FILES: usize = 10_000;
 const GIT_REPOS: usize = 100;
 const REGISTRY_MODULES: usize = 20;
 const LATENCY: Duration = Duration::from_millis(50);
@@ -32,7 +35,7 @@ const REGISTRY_HOST: &str = "registry.terraform.io";
 const GIT_TAGS: [&str; 5] = ["v1.0.0", "v1.1.0", "v1.2.0", "v2.0.0", "v2.1.0"];
 const REGISTRY_VERSIONS: [&str; 5] = ["1.0.0", "1.1.0", "1.2.0", "2.0.0", "2.1.0"];
 const SUBMODULES: [&str; 4] = ["app", "network", "database", "queue"];
-const ENVS: [&str; 3] = ["dev", "stage", "prod"];
+pub(crate) const ENVS: [&str; 3] = ["dev", "stage", "prod"];
 const REGIONS: [&str; 5] = [
     "us-east-1",
     "us-west-2",
@@ -43,12 +46,23 @@ const REGIONS: [&str; 5] = [
 /// Repository creation is git-process bound; a few workers hide process start-up.
 const GENERATOR_THREADS: usize = 4;
 
-const SCAN_RUNS: usize = 7;
-const RESOLVE_RUNS: usize = 5;
+pub(crate) const SCAN_RUNS: usize = 7;
+pub(crate) const RESOLVE_RUNS: usize = 5;
 const SERIAL_RUNS: usize = 3;
-const REPORT_RUNS: usize = 3;
+pub(crate) const REPORT_RUNS: usize = 3;
 
-fn main() {
+/// The generated world; dropping it deletes the repositories and the tree.
+pub(crate) struct Fixture {
+    pub(crate) tree: PathBuf,
+    pub(crate) registry: Registry,
+    pub(crate) bytes: usize,
+    pub(crate) setup: Duration,
+    _tmp: tempfile::TempDir,
+}
+
+/// Module repositories, the registry and the tree of [`FILES`] files. Call it before any
+/// other thread exists: it sets the process environment.
+pub(crate) fn generate() -> Fixture {
     let tmp = tempfile::tempdir().expect("temporary folder");
     // git reads GIT_CONFIG_GLOBAL from the process environment, so it is set before any thread
     // (the registry's included) exists; set_var is only sound while the process is single-threaded.
@@ -58,14 +72,25 @@ fn main() {
         std::env::set_var(name, value);
     }
     std::env::remove_var("GITHUB_TOKEN");
+    std::env::remove_var("GITHUB_REPOSITORY");
 
     let started = Instant::now();
     create_module_repos(&github_root);
     let registry = start_registry();
     let tree = tmp.path().join("infrastructure-live");
     let bytes = write_tree(&tree);
-    let setup = started.elapsed();
+    Fixture {
+        tree,
+        registry,
+        bytes,
+        setup: started.elapsed(),
+        _tmp: tmp,
+    }
+}
 
+fn main() {
+    let fixture = generate();
+    let (tree, registry) = (&fixture.tree, &fixture.registry);
     let env = Environment {
         working_dir: tree.clone(),
         ..Environment::default()
@@ -84,16 +109,16 @@ fn main() {
     println!(
         "fixture: {FILES} files ({:.1} MB), {} usages, {} origins ({} git, {} registry), \
          registry latency {} ms, generated in {:.1} s\n",
-        bytes as f64 / 1e6,
+        fixture.bytes as f64 / 1e6,
         scan.usages.len(),
         origins.len(),
         git.len(),
         registry_origins.len(),
         LATENCY.as_millis(),
-        setup.as_secs_f64(),
+        fixture.setup.as_secs_f64(),
     );
 
-    let config = resolve_config(&registry);
+    let config = resolve_config(registry);
     let mut rows = vec![
         measure("scan (parallel walk + parse)", SCAN_RUNS, || {
             patcher::scan::scan(&env).expect("scan");
@@ -101,7 +126,7 @@ fn main() {
         measure(
             "read the same files (`find … \\| xargs cat`)",
             SCAN_RUNS,
-            || read_all(&tree),
+            || read_all(tree),
         ),
     ];
     let ratio = rows[0].median.as_secs_f64() / rows[1].median.as_secs_f64();
@@ -144,18 +169,22 @@ fn main() {
     rows.push(measure(
         "`patcher report` (binary, end to end)",
         REPORT_RUNS,
-        || run_report(binary, &tree, &registry),
+        || run_patcher(binary, "report", tree, &["--output", "json"], registry),
     ));
-    print!("{}", table(&rows));
-    println!("\nscan / read (medians): {ratio:.2}×");
-    match peak_memory(binary, &tree, &registry) {
+    print_results(&rows);
+    println!("scan / read (medians): {ratio:.2}×");
+    match peak_memory(binary, tree, registry) {
         Some(kib) => println!(
             "peak memory of `patcher report`: {:.1} MiB",
             kib as f64 / 1024.0
         ),
         None => println!("peak memory not measured: /usr/bin/time is not installed"),
     }
-    // Other work on the machine moves these numbers; say how busy it was.
+}
+
+/// The table, then how busy the machine was: other work on it moves these numbers.
+pub(crate) fn print_results(rows: &[Row]) {
+    print!("{}", table(rows));
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!(
             "\nload average (1, 5, 15 min) at the end: {}",
@@ -370,7 +399,7 @@ fn module_block(seed: usize, block: usize) -> String {
 }
 
 /// A generator mistake would make every number meaningless: stop instead of printing them.
-fn check_scan(scan: &ScanResult) {
+pub(crate) fn check_scan(scan: &ScanResult) {
     assert!(
         scan.errors.is_empty(),
         "generated files failed to parse: {:?}",
@@ -388,7 +417,7 @@ fn check_scan(scan: &ScanResult) {
     );
 }
 
-fn resolve_config(registry: &Registry) -> ResolveConfig {
+pub(crate) fn resolve_config(registry: &Registry) -> ResolveConfig {
     ResolveConfig {
         registry_base_urls: BTreeMap::from([(REGISTRY_HOST.to_string(), registry.url())]),
         ..ResolveConfig::default()
@@ -404,31 +433,25 @@ fn resolve_fresh(config: &ResolveConfig, origins: &BTreeSet<Origin>, concurrency
     assert_eq!(listings.len(), origins.len());
 }
 
-/// `patcher report <tree> --output json` against the registry, JSON thrown away.
-fn report_command(binary: &Path, tree: &Path, registry: &Registry) -> Command {
-    let mut command = Command::new(binary);
-    command
-        .arg("report")
+/// `patcher <command> <tree> <args>` with the registry mapped, output thrown away.
+fn patcher_command(
+    binary: &Path,
+    command: &str,
+    tree: &Path,
+    args: &[&str],
+    registry: &Registry,
+) -> Command {
+    let mut patcher = Command::new(binary);
+    patcher
+        .arg(command)
         .arg(tree)
-        .args(["--output", "json"])
+        .args(args)
         .env(
             "PATCHER_REGISTRY_BASE_URLS",
             format!("{REGISTRY_HOST}={}", registry.url()),
         )
         .stdout(Stdio::null());
-    command
-}
-
-fn run_report(binary: &Path, tree: &Path, registry: &Registry) {
-    let output = report_command(binary, tree, registry)
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run patcher report");
-    assert!(
-        output.status.success(),
-        "patcher report failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    patcher
 }
 
 /// What reading every file of the tree costs with standard tools, the floor for a scan.
@@ -445,7 +468,7 @@ fn read_all(tree: &Path) {
 
 /// Maximum resident set size (KiB) of one `patcher report` run, from GNU time's `%M`.
 fn peak_memory(binary: &Path, tree: &Path, registry: &Registry) -> Option<u64> {
-    let report = report_command(binary, tree, registry);
+    let report = patcher_command(binary, "report", tree, &["--output", "json"], registry);
     let output = Command::new("/usr/bin/time")
         .args(["-f", "%M"])
         .arg(report.get_program())
@@ -458,14 +481,33 @@ fn peak_memory(binary: &Path, tree: &Path, registry: &Registry) -> Option<u64> {
     stderr.lines().last()?.trim().parse().ok()
 }
 
-struct Row {
+/// The release binary as a user runs it: `patcher <command> <tree> <args>`, registry mapped.
+pub(crate) fn run_patcher(
+    binary: &Path,
+    command: &str,
+    tree: &Path,
+    args: &[&str],
+    registry: &Registry,
+) {
+    let output = patcher_command(binary, command, tree, args, registry)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run patcher");
+    assert!(
+        output.status.success(),
+        "patcher {command} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+pub(crate) struct Row {
     label: String,
     runs: usize,
     best: Duration,
     median: Duration,
 }
 
-fn measure(label: &str, runs: usize, mut work: impl FnMut()) -> Row {
+pub(crate) fn measure(label: &str, runs: usize, mut work: impl FnMut()) -> Row {
     // One unrecorded run first, so every measurement starts with a warm page cache.
     work();
     let mut times: Vec<Duration> = (0..runs)

@@ -239,6 +239,15 @@ pub fn regular_path(working_dir: &Path, file: &Path) -> Result<PathBuf, RejectRe
 pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let checked = fs::symlink_metadata(path)?;
+    if checked.file_type().is_symlink() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is a symbolic link: patcher neither reads nor writes through links",
+                path.display()
+            ),
+        ));
+    }
     if !checked.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,

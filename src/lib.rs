@@ -27,6 +27,7 @@ pub mod publish;
 pub mod breaking;
 pub mod config;
 pub mod demo;
+pub mod group;
 pub mod policy;
 pub mod promote;
 pub mod pull_limit;

@@ -122,11 +122,8 @@ impl IgnoreRule {
             file: file.to_path_buf(),
             message,
         };
-        let matcher = GlobBuilder::new(&rule.dependency)
-            .literal_separator(false)
-            .build()
-            .map_err(|e| invalid(format!("ignore: dependency `{}`: {e}", rule.dependency)))?
-            .compile_matcher();
+        let matcher = id_glob(&rule.dependency)
+            .map_err(|e| invalid(format!("ignore: dependency `{}`: {e}", rule.dependency)))?;
         let versions = rule
             .versions
             .iter()
@@ -146,6 +143,14 @@ impl IgnoreRule {
             versions,
         })
     }
+}
+
+/// A dependency ID glob of the environments file: `*` also matches `/`.
+pub(crate) fn id_glob(glob: &str) -> Result<GlobMatcher, globset::Error> {
+    Ok(GlobBuilder::new(glob)
+        .literal_separator(false)
+        .build()?
+        .compile_matcher())
 }
 
 /// The listings of `usages`' origins without the versions `rules` skip; a version a usage is

@@ -1,6 +1,7 @@
 //! `patcher report`: environment → scan → resolve → plan → spec.
 
 use crate::environment::{Environment, EnvironmentError};
+use crate::group::{Ask, Groups, Member};
 use crate::model::ScanResult;
 use crate::plan::{self, Plan, Strategy};
 use crate::policy::Policy;
@@ -16,9 +17,20 @@ pub struct ReportOptions {
     pub dependency: Option<String>,
     /// With `dependency`: plan exactly this version (a promotion) instead of the strategy's.
     pub version: Option<String>,
+    /// With a group as `dependency`: its members at the exact versions of a promotion.
+    pub members: Vec<Member>,
     pub concurrency: usize,
     /// Ignore rules of the environments file.
     pub policy: Policy,
+    /// Groups of the environments file: each is one entry of the spec.
+    pub groups: Groups,
+}
+
+impl ReportOptions {
+    pub fn ask(&self) -> Ask<'_> {
+        let (dependency, version) = (self.dependency.as_deref(), self.version.as_deref());
+        Ask::new(dependency, version, &self.members, &self.groups)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +39,8 @@ pub enum ReportError {
     Environment(#[from] EnvironmentError),
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
+    #[error(transparent)]
+    Group(#[from] crate::group::GroupError),
 }
 
 pub struct Report {
@@ -36,25 +50,26 @@ pub struct Report {
 }
 
 pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, ReportError> {
+    let ask = opts.ask();
+    ask.check()?;
     let mut scan = scan::scan(&opts.env)?;
-    if let Some(id) = &opts.dependency {
-        scan.usages.retain(|u| &u.source.id == id);
-    }
+    scan.usages.retain(|u| ask.selects(&u.source.id));
     opts.policy.skip_ignored(&mut scan);
     let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
     let mut plan = opts.policy.plan(&scan, &listings, opts.strategy);
-    if let Some(version) = &opts.version {
-        for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
+    for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
+        if let Some(version) = ask.exact(&dep.source.id) {
             *dep = plan::retarget(dep, version, &listings)?;
         }
     }
-    let spec = spec::from_plan(
+    let mut spec = spec::from_plan(
         &plan,
         &opts.env.include_dirs,
         &opts.env.exclude_dirs,
         opts.strategy,
         &scan,
     );
+    ask.bundle(&mut spec);
     Ok(Report { scan, plan, spec })
 }
 

@@ -40,9 +40,13 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// The entry `update` works on: the matrix passes only the ID.
+    /// The entry `update` works on: the matrix passes only the ID, of a dependency or of a
+    /// group; a group's members are found inside its entry.
     pub fn dependency(&self, id: &str) -> Option<&SpecDependency> {
-        self.dependencies.iter().find(|dep| dep.id == id)
+        self.dependencies.iter().find_map(|dep| match dep.id == id {
+            true => Some(dep),
+            false => dep.members.iter().find(|m| m.id == id),
+        })
     }
 }
 
@@ -97,6 +101,10 @@ pub struct SpecDependency {
     /// How many usages the dependency has (also in the compact form, which lists none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage_count: Option<usize>,
+    /// A group's entry (`ID` `group-<name>`): its members with an update, each a dependency
+    /// entry of its own; the group's pull request moves them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<SpecDependency>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -231,6 +239,7 @@ fn spec_dependency(dep: &DependencyPlan) -> SpecDependency {
         registry_address,
         usages: dep.usages.iter().map(spec_usage).collect(),
         usage_count: Some(dep.usages.len()),
+        members: Vec::new(),
     }
 }
 
@@ -320,10 +329,12 @@ pub fn to_json(spec: &Spec) -> String {
 
 /// A spec file, as `report --output-spec` or a workflow step wrote it.
 pub fn read_file(path: &std::path::Path) -> Result<Spec, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SpecError::Read {
+    let read = |message: String| SpecError::Read {
         path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+        message,
+    };
+    let bytes = crate::edit::read_regular(path).map_err(|e| read(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| read(e.to_string()))?;
     from_json(&text, &path.display().to_string())
 }
 
@@ -827,9 +838,23 @@ mod tests {
         );
         let (scan, listings) = fixture();
         let mut missing = Vec::new();
+        let groups = crate::group::Groups::default();
+        let grouped = crate::group::Ask {
+            dependency: Some("group-all"),
+            version: None,
+            members: &[],
+            groups: &groups,
+        };
         for strategy in [Strategy::NextSafe, Strategy::NextBreaking] {
-            let value: Value =
-                serde_json::from_str(&to_json(&spec_for(&scan, &listings, strategy))).unwrap();
+            let mut spec = spec_for(&scan, &listings, strategy);
+            let value: Value = serde_json::from_str(&to_json(&spec)).unwrap();
+            grouped.bundle(&mut spec);
+            let group: Value = serde_json::from_str(&to_json(&spec)).unwrap();
+            assert!(!group["Dependencies"][0]["Members"][0]["Usages"]
+                .as_array()
+                .unwrap()
+                .is_empty());
+            undocumented_keys(&group, &schema, &schema, "$", &mut missing);
             assert!(!value["Dependencies"][0]["Usages"]
                 .as_array()
                 .unwrap()

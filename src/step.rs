@@ -5,6 +5,7 @@
 use crate::action::{self, Inputs, Level, Outputs, Printer, Runner};
 use crate::config::{Config, EnvironmentConfig};
 use crate::environment::Environment;
+use crate::group::{is_group_id, Groups, Member};
 use crate::plan::Strategy;
 use crate::policy::Policy;
 use crate::promote::{self, Payload, PromoteOptions};
@@ -65,6 +66,8 @@ struct Step {
     chain_finished: Option<String>,
     dependency: Option<String>,
     version: Option<String>,
+    /// A dispatched group's members at their exact versions.
+    members: Vec<Member>,
 }
 
 impl Step {
@@ -87,6 +90,7 @@ impl Step {
             _ => None,
         };
         let (dependency, version) = target_of(&inputs, payload.as_ref())?;
+        let members = members_of(dependency.as_deref(), payload.as_ref());
         let mut chain_finished = None;
         let environment = match (inputs.get("environment"), &config) {
             (Some(name), _) => Some(name),
@@ -123,6 +127,7 @@ impl Step {
             chain_finished,
             dependency,
             version,
+            members,
         })
     }
 
@@ -183,8 +188,10 @@ impl Step {
             strategy: self.strategy()?,
             dependency: self.dependency.clone(),
             version: self.version.clone(),
+            members: self.members.clone(),
             concurrency,
             policy: Policy::from_config(self.config.as_ref())?,
+            groups: Groups::from_config(self.config.as_ref())?,
         };
         self.out.command(&action::group("patcher report"));
         let mut report = report::run(&opts, &resolver)?;
@@ -215,10 +222,10 @@ impl Step {
         Ok(())
     }
 
-    /// The dependencies this run hands to the update matrix. A promotion (an exact version)
-    /// is never deferred; otherwise the open pull requests of the environment are counted.
+    /// The dependencies this run hands to the update matrix. A promotion (exact versions) is
+    /// never deferred; otherwise the open pull requests of the environment are counted.
     fn selection(&self, spec: &Spec) -> Result<Selection> {
-        if self.version.is_some() {
+        if self.version.is_some() || !self.members.is_empty() {
             return Ok(pull_limit::all(spec));
         }
         let scope = PullScope {
@@ -317,10 +324,12 @@ impl Step {
             spec: self.spec()?,
             dependency: dependency.clone(),
             version,
+            members: self.members.clone(),
             strategy: self.strategy()?,
             allow_shared_files: false,
             concurrency,
             policy: Policy::from_config(self.config.as_ref())?,
+            groups: Groups::from_config(self.config.as_ref())?,
         };
         let env_name = self.environment_name();
         if self.inputs.flag("dry_run")? {
@@ -444,6 +453,7 @@ impl Step {
                 .or_else(|| self.runner.var("PR_BRANCH_PREFIX"))
                 .or_else(|| env_config.map(|e| e.branch_prefix())),
             chain: self.config.as_ref().map(Config::chain).unwrap_or_default(),
+            groups: Groups::from_config(self.config.as_ref())?,
         };
         let forge = if self.inputs.flag("dry_run")? {
             None
@@ -505,7 +515,7 @@ impl Step {
             let published = status::dashboard::publish(forge, &markdown)?;
             self.runner
                 .set_output("dashboard_issue", &published.number.to_string())?;
-            summary.push_str(&format!("\nDashboard: #{}\n", published.number));
+            summary.push_str(&format!("\nDashboard: {}\n", published.describe()));
         }
         self.runner.append_summary(&summary)?;
         Ok(())
@@ -600,6 +610,14 @@ fn load_config(workspace: &Path, working_dir: &Path, inputs: &Inputs) -> Result<
     Ok(Some(config))
 }
 
+/// A dispatched group's members, when the run works on that group (the payload was checked).
+fn members_of(dependency: Option<&str>, payload: Option<&Payload>) -> Vec<Member> {
+    payload
+        .filter(|p| Some(p.dependency.as_str()) == dependency)
+        .map(|p| p.members.clone())
+        .unwrap_or_default()
+}
+
 /// The dependency and version to work on: the inputs, else the dispatch payload; both checked,
 /// since workflows fill them from event data anyone who can dispatch controls.
 fn target_of(
@@ -613,9 +631,12 @@ fn target_of(
         .get("version")
         .or_else(|| payload.and_then(|p| p.version.clone()));
     if let Some(id) = &dependency {
-        if !promote::valid_dependency_id(id) {
-            bail!("dependency {id:?} is not a dependency ID");
+        if !promote::valid_target_id(id) {
+            bail!("dependency {id:?} is not a dependency ID or a group ID (group-<name>)");
         }
+    }
+    if let (Some(id), Some(v)) = (dependency.as_deref().filter(|id| is_group_id(id)), &version) {
+        bail!("version `{v}` for group `{id}`: a group's members carry their own versions");
     }
     if let Some(v) = &version {
         if !promote::valid_version(v) {

@@ -112,9 +112,10 @@ pub fn is_plain_literal_at(rel_path: &Path, bytes: &[u8], span: &Range<usize>, t
 }
 
 /// Whether a file can hold module references: Terraform/OpenTofu files (HCL or JSON) and
-/// Terragrunt files (other `.hcl` files only when they mention a `terraform` block). Every
-/// module reference is a `source` attribute, so a file that never says `source` is not parsed
-/// at all (in JSON a key could be spelled with `\u` escapes, so those files always are).
+/// Terragrunt files (other `.hcl` files only when they mention a `terraform` block). A file
+/// that says neither `source` nor the name of a block that holds one (`module`, `terraform`,
+/// …) cannot reference a module, so it is not parsed at all (in JSON a key could be spelled
+/// with `\u` escapes, so those files always are).
 fn is_module_file(rel: &str, bytes: &[u8]) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     let json = [
@@ -123,10 +124,14 @@ fn is_module_file(rel: &str, bytes: &[u8]) -> bool {
         "terragrunt.hcl.json",
         "terragrunt.stack.hcl.json",
     ];
+    let may_reference = contains(bytes, b"source")
+        || SOURCE_BLOCKS
+            .iter()
+            .any(|block| contains(bytes, block.as_bytes()));
     if json.iter().any(|end| name.ends_with(end)) {
-        return contains(bytes, b"source") || contains(bytes, b"\\u");
+        return may_reference || contains(bytes, b"\\u");
     }
-    if !contains(bytes, b"source") {
+    if !may_reference {
         return false;
     }
     if name.ends_with(".tf") || name.ends_with(".tofu") {
@@ -138,7 +143,7 @@ fn is_module_file(rel: &str, bytes: &[u8]) -> bool {
     name == "terragrunt.hcl"
         || name == "terragrunt.stack.hcl"
         || rel.split('/').any(|dir| dir == "_envcommon")
-        || contains(bytes, b"terraform")
+        || contains(bytes, b"terraform") && contains(bytes, b"source")
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -320,10 +325,12 @@ mod tests {
             "a/terragrunt.hcl.json",
             br#"{"terraform": {"source": "x"}}"#
         ));
-        // No `source`, no module reference: not even parsed.
+        // Nothing that could reference a module: not even parsed.
         assert!(!is_module_file("a/variables.tf", b"variable \"x\" {\n"));
         assert!(!is_module_file("a/terragrunt.hcl", b"inputs = {}"));
         assert!(!is_module_file("a/main.tf.json", br#"{"variable": {}}"#));
+        // A broken module block is parsed, so its error is reported.
+        assert!(is_module_file("a/broken.tf", b"module \"x\" {\n"));
     }
 
     /// Writes `files` under a new folder and scans `scanned` there as the walk would.

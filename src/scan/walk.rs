@@ -76,7 +76,8 @@ fn visit(
         Ok(entry) => entry,
         Err(err) => return Outcome::Error(walk_error(root, &err)),
     };
-    if !entry.file_type().is_some_and(|t| t.is_file()) {
+    let is_link = entry.file_type().is_some_and(|t| t.is_symlink());
+    if !is_link && !entry.file_type().is_some_and(|t| t.is_file()) {
         return Outcome::Nothing;
     }
     let rel = relative(root, entry.path());
@@ -87,7 +88,13 @@ fn visit(
         return Outcome::Nothing;
     }
     let rel_path = PathBuf::from(&rel);
-    match std::fs::read(entry.path()) {
+    if is_link {
+        // A link could lead anywhere (`/proc/self/environ`, another checkout): said, not read.
+        let message =
+            "is a symbolic link: patcher neither reads nor writes through links, left untouched";
+        return Outcome::Error(io_error(rel_path, message));
+    }
+    match crate::edit::read_regular(entry.path()) {
         Ok(bytes) if is_module_file(&rel, &bytes) => {
             match scan_file_sharing(root, &rel_path, &bytes, Some(shared)) {
                 Ok(findings) => Outcome::Found(findings),

@@ -42,6 +42,7 @@ fn without_usages(dep: &SpecDependency) -> SpecDependency {
         registry_address: dep.registry_address.clone(),
         usages: Vec::new(),
         usage_count: dep.usage_count.or(Some(dep.usages.len())),
+        members: dep.members.iter().map(without_usages).collect(),
     }
 }
 

@@ -284,6 +284,17 @@ impl WorkingRepo {
         run(&self.dir, &["rev-parse", "HEAD"])
     }
 
+    /// A fresh clone of origin at `dir`, replacing whatever is there, as `actions/checkout`
+    /// gives each job.
+    pub fn fresh_clone(&self, dir: &Path, gitconfig: &GitConfig) -> PathBuf {
+        let _ = std::fs::remove_dir_all(dir);
+        let mut clone = Command::new("git");
+        clone.args(["clone", "--quiet"]).arg(&self.origin).arg(dir);
+        let status = gitconfig.apply(&mut clone).status().unwrap();
+        assert!(status.success(), "git clone {}", self.origin.display());
+        dir.to_path_buf()
+    }
+
     /// Runs git in the checkout (see [`run`]).
     pub fn git(&self, args: &[&str]) -> String {
         run(&self.dir, args)
@@ -298,6 +309,19 @@ impl WorkingRepo {
         .lines()
         .map(str::to_string)
         .collect()
+    }
+
+    /// A fresh clone of origin at `dir`, as `actions/checkout` gives each job.
+    pub fn clone_origin(&self, dir: &Path, config: &GitConfig) {
+        let _ = std::fs::remove_dir_all(dir);
+        let status = config
+            .apply(&mut Command::new("git"))
+            .args(["clone", "--quiet"])
+            .arg(&self.origin)
+            .arg(dir)
+            .status()
+            .expect("cannot run git clone");
+        assert!(status.success(), "git clone of {}", self.origin.display());
     }
 
     /// Content of `path` at `rev` in `origin` (e.g. a pushed branch), if it exists.

@@ -216,9 +216,11 @@ fn answer(state: &mut State, request: &LoggedRequest) -> Answer {
         .filter(|f| f.remaining > 0)
     {
         fault.remaining -= 1;
+        // A careless server echoes what it was sent: callers must redact error bodies.
+        let sent = request.authorization.as_deref().unwrap_or("nothing");
         return Answer {
             status: fault.status,
-            body: json!({"errors": ["injected fault"]}),
+            body: json!({"errors": [format!("injected fault; you sent Authorization: {sent}")]}),
             retry_after: fault.retry_after,
         };
     }
