@@ -26,7 +26,12 @@ use std::time::{Duration, Instant};
 use testkit::git::{GitConfig, ModuleRepo};
 use testkit::registry::Registry;
 
+/// Files of the generated tree, unless `PATCHER_BENCH_FILES` scales it (the memory run at
+/// 100,000 files).
 pub(crate) const FILES: usize = 10_000;
+const FILES_VARIABLE: &str = "PATCHER_BENCH_FILES";
+/// Set: only the peak memory is measured (the timing rows take minutes at 100,000 files).
+const MEMORY_ONLY_VARIABLE: &str = "PATCHER_BENCH_MEMORY_ONLY";
 const GIT_REPOS: usize = 100;
 const REGISTRY_MODULES: usize = 20;
 const LATENCY: Duration = Duration::from_millis(50);
@@ -55,12 +60,13 @@ pub(crate) const REPORT_RUNS: usize = 3;
 pub(crate) struct Fixture {
     pub(crate) tree: PathBuf,
     pub(crate) registry: Registry,
+    pub(crate) files: usize,
     pub(crate) bytes: usize,
     pub(crate) setup: Duration,
     _tmp: tempfile::TempDir,
 }
 
-/// Module repositories, the registry and the tree of [`FILES`] files. Call it before any
+/// Module repositories, the registry and the tree of [`file_count`] files. Call it before any
 /// other thread exists: it sets the process environment.
 pub(crate) fn generate() -> Fixture {
     let tmp = tempfile::tempdir().expect("temporary folder");
@@ -78,10 +84,12 @@ pub(crate) fn generate() -> Fixture {
     create_module_repos(&github_root);
     let registry = start_registry();
     let tree = tmp.path().join("infrastructure-live");
-    let bytes = write_tree(&tree);
+    let files = file_count();
+    let bytes = write_tree(&tree, files);
     Fixture {
         tree,
         registry,
+        files,
         bytes,
         setup: started.elapsed(),
         _tmp: tmp,
@@ -107,8 +115,9 @@ fn main() {
         .cloned()
         .partition(|o| matches!(o, Origin::Git { .. }));
     println!(
-        "fixture: {FILES} files ({:.1} MB), {} usages, {} origins ({} git, {} registry), \
+        "fixture: {} files ({:.1} MB), {} usages, {} origins ({} git, {} registry), \
          registry latency {} ms, generated in {:.1} s\n",
+        fixture.files,
         fixture.bytes as f64 / 1e6,
         scan.usages.len(),
         origins.len(),
@@ -118,6 +127,11 @@ fn main() {
         fixture.setup.as_secs_f64(),
     );
 
+    let binary = Path::new(env!("CARGO_BIN_EXE_patcher"));
+    if std::env::var_os(MEMORY_ONLY_VARIABLE).is_some() {
+        print_peak_memory(binary, tree, registry);
+        return;
+    }
     let config = resolve_config(registry);
     let mut rows = vec![
         measure("scan (parallel walk + parse)", SCAN_RUNS, || {
@@ -165,7 +179,6 @@ fn main() {
         let plan = plan::plan(&scan, &listings, Strategy::NextSafe);
         spec::from_plan(&plan, &[], &[], Strategy::NextSafe, &scan);
     }));
-    let binary = Path::new(env!("CARGO_BIN_EXE_patcher"));
     rows.push(measure(
         "`patcher report` (binary, end to end)",
         REPORT_RUNS,
@@ -173,13 +186,7 @@ fn main() {
     ));
     print_results(&rows);
     println!("scan / read (medians): {ratio:.2}×");
-    match peak_memory(binary, tree, registry) {
-        Some(kib) => println!(
-            "peak memory of `patcher report`: {:.1} MiB",
-            kib as f64 / 1024.0
-        ),
-        None => println!("peak memory not measured: /usr/bin/time is not installed"),
-    }
+    print_peak_memory(binary, tree, registry);
 }
 
 /// The table, then how busy the machine was: other work on it moves these numbers.
@@ -232,15 +239,24 @@ fn registry_module_name(i: usize) -> String {
     format!("platform{i:02}")
 }
 
-/// Writes [`FILES`] files, a `terragrunt.hcl` and a `main.tf` per unit folder
+pub(crate) fn file_count() -> usize {
+    match std::env::var(FILES_VARIABLE) {
+        Ok(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("{FILES_VARIABLE} `{text}` is not a number of files")),
+        Err(_) => FILES,
+    }
+}
+
+/// Writes `files` files, a `terragrunt.hcl` and a `main.tf` per unit folder
 /// `{env}/{region}/unit-{n}`, plus the `common.hcl` that a tenth of the units read with
 /// `read_terragrunt_config`; returns the total size in bytes.
-fn write_tree(root: &Path) -> usize {
+fn write_tree(root: &Path, files: usize) -> usize {
     std::fs::create_dir_all(root).expect("tree folder");
     let common = common_file();
     std::fs::write(root.join("common.hcl"), &common).expect("common.hcl");
     let mut bytes = common.len();
-    for unit in 0..FILES / 2 {
+    for unit in 0..files / 2 {
         let dir = root.join(format!(
             "{}/{}/unit-{:04}",
             ENVS[unit % ENVS.len()],
@@ -411,7 +427,7 @@ pub(crate) fn check_scan(scan: &ScanResult) {
         &scan.skipped[..scan.skipped.len().min(3)]
     );
     assert!(
-        scan.usages.len() >= FILES,
+        scan.usages.len() >= file_count(),
         "too few usages: {}",
         scan.usages.len()
     );
@@ -433,27 +449,6 @@ fn resolve_fresh(config: &ResolveConfig, origins: &BTreeSet<Origin>, concurrency
     assert_eq!(listings.len(), origins.len());
 }
 
-/// `patcher <command> <tree> <args>` with the registry mapped, output thrown away.
-fn patcher_command(
-    binary: &Path,
-    command: &str,
-    tree: &Path,
-    args: &[&str],
-    registry: &Registry,
-) -> Command {
-    let mut patcher = Command::new(binary);
-    patcher
-        .arg(command)
-        .arg(tree)
-        .args(args)
-        .env(
-            "PATCHER_REGISTRY_BASE_URLS",
-            format!("{REGISTRY_HOST}={}", registry.url()),
-        )
-        .stdout(Stdio::null());
-    patcher
-}
-
 /// What reading every file of the tree costs with standard tools, the floor for a scan.
 fn read_all(tree: &Path) {
     let status = Command::new("sh")
@@ -466,21 +461,6 @@ fn read_all(tree: &Path) {
     assert!(status.success(), "find | xargs cat failed");
 }
 
-/// Maximum resident set size (KiB) of one `patcher report` run, from GNU time's `%M`.
-fn peak_memory(binary: &Path, tree: &Path, registry: &Registry) -> Option<u64> {
-    let report = patcher_command(binary, "report", tree, &["--output", "json"], registry);
-    let output = Command::new("/usr/bin/time")
-        .args(["-f", "%M"])
-        .arg(report.get_program())
-        .args(report.get_args())
-        .envs(report.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .stdout(Stdio::null())
-        .output()
-        .ok()?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    stderr.lines().last()?.trim().parse().ok()
-}
-
 /// The release binary as a user runs it: `patcher <command> <tree> <args>`, registry mapped.
 pub(crate) fn run_patcher(
     binary: &Path,
@@ -489,7 +469,15 @@ pub(crate) fn run_patcher(
     args: &[&str],
     registry: &Registry,
 ) {
-    let output = patcher_command(binary, command, tree, args, registry)
+    let output = Command::new(binary)
+        .arg(command)
+        .arg(tree)
+        .args(args)
+        .env(
+            "PATCHER_REGISTRY_BASE_URLS",
+            format!("{REGISTRY_HOST}={}", registry.url()),
+        )
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
         .expect("run patcher");
@@ -498,6 +486,69 @@ pub(crate) fn run_patcher(
         "patcher {command} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Peak memory of `patcher report` writing the full spec, and of the action's report step, as
+/// `/usr/bin/time -v` measures it (maximum resident set size). Skipped without GNU time.
+fn print_peak_memory(binary: &Path, tree: &Path, registry: &Registry) {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        println!("\npeak memory: not measured (/usr/bin/time is missing; apt-get install time)");
+        return;
+    }
+    let spec = tree.with_file_name("spec.json");
+    let outputs = tree.with_file_name("github-output");
+    let registry_urls = format!("{REGISTRY_HOST}={}", registry.url());
+    let mut cli = Command::new(time);
+    cli.arg("-v")
+        .arg(binary)
+        .arg("report")
+        .arg(tree)
+        .args(["--output", "json", "--output-spec"])
+        .arg(&spec)
+        .env("PATCHER_REGISTRY_BASE_URLS", &registry_urls);
+    let cli_peak = peak_kilobytes(cli);
+    let spec_bytes = std::fs::metadata(&spec).map_or(0, |m| m.len());
+    println!(
+        "\npeak memory (maximum resident set size, /usr/bin/time -v): `patcher report --output \
+         json --output-spec` {:.0} MB for a {:.1} MB spec",
+        cli_peak as f64 / 1024.0,
+        spec_bytes as f64 / 1e6,
+    );
+    let mut action = Command::new(time);
+    action
+        .arg("-v")
+        .arg(binary)
+        .arg("action")
+        .env("GITHUB_WORKSPACE", tree)
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("GITHUB_STEP_SUMMARY", tree.with_file_name("summary.md"))
+        .env("INPUT_PATCHER_COMMAND", "report")
+        .env("INPUT_SPEC_FILE", "patcher-spec.json")
+        .env("PATCHER_REGISTRY_BASE_URLS", &registry_urls);
+    println!(
+        "peak memory: `patcher action` (report, spec_file, default max_pull_requests) {:.0} MB",
+        peak_kilobytes(action) as f64 / 1024.0,
+    );
+}
+
+/// Runs `command` (GNU time wrapping patcher) and reads its "Maximum resident set size".
+fn peak_kilobytes(mut command: Command) -> u64 {
+    let output = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run /usr/bin/time");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "patcher failed: {stderr}");
+    stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maximum resident set size in: {stderr}"))
 }
 
 pub(crate) struct Row {

@@ -74,6 +74,8 @@ pub struct EnvironmentConfig {
     pub branch_prefix: Option<String>,
     /// Most open pull requests of this environment at once; default 10, 0 for no limit.
     pub max_pull_requests: Option<usize>,
+    /// How long a version must have been published to be a candidate (`3d`, `12h`, `1w`).
+    pub minimum_release_age: Option<String>,
 }
 
 impl EnvironmentConfig {
@@ -132,6 +134,10 @@ impl Config {
                     "environment `{}` is defined twice",
                     env.name
                 )));
+            }
+            if let Some(age) = &env.minimum_release_age {
+                crate::cooldown::parse_age(age)
+                    .map_err(|e| invalid(format!("environment `{}`: {e}", env.name)))?;
             }
             if env.include_dirs.is_empty() {
                 return Err(invalid(format!(

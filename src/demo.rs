@@ -77,6 +77,7 @@ fn walk_chain(root: &Path) -> Result<()> {
             concurrency: 4,
             policy: Default::default(),
             groups: Default::default(),
+            cooldown: None,
         },
         &resolver,
     )?;
@@ -148,6 +149,7 @@ fn update_environment(
         concurrency: 4,
         policy: Default::default(),
         groups: Default::default(),
+        cooldown: None,
     };
     let publish = PublishOptions {
         branch: format!("{}{dependency}", env_config.branch_prefix()),

@@ -26,6 +26,7 @@ pub mod publish;
 // commands
 pub mod breaking;
 pub mod config;
+pub mod cooldown;
 pub mod demo;
 pub mod group;
 pub mod policy;

@@ -2,6 +2,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use patcher::action::Printer;
 use patcher::config::Config;
+use patcher::cooldown::{self, Cooldown};
 use patcher::environment::Environment;
 use patcher::group::{Groups, Member};
 use patcher::plan::Strategy;
@@ -12,8 +13,8 @@ use patcher::publish::github::{Forge, GitHubClient, IssueTracker};
 use patcher::publish::refs;
 use patcher::pull_limit;
 use patcher::report::{self, ReportOptions};
-use patcher::resolve::Resolver;
 use patcher::resolve::VersionLister;
+use patcher::resolve::{ResolveConfig, Resolver};
 use patcher::spec;
 use patcher::status::{self, StatusOptions};
 use patcher::update::{self, PublishOptions, UpdateOptions};
@@ -172,6 +173,8 @@ struct ReportArgs {
     /// Print format.
     #[arg(long, default_value = "table")]
     output: Output,
+    #[command(flatten)]
+    cooldown: CooldownArgs,
     /// Most open patcher pull requests of the environment at once (0: no limit): the
     /// dependencies past the room left go to the spec's `Deferred`. The open ones are counted
     /// through the API when --repository (or GITHUB_REPOSITORY) and a token are set. Without
@@ -180,6 +183,27 @@ struct ReportArgs {
     max_pull_requests: Option<usize>,
     #[command(flatten)]
     github: GitHubArgs,
+}
+
+#[derive(Args)]
+struct CooldownArgs {
+    /// A version is a candidate only once published this long, e.g. 3d, 12h, 1w (0: none).
+    /// Without it, the environments file's `minimum_release_age`. Exact --version ignores it.
+    #[arg(long, value_name = "AGE")]
+    minimum_release_age: Option<String>,
+}
+
+impl CooldownArgs {
+    fn cooldown(&self, env: &EnvArgs) -> Result<Option<Cooldown>> {
+        let entry = env.entry()?;
+        let configured = entry
+            .as_ref()
+            .and_then(|e| e.minimum_release_age.as_deref());
+        Ok(cooldown::from_settings(
+            self.minimum_release_age.as_deref(),
+            configured,
+        )?)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -197,6 +221,8 @@ struct UpdateArgs {
     spec_file: Option<PathBuf>,
     #[command(flatten)]
     target: TargetArgs,
+    #[command(flatten)]
+    cooldown: CooldownArgs,
     /// Also change files under `_envcommon`, which other environments include too.
     #[arg(long)]
     allow_shared_files: bool,
@@ -363,7 +389,7 @@ fn check_target(target: &TargetArgs) -> Result<()> {
 fn run_report(args: ReportArgs) -> Result<()> {
     check_target(&args.target)?;
     let out = Printer::cli();
-    let resolver = Resolver::from_env(args.env.github_token.clone())?;
+    let resolver = resolver(&args.env, &args.github)?;
     let concurrency = resolver.config().concurrency;
     let opts = ReportOptions {
         env: args.env.environment()?,
@@ -374,6 +400,7 @@ fn run_report(args: ReportArgs) -> Result<()> {
         concurrency,
         policy: args.env.policy()?,
         groups: args.env.groups()?,
+        cooldown: args.cooldown.cooldown(&args.env)?,
     };
     let mut report = report::run(&opts, &resolver)?;
     for problem in report::problems(&report) {
@@ -385,16 +412,25 @@ fn run_report(args: ReportArgs) -> Result<()> {
             eprintln!("note: {id}: deferred (max_pull_requests)");
         }
     }
-    let json = spec::to_json(&report.spec);
-    match args.output {
-        Output::Table => out.text(&report::render_table(&report.plan)),
-        Output::Json => out.text(&json),
-    }
     if let Some(path) = &args.output_spec {
-        patcher::edit::write_atomic(path, json.as_bytes())
+        patcher::edit::write_atomic_with(path, |file| spec::write_json(&report.spec, file))
             .with_context(|| format!("writing the spec to {}", path.display()))?;
     }
+    match args.output {
+        Output::Table => out.text(&report::render_table(&report.plan)),
+        // Where the runner reads commands the text goes through the guard, which needs it
+        // whole; on a terminal it is streamed.
+        Output::Json if out.is_guarded() => out.text(&spec::to_json(&report.spec)),
+        Output::Json => spec::write_json(&report.spec, std::io::stdout().lock())?,
+    }
     Ok(())
+}
+
+/// Listings with the token, and tag dates from the GraphQL API next to `--github-api-url`.
+fn resolver(env: &EnvArgs, github: &GitHubArgs) -> Result<Resolver> {
+    let mut config = ResolveConfig::from_env(env.github_token.clone())?;
+    config.github_api_url = github.github_api_url.clone();
+    Ok(Resolver::new(config))
 }
 
 /// The flag, else the environments file's key; without either nothing is deferred.
@@ -431,7 +467,7 @@ fn run_update(args: UpdateArgs) -> Result<()> {
         refs::check_branch("--base", &args.base)?;
     }
     let out = Printer::cli();
-    let resolver = Resolver::from_env(args.env.github_token.clone())?;
+    let resolver = resolver(&args.env, &args.github)?;
     let opts = UpdateOptions {
         env: args.env.environment()?,
         spec: args.spec_file.as_deref().map(spec::read_file).transpose()?,
@@ -443,6 +479,7 @@ fn run_update(args: UpdateArgs) -> Result<()> {
         concurrency: resolver.config().concurrency,
         policy: args.env.policy()?,
         groups: args.env.groups()?,
+        cooldown: args.cooldown.cooldown(&args.env)?,
     };
     if args.dry_run {
         let preview = update::preview(&opts, args.env.environment.as_deref(), &resolver)?;

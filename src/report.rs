@@ -1,5 +1,6 @@
 //! `patcher report`: environment → scan → resolve → plan → spec.
 
+use crate::cooldown::Cooldown;
 use crate::environment::{Environment, EnvironmentError};
 use crate::group::{Ask, Groups, Member};
 use crate::model::ScanResult;
@@ -24,6 +25,8 @@ pub struct ReportOptions {
     pub policy: Policy,
     /// Groups of the environments file: each is one entry of the spec.
     pub groups: Groups,
+    /// `minimum_release_age`; not applied to a promotion's exact versions.
+    pub cooldown: Option<Cooldown>,
 }
 
 impl ReportOptions {
@@ -44,9 +47,12 @@ pub enum ReportError {
 }
 
 pub struct Report {
+    /// Skipped sources and file errors; the usages were moved into `plan`.
     pub scan: ScanResult,
     pub plan: Plan,
     pub spec: Spec,
+    /// What the cooldown held back, or could not apply to.
+    pub notes: Vec<String>,
 }
 
 pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, ReportError> {
@@ -56,10 +62,14 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
     scan.usages.retain(|u| ask.selects(&u.source.id));
     opts.policy.skip_ignored(&mut scan);
     let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
-    let mut plan = opts.policy.plan(&scan, &listings, opts.strategy);
+    let cooldown = opts.cooldown.filter(|_| !ask.is_promotion());
+    let filtered =
+        crate::cooldown::apply(cooldown, &scan.usages, listings, lister, opts.concurrency);
+    let usages = std::mem::take(&mut scan.usages);
+    let mut plan = opts.policy.plan(usages, &filtered.listings, opts.strategy);
     for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
         if let Some(version) = ask.exact(&dep.source.id) {
-            *dep = plan::retarget(dep, version, &listings)?;
+            *dep = plan::retarget(dep, version, &filtered.listings)?;
         }
     }
     let mut spec = spec::from_plan(
@@ -70,7 +80,13 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
         &scan,
     );
     ask.bundle(&mut spec);
-    Ok(Report { scan, plan, spec })
+    spec.notes = filtered.notes.clone();
+    Ok(Report {
+        scan,
+        plan,
+        spec,
+        notes: filtered.notes,
+    })
 }
 
 /// The human-readable table printed by the CLI.
@@ -143,6 +159,18 @@ pub fn render_summary(plan: &Plan) -> String {
     out
 }
 
+/// The job summary's list of cooldown notes; empty without any.
+pub fn render_notes(notes: &[String]) -> String {
+    if notes.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n#### Cooldown (`minimum_release_age`)\n\n");
+    for note in notes {
+        out.push_str(&format!("* {}\n", crate::pull_request::code(note)));
+    }
+    out
+}
+
 /// The target column: the usages' targets, "up to date", or the listing error.
 fn target_cell(dep: &plan::DependencyPlan) -> Result<String, &str> {
     match (&dep.error, dep.has_update()) {
@@ -192,6 +220,7 @@ pub fn problems(report: &Report) -> Vec<String> {
             out.push(format!("warning: {}: {err}", dep.source.id));
         }
     }
+    out.extend(report.notes.iter().map(|n| format!("note: {n}")));
     if !report.scan.skipped.is_empty() {
         out.push(format!(
             "note: {} module source(s) are not versioned and were skipped (see `Skipped` in the spec)",

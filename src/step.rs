@@ -4,6 +4,7 @@
 
 use crate::action::{self, Inputs, Level, Outputs, Printer, Runner};
 use crate::config::{Config, EnvironmentConfig};
+use crate::cooldown::{self, Cooldown};
 use crate::environment::Environment;
 use crate::group::{is_group_id, Groups, Member};
 use crate::plan::Strategy;
@@ -13,7 +14,7 @@ use crate::publish::git::Repo;
 use crate::publish::github::{Forge, GitHubClient, IssueTracker};
 use crate::pull_limit::{self, PullScope, Selection};
 use crate::report::{self, ReportOptions};
-use crate::resolve::{Resolver, VersionLister};
+use crate::resolve::{ResolveConfig, Resolver, VersionLister};
 use crate::spec::{self, Spec};
 use crate::status::{self, StatusOptions};
 use crate::update::{self, Outcome, PublishOptions, UpdateOptions};
@@ -180,8 +181,31 @@ impl Step {
         }
     }
 
+    /// Listings with the token; tag dates from the GraphQL API next to `github_api_url`.
+    fn resolver(&self) -> Result<Resolver> {
+        let mut config = ResolveConfig::from_env(self.token.clone())?;
+        config.github_api_url = self.api_url();
+        Ok(Resolver::new(config))
+    }
+
+    fn api_url(&self) -> String {
+        self.inputs
+            .get("github_api_url")
+            .unwrap_or_else(|| self.runner.api_url())
+    }
+
+    /// The `minimum_release_age` input, else the environment's key in the environments file.
+    fn cooldown(&self) -> Result<Option<Cooldown>> {
+        let configured = self
+            .env_config
+            .as_ref()
+            .and_then(|e| e.minimum_release_age.as_deref());
+        let given = self.inputs.get("minimum_release_age");
+        Ok(cooldown::from_settings(given.as_deref(), configured)?)
+    }
+
     fn report(&self) -> Result<()> {
-        let resolver = Resolver::from_env(self.token.clone())?;
+        let resolver = self.resolver()?;
         let concurrency = resolver.config().concurrency;
         let opts = ReportOptions {
             env: self.env(),
@@ -192,6 +216,7 @@ impl Step {
             concurrency,
             policy: Policy::from_config(self.config.as_ref())?,
             groups: Groups::from_config(self.config.as_ref())?,
+            cooldown: self.cooldown()?,
         };
         self.out.command(&action::group("patcher report"));
         let mut report = report::run(&opts, &resolver)?;
@@ -201,9 +226,8 @@ impl Step {
         let selection = self.selection(&report.spec)?;
         report.spec.deferred = selection.deferred.clone();
         if let Some(file) = self.inputs.get("spec_file") {
-            let json = spec::to_json(&report.spec);
             let path = in_workspace(&self.workspace, "spec_file", &file)?;
-            crate::edit::write_atomic(&path, json.as_bytes())
+            crate::edit::write_atomic_with(&path, |out| spec::write_json(&report.spec, out))
                 .with_context(|| format!("writing spec_file {file}"))?;
         }
         let compact = spec::compact(&report.spec, &selection.listed);
@@ -218,6 +242,7 @@ impl Step {
         )?;
         let mut summary = report::render_summary(&report.plan);
         summary.push_str(&pull_limit::render_deferred(&selection));
+        summary.push_str(&report::render_notes(&report.notes));
         self.runner.append_summary(&summary)?;
         Ok(())
     }
@@ -290,6 +315,10 @@ impl Step {
                     .command(&action::annotation(Level::Warning, None, None, None, &msg));
             }
         }
+        for note in &report.notes {
+            self.out
+                .command(&action::annotation(Level::Notice, None, None, None, note));
+        }
     }
 
     fn relative_to_workspace(&self, path: &Path) -> PathBuf {
@@ -317,7 +346,7 @@ impl Step {
     fn update(&self) -> Result<()> {
         let dependency = self.dependency.clone();
         let version = self.version.clone();
-        let resolver = Resolver::from_env(self.token.clone())?;
+        let resolver = self.resolver()?;
         let concurrency = resolver.config().concurrency;
         let opts = UpdateOptions {
             env: self.env(),
@@ -330,6 +359,7 @@ impl Step {
             concurrency,
             policy: Policy::from_config(self.config.as_ref())?,
             groups: Groups::from_config(self.config.as_ref())?,
+            cooldown: self.cooldown()?,
         };
         let env_name = self.environment_name();
         if self.inputs.flag("dry_run")? {
@@ -391,11 +421,11 @@ impl Step {
             .runner
             .repository()
             .context("GITHUB_REPOSITORY is not set: run inside a workflow or set it")?;
-        let api = self
-            .inputs
-            .get("github_api_url")
-            .unwrap_or_else(|| self.runner.api_url());
-        Ok(GitHubClient::new(&api, &repository, self.token.clone()))
+        Ok(GitHubClient::new(
+            &self.api_url(),
+            &repository,
+            self.token.clone(),
+        ))
     }
 
     fn update_outputs(&self, outcome: &Outcome) -> Result<()> {
@@ -409,24 +439,34 @@ impl Step {
             .chain(&outcome.readmes)
             .map(|f| f.to_string_lossy().replace('\\', "/"))
             .collect();
-        self.runner
-            .set_output("has_updates", &outcome.changed.to_string())?;
-        self.runner
-            .set_output("updated_files", &serde_json::to_string(&files)?)?;
-        self.runner.set_output(
-            "pull_request_number",
-            &outcome
-                .pull_request_number
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-        )?;
-        self.runner.set_output(
-            "pull_request_url",
-            outcome.pull_request_url.as_deref().unwrap_or_default(),
-        )?;
+        let mut outputs = Outputs::new();
+        outputs
+            .set("has_updates", outcome.changed.to_string())
+            .set("updated_files", serde_json::to_string(&files)?)
+            .set(
+                "pull_request_number",
+                outcome
+                    .pull_request_number
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+            )
+            .set(
+                "pull_request_url",
+                outcome.pull_request_url.clone().unwrap_or_default(),
+            );
+        // The summary lists every file, so it is written even when the outputs cannot be.
         self.runner
             .append_summary(&update::render_summary(outcome))?;
-        Ok(())
+        let fix = format!(
+            "`updated_files` lists {} files (all of them are in the job summary{}); narrow \
+             include_dirs so that one update changes fewer files",
+            files.len(),
+            match &outcome.pull_request_url {
+                Some(url) => format!(" and in the pull request {url}"),
+                None => String::new(),
+            }
+        );
+        outputs.write(&self.runner, &fix)
     }
 
     fn promote(&self) -> Result<()> {

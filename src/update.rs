@@ -46,6 +46,9 @@ pub struct UpdateOptions {
     pub policy: crate::policy::Policy,
     /// Groups of the environments file, for a group asked for without its members.
     pub groups: Groups,
+    /// `minimum_release_age` for fresh plans; a promotion's exact versions and a full spec's
+    /// targets are not subject to it.
+    pub cooldown: Option<crate::cooldown::Cooldown>,
 }
 
 impl UpdateOptions {
@@ -64,6 +67,8 @@ pub struct Changes {
     pub shared: Vec<Usage>,
     /// Files of the environment that do not parse: left untouched, whatever they use.
     pub unreadable: Vec<FileError>,
+    /// What the cooldown held back, or could not apply to.
+    pub cooldown_notes: Vec<String>,
 }
 
 impl Changes {
@@ -91,7 +96,18 @@ pub fn plan_changes(
         .partition(|u| !opts.allow_shared_files && is_shared(u, &matcher));
     scan.usages = own;
     let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
-    let fresh = opts.policy.plan(&scan, &listings, opts.strategy);
+    let cooldown = opts.cooldown.filter(|_| !opts.ask().is_promotion());
+    // The fresh plan sees the cooldown's listings; exact and spec targets are checked
+    // against everything listed.
+    let filtered = crate::cooldown::apply(
+        cooldown,
+        &scan.usages,
+        listings.clone(),
+        lister,
+        opts.concurrency,
+    );
+    let usages = std::mem::take(&mut scan.usages);
+    let fresh = opts.policy.plan(usages, &filtered.listings, opts.strategy);
     let mut dependencies = Vec::new();
     for dep in fresh.dependencies {
         if let Some(err) = &dep.error {
@@ -109,6 +125,7 @@ pub fn plan_changes(
         edits,
         shared,
         unreadable: scan.errors,
+        cooldown_notes: filtered.notes,
     })
 }
 
@@ -311,7 +328,7 @@ pub fn preview(
 
 /// Says why nothing changed when a dependency was asked for, and which shared files were left.
 fn notes_of(opts: &UpdateOptions, changes: &Changes) -> Vec<String> {
-    let mut notes = Vec::new();
+    let mut notes = changes.cooldown_notes.clone();
     if let Some(id) = opts
         .dependency
         .as_ref()

@@ -141,7 +141,7 @@ impl<'r> Files<'r> {
             line,
             column,
             span,
-            source,
+            source: source.into(),
             current: composed.text[range].to_string(),
             form,
         })

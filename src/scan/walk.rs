@@ -3,10 +3,11 @@
 use super::files::SharedFiles;
 use super::{is_module_file, scan_file_sharing, FileFindings};
 use crate::environment::{DirMatcher, Environment, EnvironmentError};
-use crate::model::{FileError, ScanResult};
+use crate::model::{FileError, ScanResult, Source};
 use ignore::{DirEntry, WalkBuilder, WalkState};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Folders never scanned: git internals and the module copies Terraform and Terragrunt download.
 const SKIP_DIRS: [&str; 3] = [".git", ".terraform", ".terragrunt-cache"];
@@ -18,7 +19,7 @@ pub fn scan(env: &Environment) -> Result<ScanResult, EnvironmentError> {
     let matcher = env.matcher()?;
     let root = absolute_dir(&env.working_dir)?;
     let root = root.as_path();
-    let found = Mutex::new(ScanResult::default());
+    let found = Mutex::new(Collected::default());
     let shared = SharedFiles::default();
     WalkBuilder::new(root)
         .standard_filters(false)
@@ -31,9 +32,16 @@ pub fn scan(env: &Environment) -> Result<ScanResult, EnvironmentError> {
                 WalkState::Continue
             })
         });
-    let mut result = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut result = found.into_inner().unwrap_or_else(|e| e.into_inner()).result;
     sort(&mut result);
     Ok(result)
+}
+
+/// What the walk found so far, and one shared copy of every source address seen.
+#[derive(Default)]
+struct Collected {
+    result: ScanResult,
+    sources: HashSet<Arc<Source>>,
 }
 
 /// The working dir as one absolute path without `.` or `..`, so that every path a Terragrunt
@@ -106,16 +114,25 @@ fn visit(
     }
 }
 
-fn merge(found: &Mutex<ScanResult>, outcome: Outcome) {
+fn merge(found: &Mutex<Collected>, outcome: Outcome) {
     let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
+    let Collected { result, sources } = &mut *found;
     match outcome {
         Outcome::Nothing => {}
         Outcome::Found(findings) => {
-            found.usages.extend(findings.usages);
-            found.skipped.extend(findings.skipped);
-            found.lenient.extend(findings.lenient);
+            for mut usage in findings.usages {
+                match sources.get(&usage.source) {
+                    Some(shared) => usage.source = Arc::clone(shared),
+                    None => {
+                        sources.insert(Arc::clone(&usage.source));
+                    }
+                }
+                result.usages.push(usage);
+            }
+            result.skipped.extend(findings.skipped);
+            result.lenient.extend(findings.lenient);
         }
-        Outcome::Error(err) => found.errors.push(err),
+        Outcome::Error(err) => result.errors.push(err),
     }
 }
 

@@ -18,6 +18,7 @@ pub fn compact(spec: &Spec, listed: &[String]) -> Spec {
         skipped: Vec::new(),
         errors: Vec::new(),
         deferred: Vec::new(),
+        notes: Vec::new(),
         compact: true,
     }
 }

@@ -152,6 +152,37 @@ impl ModuleRepo {
         sha
     }
 
+    /// [`ModuleRepo::release`] at `date` (`2026-01-01T00:00:00Z`, or git's `@<seconds> +0000`):
+    /// commit and tagger dates both, as if published then. `annotated: false` makes a
+    /// lightweight tag, whose only date is the commit's.
+    pub fn release_at(&self, tag: &str, date: &str, annotated: bool) -> String {
+        let dated = |args: &[&str]| {
+            let output = command(&self.work)
+                .env("GIT_AUTHOR_DATE", date)
+                .env("GIT_COMMITTER_DATE", date)
+                .args(args)
+                .output()
+                .expect("run git");
+            assert!(output.status.success(), "git {args:?} failed");
+        };
+        let changelog = self.work.join("CHANGELOG.md");
+        let mut text = std::fs::read_to_string(&changelog).unwrap_or_default();
+        text.push_str(&format!("## {tag}\n"));
+        write_file(&changelog, &text);
+        run(&self.work, &["add", "--all"]);
+        dated(&["commit", "--quiet", "-m", &format!("Release {tag}")]);
+        match annotated {
+            true => dated(&["tag", "-a", "-m", tag, "--", tag]),
+            false => dated(&["tag", "--", tag]),
+        }
+        run(&self.work, &["push", "--quiet", "origin", "main"]);
+        run(
+            &self.work,
+            &["push", "--quiet", "origin", &format!("refs/tags/{tag}")],
+        );
+        run(&self.work, &["rev-parse", "HEAD"])
+    }
+
     /// Tags an existing commit (annotated) and pushes the tag.
     pub fn tag(&self, tag: &str, commit: &str) {
         run(&self.work, &["tag", "-a", "-m", tag, "--", tag, commit]);
