@@ -4,7 +4,8 @@
 //! Everything is generated in a temporary folder: 100 module repositories as real bare git
 //! repositories reached through `https://github.com/acme/…` (an `insteadOf` gitconfig), 20
 //! modules on a local registry that waits 50 ms before every answer (a realistic round trip),
-//! and a tree of 10,000 `.tf` / `terragrunt.hcl` files referencing them in every source form.
+//! and a tree of 10,000 `.tf` / `terragrunt.hcl` files referencing them in every source form
+//! (plus one `common.hcl` that a tenth of the units read with `read_terragrunt_config`).
 //! Timings are printed as a Markdown table; nothing is asserted about them (DESIGN.md: speed is
 //! measured, never asserted), but a fixture that does not scan or resolve cleanly aborts the
 //! run, since its numbers would mean nothing.
@@ -132,9 +133,17 @@ fn main() {
         return;
     }
     let config = resolve_config(registry);
-    let mut rows = vec![measure("scan (parallel walk + parse)", SCAN_RUNS, || {
-        patcher::scan::scan(&env).expect("scan");
-    })];
+    let mut rows = vec![
+        measure("scan (parallel walk + parse)", SCAN_RUNS, || {
+            patcher::scan::scan(&env).expect("scan");
+        }),
+        measure(
+            "read the same files (`find … \\| xargs cat`)",
+            SCAN_RUNS,
+            || read_all(tree),
+        ),
+    ];
+    let ratio = rows[0].median.as_secs_f64() / rows[1].median.as_secs_f64();
     for (label, set, concurrency, runs) in [
         (
             "resolve all origins, concurrency 16",
@@ -176,6 +185,7 @@ fn main() {
         || run_patcher(binary, "report", tree, &["--output", "json"], registry),
     ));
     print_results(&rows);
+    println!("scan / read (medians): {ratio:.2}×");
     print_peak_memory(binary, tree, registry);
 }
 
@@ -239,9 +249,13 @@ pub(crate) fn file_count() -> usize {
 }
 
 /// Writes `files` files, a `terragrunt.hcl` and a `main.tf` per unit folder
-/// `{env}/{region}/unit-{n}`; returns the total size in bytes.
+/// `{env}/{region}/unit-{n}`, plus the `common.hcl` that a tenth of the units read with
+/// `read_terragrunt_config`; returns the total size in bytes.
 fn write_tree(root: &Path, files: usize) -> usize {
-    let mut bytes = 0;
+    std::fs::create_dir_all(root).expect("tree folder");
+    let common = common_file();
+    std::fs::write(root.join("common.hcl"), &common).expect("common.hcl");
+    let mut bytes = common.len();
     for unit in 0..files / 2 {
         let dir = root.join(format!(
             "{}/{}/unit-{:04}",
@@ -293,19 +307,49 @@ fn git_source(repo: usize, submodule: &str, tag: &str) -> String {
     format!("{}?ref={tag}{extra}", git_base(repo, submodule))
 }
 
+/// The key of a module folder's address in `common.hcl`.
+fn source_key(repo: usize, submodule: &str) -> String {
+    format!("svc{repo:03}_{submodule}")
+}
+
+/// `locals { sources = { … } }`: the address of every module folder of every repository.
+fn common_file() -> String {
+    let mut text = String::from("locals {\n  sources = {\n");
+    for repo in 0..GIT_REPOS {
+        for submodule in SUBMODULES {
+            let _ = writeln!(
+                text,
+                "    {} = \"{}\"",
+                source_key(repo, submodule),
+                git_base(repo, submodule)
+            );
+        }
+    }
+    text.push_str("  }\n}\n");
+    text
+}
+
 fn terragrunt_file(unit: usize) -> String {
     let repo = pick(unit, 1, GIT_REPOS);
     let submodule = SUBMODULES[pick(unit, 2, SUBMODULES.len())];
     let tag = GIT_TAGS[current_index(unit, 3)];
     let (locals, source) = match pick(unit, 4, 10) {
         0..=5 => (String::new(), git_source(repo, submodule, tag)),
-        6 | 7 => {
+        6 => {
             let base = git_base(repo, submodule);
             (
                 format!("locals {{\n  base_source_url = \"{base}\"\n}}\n\n"),
                 format!("${{local.base_source_url}}?ref={tag}"),
             )
         }
+        7 => (
+            "locals {\n  common = read_terragrunt_config(find_in_parent_folders(\"common.hcl\"))\n}\n\n"
+                .to_string(),
+            format!(
+                "${{local.common.locals.sources.{}}}?ref={tag}",
+                source_key(repo, submodule)
+            ),
+        ),
         _ => {
             let module = registry_module_name(pick(unit, 5, REGISTRY_MODULES));
             let version = REGISTRY_VERSIONS[current_index(unit, 6)];
@@ -403,6 +447,18 @@ fn resolve_fresh(config: &ResolveConfig, origins: &BTreeSet<Origin>, concurrency
     let failed: Vec<_> = listings.iter().filter(|(_, l)| l.is_err()).collect();
     assert!(failed.is_empty(), "listings failed: {failed:?}");
     assert_eq!(listings.len(), origins.len());
+}
+
+/// What reading every file of the tree costs with standard tools, the floor for a scan.
+fn read_all(tree: &Path) {
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("find \"$1\" -type f -print0 | xargs -0 cat > /dev/null")
+        .arg("sh")
+        .arg(tree)
+        .status()
+        .expect("run find | xargs cat");
+    assert!(status.success(), "find | xargs cat failed");
 }
 
 /// The release binary as a user runs it: `patcher <command> <tree> <args>`, registry mapped.

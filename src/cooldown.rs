@@ -330,8 +330,9 @@ mod tests {
     #[test]
     fn only_candidates_above_the_floor_are_dated_and_young_ones_dropped() {
         let text = "module \"a\" {\n  source  = \"acme/net/aws\"\n  version = \"~> 1.1\"\n}\n";
-        let (usages, _) = crate::scan::scan_file(std::path::Path::new("main.tf"), text.as_bytes())
-            .expect("parses");
+        let usages = crate::scan::scan_file(std::path::Path::new("main.tf"), text.as_bytes())
+            .expect("parses")
+            .usages;
         let origin = usages[0].source.origin.clone();
         let listed = ["1.0.0", "1.1.0", "1.2.0"].map(String::from).to_vec();
         let listings = Listings::from([(origin.clone(), Ok(listed))]);

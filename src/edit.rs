@@ -5,7 +5,7 @@
 //! new span; only when every file passes is any written, each replaced atomically.
 
 use crate::model::Fingerprint;
-use crate::scan::scan_file_in;
+use crate::scan::{is_plain_literal_at, scan_file_in};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
@@ -340,17 +340,18 @@ fn splice(bytes: &[u8], edits: &[&Edit]) -> Result<(Vec<u8>, Vec<Placed>), Rejec
 /// The edited file must parse and yield each new version at its new span, so a tag name with
 /// quotes or newlines can never change the file's structure.
 fn read_back(path: &Path, file: &Path, bytes: &[u8], spans: &[Placed]) -> Result<(), RejectReason> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let (usages, _) =
-        scan_file_in(dir, file, bytes).map_err(|err| RejectReason::NoLongerParses {
-            line: err.line,
-            column: err.column,
-            message: err.message,
-        })?;
+    let root = root_of(path, file);
+    let found = scan_file_in(&root, file, bytes).map_err(|err| RejectReason::NoLongerParses {
+        line: err.line,
+        column: err.column,
+        message: err.message,
+    })?;
     for (span, version) in spans {
-        let found = usages
+        let found = found
+            .usages
             .iter()
-            .any(|u| u.span == *span && u.current == *version);
+            .any(|u| u.span == *span && u.current == *version)
+            || is_plain_literal_at(file, bytes, span, version);
         if !found {
             return Err(RejectReason::NotReadBack {
                 version: version.clone(),
@@ -358,6 +359,17 @@ fn read_back(path: &Path, file: &Path, bytes: &[u8], spans: &[Placed]) -> Result
         }
     }
     Ok(())
+}
+
+/// The working dir of `path`, the absolute path of the relative `file`.
+fn root_of(path: &Path, file: &Path) -> PathBuf {
+    let depth = file
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .count();
+    path.ancestors()
+        .nth(depth)
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// A unified-style diff of the changed lines (no context lines).

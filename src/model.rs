@@ -100,6 +100,11 @@ pub struct ScanResult {
     /// else rewrites before the edit is left as it is. Only meaningful within one run.
     #[serde(skip)]
     pub scanned: BTreeMap<PathBuf, Fingerprint>,
+    /// Files read leniently: HashiCorp's parser accepts them but hcl-edit does not (a repeated
+    /// key inside an object), so the offending keys were renamed for the scan; their module
+    /// usages are still found. `line`/`column` point at the first such key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lenient: Vec<FileError>,
 }
 
 /// A keyed hash of a file's bytes. The key is drawn at random once per process, so a file

@@ -204,10 +204,11 @@ impl MergedTree for CheckedOutTree<'_> {
             return Err("tracked files of the checkout differ from the merge commit".into());
         }
         let scan = crate::scan::scan(self.env).map_err(|e| e.to_string())?;
+        let matcher = self.env.matcher().map_err(|e| e.to_string())?;
         Ok(scan
             .usages
             .into_iter()
-            .filter(|u| !crate::update::is_shared(u))
+            .filter(|u| !crate::update::is_shared(u, &matcher))
             .collect())
     }
 }
@@ -575,13 +576,13 @@ mod tests {
                     format!("terraform {{\n  source = \"git::https://github.com/{repo}.git//modules/{module}?ref={v}\"\n}}\n")
                 })
                 .collect::<String>();
-            let (usages, _) = crate::scan::scan_file_in(
+            let found = crate::scan::scan_file_in(
                 std::path::Path::new("."),
                 std::path::Path::new("dev/x/terragrunt.hcl"),
                 text.as_bytes(),
             )
             .map_err(|e| e.message)?;
-            Ok(usages)
+            Ok(found.usages)
         }
     }
 

@@ -206,6 +206,15 @@ pub fn problems(report: &Report) -> Vec<String> {
             )
         })
         .collect();
+    out.extend(report.scan.lenient.iter().map(|e| {
+        format!(
+            "note: {}:{}:{}: {}",
+            e.file.display(),
+            e.line,
+            e.column,
+            e.message
+        )
+    }));
     for dep in &report.plan.dependencies {
         if let Some(err) = &dep.error {
             out.push(format!("warning: {}: {err}", dep.source.id));

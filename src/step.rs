@@ -284,15 +284,29 @@ impl Step {
     }
 
     fn annotate_problems(&self, report: &report::Report, working_dir: &Path) {
-        for e in &report.scan.errors {
-            let file = self.relative_to_workspace(&working_dir.join(&e.file));
-            self.out.command(&action::annotation(
+        let files = [
+            (
+                &report.scan.errors,
                 Level::Warning,
-                Some(&file),
-                Some(e.line),
-                Some(e.column),
-                &format!("patcher could not parse this file: {}", e.message),
-            ));
+                "patcher could not parse this file",
+            ),
+            (
+                &report.scan.lenient,
+                Level::Notice,
+                "patcher read this file leniently",
+            ),
+        ];
+        for (errors, level, what) in files {
+            for e in errors {
+                let file = self.relative_to_workspace(&working_dir.join(&e.file));
+                self.out.command(&action::annotation(
+                    level,
+                    Some(&file),
+                    Some(e.line),
+                    Some(e.column),
+                    &format!("{what}: {}", e.message),
+                ));
+            }
         }
         for dep in &report.plan.dependencies {
             if let Some(err) = &dep.error {

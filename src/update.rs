@@ -93,10 +93,11 @@ pub fn plan_changes(
     // Dependencies the spec says are up to date are dropped before any listing is fetched.
     scan.usages
         .retain(|u| wanted(opts, &u.source.id) && !spec_says_up_to_date(opts, &u.source.id));
+    let matcher = opts.env.matcher()?;
     let (shared, own): (Vec<Usage>, Vec<Usage>) = scan
         .usages
         .drain(..)
-        .partition(|u| !opts.allow_shared_files && is_shared(u));
+        .partition(|u| !opts.allow_shared_files && is_shared(u, &matcher));
     scan.usages = own;
     let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
     let cooldown = opts.cooldown.filter(|_| !opts.ask().is_promotion());
@@ -152,9 +153,12 @@ fn spec_says_up_to_date(opts: &UpdateOptions, id: &str) -> bool {
             .is_some_and(|spec| spec.dependency(id).is_none())
 }
 
-/// Whether the usage lives under a [`SHARED_DIR`] folder.
-pub fn is_shared(usage: &Usage) -> bool {
+/// Whether the usage lives in a file other environments use too: under a [`SHARED_DIR`]
+/// folder, or outside the environment's folders (a `common.hcl` that the environment's units
+/// read with `read_terragrunt_config`, where the version is written).
+pub fn is_shared(usage: &Usage, env: &crate::environment::DirMatcher) -> bool {
     usage.file.components().any(|c| c.as_os_str() == SHARED_DIR)
+        || !env.selects_file(&usage.file.to_string_lossy().replace('\\', "/"))
 }
 
 /// The exact version wins; then the spec's target for each usage (matched by file and current

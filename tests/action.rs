@@ -335,3 +335,14 @@ fn a_dependency_the_spec_leaves_out_has_nothing_to_update() {
     assert!(w.server.pulls(REPO).is_empty());
     assert_eq!(w.infra.git(&["status", "--porcelain"]), "");
 }
+
+#[test]
+fn a_leniently_read_file_is_a_notice_and_its_usages_count() {
+    let lenient = "module \"sqs\" {\n  source = \"git::https://github.com/acme/terraform-aws-sqs.git//modules/sqs?ref=v1.0.0\"\n  tags   = { a = 1, b = 2, a = 3 }\n}\n";
+    let w = world(&[("dev/lenient/main.tf", lenient)]);
+    let run = w.report();
+    let notice = run.line("::notice file=dev/lenient/main.tf,line=3,");
+    assert!(notice.contains("read leniently"), "{notice}");
+    let spec: Value = serde_json::from_str(run.output("spec")).unwrap();
+    assert_eq!(spec["Dependencies"][0]["UsageCount"], 3, "{spec:#}");
+}

@@ -896,3 +896,50 @@ fn envcommon_includes_give_the_address_and_the_child_keeps_its_version() {
         expected
     );
 }
+
+#[test]
+fn a_version_written_in_a_read_file_is_edited_there_and_checked_like_any_other() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    let common = "locals {\n  versions = {\n    gke = \"v1.2.0\" # pinned\n  }\n}\n";
+    write(root, "common.hcl", common);
+    for env in ["dev", "prod"] {
+        write(
+            root,
+            &format!("{env}/gke/terragrunt.hcl"),
+            "locals {\n  common = read_terragrunt_config(find_in_parent_folders(\"common.hcl\"))\n}\nterraform {\n  source = \"github.com/acme/gke//cluster?ref=${local.common.locals.versions.gke}\"\n}\n",
+        );
+    }
+    let result = scan(&env(root, &[], &[])).unwrap();
+    // Two units read it; it is written once.
+    let [usage] = result.usages.as_slice() else {
+        panic!("{:?}", result.usages)
+    };
+    assert_eq!(
+        (usage.file.as_path(), usage.line),
+        (Path::new("common.hcl"), 3)
+    );
+    let edit_to = |new: &str| {
+        edit::apply(
+            root,
+            &[Edit {
+                file: usage.file.clone(),
+                span: usage.span.clone(),
+                old: usage.current.clone(),
+                new: new.to_string(),
+            }],
+            &result.scanned,
+        )
+    };
+    for evil in ["v2\"\n  evil = \"x", "v2\" # ", "v2${x}", "v2%{ if true }"] {
+        let outcome = edit_to(evil);
+        assert_eq!(outcome.rejected.len(), 1, "{evil}: {outcome:?}");
+        assert_eq!(fs::read_to_string(root.join("common.hcl")).unwrap(), common);
+    }
+    let outcome = edit_to("v1.3.0");
+    assert_eq!(outcome.changed, [PathBuf::from("common.hcl")]);
+    assert_eq!(
+        fs::read_to_string(root.join("common.hcl")).unwrap(),
+        common.replace("v1.2.0", "v1.3.0")
+    );
+}

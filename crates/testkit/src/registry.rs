@@ -90,6 +90,15 @@ impl Registry {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The variable that maps registry.terraform.io to this server for the binary:
+    /// `PATCHER_REGISTRY_BASE_URLS`.
+    pub fn env(&self) -> (String, String) {
+        (
+            "PATCHER_REGISTRY_BASE_URLS".into(),
+            format!("registry.terraform.io={}", self.url()),
+        )
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
     }

@@ -89,10 +89,7 @@ impl RegistryTree {
 
     /// Where the binary finds the registry: `PATCHER_REGISTRY_BASE_URLS`.
     pub fn registry_env(&self) -> (String, String) {
-        (
-            "PATCHER_REGISTRY_BASE_URLS".into(),
-            format!("registry.terraform.io={}", self.registry.url()),
-        )
+        self.registry.env()
     }
 
     /// An action step over the dev environment on a schedule, reaching both servers.
