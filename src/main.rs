@@ -340,7 +340,10 @@ fn run_report(args: ReportArgs) -> Result<()> {
         patcher::edit::write_atomic(path, json.as_bytes())
             .with_context(|| format!("writing the spec to {}", path.display()))?;
     }
-    Ok(())
+    match report::listing_failure(&report.plan) {
+        Some(message) => bail!(message),
+        None => Ok(()),
+    }
 }
 
 /// The flag, else the environments file's key; without either nothing is deferred.

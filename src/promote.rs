@@ -274,7 +274,10 @@ fn check_environment(
 /// The exact version a usage pins, if it pins one.
 fn pinned(usage: &Usage) -> Option<String> {
     match usage.form {
-        VersionForm::GitRef | VersionForm::TfrQuery => Some(usage.current.clone()),
+        VersionForm::GitRef | VersionForm::TfrQuery => {
+            crate::version::parse_tag(&usage.current).map(|_| usage.current.clone())
+        }
+        VersionForm::CommitPin => usage.pin_comment.as_ref().map(|c| c.tag.clone()),
         VersionForm::RegistryAttribute => crate::version::parse_constraint(&usage.current)?
             .exact()
             .map(ToString::to_string),

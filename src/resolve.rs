@@ -9,7 +9,7 @@ mod registry;
 
 pub use config::ResolveConfig;
 
-use crate::model::{Listings, Origin, Usage};
+use crate::model::{Listed, Listings, Origin, Usage};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -40,7 +40,7 @@ pub enum ResolveError {
 
 /// Lists the versions of one origin. `Sync` so one lister serves every worker thread.
 pub trait VersionLister: Sync {
-    fn list(&self, origin: &Origin) -> Result<Vec<String>, ResolveError>;
+    fn list(&self, origin: &Origin) -> Result<Vec<Listed>, ResolveError>;
 }
 
 /// The listings of every origin the usages reference.
@@ -100,7 +100,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct Resolver {
     config: ResolveConfig,
     client: crate::http::Client,
-    listings: OnceMap<Origin, Result<Vec<String>, ResolveError>>,
+    listings: OnceMap<Origin, Result<Vec<Listed>, ResolveError>>,
     registries: registry::Discovery,
 }
 
@@ -133,7 +133,7 @@ impl Resolver {
         resolve_all(origins, self, self.config.concurrency)
     }
 
-    fn list_uncached(&self, origin: &Origin) -> Result<Vec<String>, ResolveError> {
+    fn list_uncached(&self, origin: &Origin) -> Result<Vec<Listed>, ResolveError> {
         match origin {
             Origin::Git { url } => git::list_tags(url, self.config.github_token.as_deref()),
             Origin::Registry {
@@ -156,7 +156,7 @@ impl Resolver {
 }
 
 impl VersionLister for Resolver {
-    fn list(&self, origin: &Origin) -> Result<Vec<String>, ResolveError> {
+    fn list(&self, origin: &Origin) -> Result<Vec<Listed>, ResolveError> {
         self.listings
             .get_or_init(origin, || self.list_uncached(origin))
     }
@@ -174,7 +174,7 @@ mod tests {
     }
 
     impl VersionLister for Counting {
-        fn list(&self, origin: &Origin) -> Result<Vec<String>, ResolveError> {
+        fn list(&self, origin: &Origin) -> Result<Vec<Listed>, ResolveError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -184,7 +184,7 @@ mod tests {
                 Origin::Git { url } if url.contains("missing") => {
                     Err(ResolveError::RepositoryNotFound { url: url.clone() })
                 }
-                Origin::Git { url } => Ok(vec![format!("v1.0.0+{url}")]),
+                Origin::Git { url } => Ok(vec![Listed::name(format!("v1.0.0+{url}"))]),
                 Origin::Registry { .. } => Ok(vec![]),
             }
         }
@@ -213,7 +213,7 @@ mod tests {
             "ran sequentially"
         );
         assert_eq!(listings.len(), 21);
-        assert_eq!(listings[&git("u3")], Ok(vec!["v1.0.0+u3".to_string()]));
+        assert_eq!(listings[&git("u3")], Ok(vec![Listed::name("v1.0.0+u3")]));
         assert_eq!(
             listings[&git("missing")],
             Err("repository missing not found or not accessible".to_string())

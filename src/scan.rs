@@ -454,6 +454,7 @@ impl<'a> FileScan<'a> {
             source,
             current: composed.text[range].to_string(),
             form,
+            pin_comment: None,
         })
     }
 

@@ -212,7 +212,10 @@ impl Step {
         let mut summary = report::render_summary(&report.plan);
         summary.push_str(&pull_limit::render_deferred(&selection));
         self.runner.append_summary(&summary)?;
-        Ok(())
+        match report::listing_failure(&report.plan) {
+            Some(message) => bail!(message),
+            None => Ok(()),
+        }
     }
 
     /// The dependencies this run hands to the update matrix. A promotion (an exact version)

@@ -5,6 +5,7 @@
 use super::config::token_variable;
 use super::{OnceMap, ResolveConfig, ResolveError};
 use crate::http::{Client, Response};
+use crate::model::Listed;
 use serde::Deserialize;
 
 pub struct Module<'a> {
@@ -60,7 +61,7 @@ impl Discovery {
         client: &Client,
         config: &ResolveConfig,
         module: &Module,
-    ) -> Result<Vec<String>, ResolveError> {
+    ) -> Result<Vec<Listed>, ResolveError> {
         let host = module.host;
         let modules_url = self.hosts.get_or_init(&host.to_ascii_lowercase(), || {
             discover(client, config, host)
@@ -133,7 +134,7 @@ fn get(
         })
 }
 
-fn parse_versions(host: &str, body: &str) -> Result<Vec<String>, ResolveError> {
+fn parse_versions(host: &str, body: &str) -> Result<Vec<Listed>, ResolveError> {
     let document: VersionsDocument =
         serde_json::from_str(body).map_err(|e| ResolveError::Registry {
             host: host.to_string(),
@@ -143,7 +144,12 @@ fn parse_versions(host: &str, body: &str) -> Result<Vec<String>, ResolveError> {
         .modules
         .into_iter()
         .next()
-        .map(|m| m.versions.into_iter().map(|v| v.version).collect())
+        .map(|m| {
+            m.versions
+                .into_iter()
+                .map(|v| Listed::name(v.version))
+                .collect()
+        })
         .unwrap_or_default())
 }
 
@@ -215,10 +221,13 @@ mod tests {
     #[test]
     fn versions_are_taken_from_the_first_module() {
         let body = r#"{"modules":[{"source":"hashicorp/consul/aws","versions":[{"version":"0.1.0","submodules":[]},{"version":"v0.2.0"}]}]}"#;
-        assert_eq!(parse_versions("h", body).unwrap(), ["0.1.0", "v0.2.0"]);
+        assert_eq!(
+            parse_versions("h", body).unwrap(),
+            [Listed::name("0.1.0"), Listed::name("v0.2.0")]
+        );
         assert_eq!(
             parse_versions("h", r#"{"modules":[]}"#).unwrap(),
-            Vec::<String>::new()
+            Vec::<Listed>::new()
         );
         assert!(parse_versions("h", "<html>").is_err());
     }
