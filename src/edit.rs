@@ -301,7 +301,7 @@ fn splice(bytes: &[u8], edits: &[&Edit]) -> Result<(Vec<u8>, Vec<Placed>), Rejec
 fn read_back(path: &Path, file: &Path, bytes: &[u8], spans: &[Placed]) -> Result<(), RejectReason> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let (usages, _) =
-        scan_file_in(dir, file, bytes).map_err(|err| RejectReason::NoLongerParses {
+        scan_file_in(dir, file, bytes, None).map_err(|err| RejectReason::NoLongerParses {
             line: err.line,
             column: err.column,
             message: err.message,

@@ -441,6 +441,7 @@ mod tests {
                 std::path::Path::new("."),
                 std::path::Path::new("dev/x/terragrunt.hcl"),
                 text.as_bytes(),
+                None,
             )
             .map_err(|e| e.message)?;
             Ok(usages)

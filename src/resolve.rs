@@ -10,7 +10,7 @@ mod registry;
 pub use config::ResolveConfig;
 
 use crate::model::{Listed, Listings, Origin, Usage};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use thiserror::Error;
@@ -49,27 +49,60 @@ pub fn listings_for(usages: &[Usage], lister: &dyn VersionLister, concurrency: u
     resolve_all(&origins, lister, concurrency)
 }
 
-/// Lists every origin once, with at most `concurrency` listings in flight.
+/// Lists every repository once, with at most `concurrency` listings in flight. Spellings of
+/// one repository (`https://`, `git@host:`, `ssh://`) share that listing: they are tried in
+/// order until one answers, so a key or token that works for one spelling serves them all.
 pub fn resolve_all(
     origins: &BTreeSet<Origin>,
     lister: &dyn VersionLister,
     concurrency: usize,
 ) -> Listings {
-    let origins: Vec<&Origin> = origins.iter().collect();
+    let mut repositories: BTreeMap<String, Vec<&Origin>> = BTreeMap::new();
+    for origin in origins {
+        repositories
+            .entry(repository_key(origin))
+            .or_default()
+            .push(origin);
+    }
+    let repositories: Vec<Vec<&Origin>> = repositories.into_values().collect();
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Listings::new());
-    let workers = concurrency.max(1).min(origins.len());
+    let workers = concurrency.max(1).min(repositories.len());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                while let Some(origin) = origins.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let listing = lister.list(origin).map_err(|e| e.to_string());
-                    lock(&results).insert((*origin).clone(), listing);
+                while let Some(spellings) = repositories.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let listing = list_any(spellings, lister);
+                    let mut results = lock(&results);
+                    for origin in spellings {
+                        results.insert((*origin).clone(), listing.clone());
+                    }
                 }
             });
         }
     });
     results.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+fn repository_key(origin: &Origin) -> String {
+    match origin {
+        Origin::Git { url } => format!("git {}", crate::source::repository_key(url)),
+        registry => format!("registry {}", crate::plan::origin_label(registry)),
+    }
+}
+
+/// The first spelling that lists; else the first one's error.
+fn list_any(spellings: &[&Origin], lister: &dyn VersionLister) -> Result<Vec<Listed>, String> {
+    let mut first_error = None;
+    for origin in spellings {
+        match lister.list(origin) {
+            Ok(listed) => return Ok(listed),
+            Err(error) => {
+                first_error.get_or_insert(error.to_string());
+            }
+        }
+    }
+    Err(first_error.unwrap_or_default())
 }
 
 /// A map whose values are computed once, even when several threads ask for the same key at the
@@ -218,6 +251,40 @@ mod tests {
             listings[&git("missing")],
             Err("repository missing not found or not accessible".to_string())
         );
+    }
+
+    #[test]
+    fn spellings_of_one_repository_are_listed_once() {
+        let lister = Counting {
+            calls: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+        };
+        let spellings = [
+            "https://git.example.com/acme/mods.git",
+            "git@git.example.com:acme/mods.git",
+            "ssh://git@git.example.com/acme/mods",
+        ];
+        let origins: BTreeSet<Origin> = spellings.iter().map(|u| git(u)).collect();
+        let listings = resolve_all(&origins, &lister, 4);
+        assert_eq!(lister.calls.load(Ordering::SeqCst), 1);
+        let first = &listings[&git(spellings[1])];
+        assert!(spellings.iter().all(|u| &listings[&git(u)] == first));
+        let missing: BTreeSet<Origin> = [
+            git("https://h.example/missing/a"),
+            git("git@h.example:missing/a.git"),
+        ]
+        .into_iter()
+        .collect();
+        let listings = resolve_all(&missing, &lister, 4);
+        assert_eq!(
+            lister.calls.load(Ordering::SeqCst),
+            3,
+            "each spelling tried once"
+        );
+        assert!(listings
+            .values()
+            .all(|l| l.as_ref().is_err_and(|e| e.contains("not found"))));
     }
 
     #[test]

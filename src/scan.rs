@@ -7,7 +7,7 @@
 
 use crate::environment::{DirMatcher, Environment, EnvironmentError};
 use crate::model::{FileError, ScanResult, Skipped, Source, Usage, VersionForm};
-use crate::source::{parse_source, redact_credentials, Parsed};
+use crate::source::{default_registry_for, parse_source_in, redact_credentials, Parsed};
 use hcl_edit::expr::{Expression, FuncCall, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
 use hcl_edit::template::Element;
@@ -41,7 +41,7 @@ pub fn scan(env: &Environment) -> Result<ScanResult, EnvironmentError> {
         .build_parallel()
         .run(|| {
             Box::new(|entry| {
-                let outcome = visit(root, &matcher, entry);
+                let outcome = visit(root, &matcher, env.default_registry.as_deref(), entry);
                 merge(&found, outcome);
                 WalkState::Continue
             })
@@ -78,12 +78,19 @@ pub fn scan_file(rel_path: &Path, bytes: &[u8]) -> Result<(Vec<Usage>, Vec<Skipp
 /// Like [`scan_file`] for a file that lies in the folder `dir`: Terragrunt `include` blocks and
 /// path functions (`find_in_parent_folders`, `dirname`, `get_terragrunt_dir`, `get_repo_root`)
 /// are followed, so `${include.envcommon.locals.base_source_url}?ref=v1.2.3` resolves.
+/// `registry` is the configured registry of host-less addresses.
 pub fn scan_file_in(
     dir: &Path,
     rel_path: &Path,
     bytes: &[u8],
+    registry: Option<&str>,
 ) -> Result<(Vec<Usage>, Vec<Skipped>), FileError> {
-    scan_bytes(rel_path, bytes, Some(Disk { dir, depth: 0 }))
+    let disk = Disk {
+        dir,
+        depth: 0,
+        registry,
+    };
+    scan_bytes(rel_path, bytes, Some(disk))
 }
 
 fn scan_bytes(
@@ -153,7 +160,12 @@ enum Outcome {
     Error(FileError),
 }
 
-fn visit(root: &Path, matcher: &DirMatcher, entry: Result<DirEntry, ignore::Error>) -> Outcome {
+fn visit(
+    root: &Path,
+    matcher: &DirMatcher,
+    registry: Option<&str>,
+    entry: Result<DirEntry, ignore::Error>,
+) -> Outcome {
     let entry = match entry {
         Ok(entry) => entry,
         Err(err) => return Outcome::Error(walk_error(root, &err)),
@@ -169,10 +181,12 @@ fn visit(root: &Path, matcher: &DirMatcher, entry: Result<DirEntry, ignore::Erro
     let rel_path = PathBuf::from(&rel);
     let dir = entry.path().parent().unwrap_or(root);
     match std::fs::read(entry.path()) {
-        Ok(bytes) if is_module_file(&rel, &bytes) => match scan_file_in(dir, &rel_path, &bytes) {
-            Ok((usages, skipped)) => Outcome::Found(usages, skipped),
-            Err(err) => Outcome::Error(err),
-        },
+        Ok(bytes) if is_module_file(&rel, &bytes) => {
+            match scan_file_in(dir, &rel_path, &bytes, registry) {
+                Ok((usages, skipped)) => Outcome::Found(usages, skipped),
+                Err(err) => Outcome::Error(err),
+            }
+        }
         Ok(_) => Outcome::Nothing,
         Err(err) => Outcome::Error(io_error(rel_path, &err.to_string())),
     }
@@ -333,6 +347,8 @@ impl Composed {
 struct Disk<'a> {
     dir: &'a Path,
     depth: usize,
+    /// The configured registry of host-less addresses (`Environment::default_registry`).
+    registry: Option<&'a str>,
 }
 
 /// One parsed file: its text (after any BOM), top-level locals and Terragrunt includes.
@@ -408,7 +424,8 @@ impl<'a> FileScan<'a> {
     }
 
     fn usage_of(&self, block: &Block, source_text: &Composed) -> Result<Usage, String> {
-        match parse_source(&source_text.text) {
+        let registry = default_registry_for(self.rel_path, self.disk.and_then(|d| d.registry));
+        match parse_source_in(&source_text.text, registry) {
             Parsed::Versioned {
                 source,
                 version_range,
@@ -544,8 +561,8 @@ impl<'a> FileScan<'a> {
         let (text, shift) = decode(&path, &bytes).ok()?;
         let body = parse(&path, text).ok()?;
         let deeper = Disk {
-            dir: disk.dir,
             depth: disk.depth + 1,
+            ..disk
         };
         let included = FileScan::new(&path, text, shift, &body, Some(deeper));
         let value = included.locals.get(name)?;

@@ -74,6 +74,7 @@ pub fn chain_from_globs(
                     working_dir: working_dir.to_path_buf(),
                     include_dirs: vec![glob.trim().to_string()],
                     exclude_dirs: Vec::new(),
+                    default_registry: None,
                 },
                 label: environment_label(name),
             }),

@@ -65,6 +65,8 @@ struct Step {
     chain_finished: Option<String>,
     dependency: Option<String>,
     version: Option<String>,
+    /// Registry of host-less addresses in `.tf`/`.hcl` files (input or environments file).
+    default_registry: Option<String>,
 }
 
 impl Step {
@@ -109,6 +111,10 @@ impl Step {
             (Some(config), Some(name)) => config.entry(name)?.cloned(),
             _ => None,
         };
+        let default_registry = crate::config::default_registry(
+            inputs.get("default_registry").as_deref(),
+            config.as_ref(),
+        )?;
         Ok(Step {
             out: Printer::action(),
             inputs,
@@ -123,6 +129,7 @@ impl Step {
             chain_finished,
             dependency,
             version,
+            default_registry,
         })
     }
 
@@ -154,6 +161,13 @@ impl Step {
     }
 
     fn env_of(&self, env_config: Option<&EnvironmentConfig>) -> Environment {
+        Environment {
+            default_registry: self.default_registry.clone(),
+            ..self.folders_of(env_config)
+        }
+    }
+
+    fn folders_of(&self, env_config: Option<&EnvironmentConfig>) -> Environment {
         let working_dir = self.working_dir.clone();
         match env_config {
             Some(env) if self.inputs.list("include_dirs").is_empty() => {
@@ -163,6 +177,7 @@ impl Step {
                 working_dir,
                 include_dirs: self.inputs.list("include_dirs"),
                 exclude_dirs: self.inputs.list("exclude_dirs"),
+                default_registry: None,
             },
         }
     }

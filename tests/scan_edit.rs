@@ -20,6 +20,7 @@ fn env(root: &Path, include: &[&str], exclude: &[&str]) -> Environment {
         working_dir: root.to_path_buf(),
         include_dirs: include.iter().map(|s| s.to_string()).collect(),
         exclude_dirs: exclude.iter().map(|s| s.to_string()).collect(),
+        default_registry: None,
     }
 }
 
