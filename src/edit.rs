@@ -307,9 +307,12 @@ fn read_back(path: &Path, file: &Path, bytes: &[u8], spans: &[Placed]) -> Result
             message: err.message,
         })?;
     for (span, version) in spans {
-        let found = usages
-            .iter()
-            .any(|u| u.span == *span && u.current == *version);
+        let found = usages.iter().any(|u| {
+            (u.span == *span && u.current == *version)
+                || u.pin_comment
+                    .as_ref()
+                    .is_some_and(|c| c.span == *span && c.tag == *version)
+        });
         if !found {
             return Err(RejectReason::NotReadBack {
                 version: version.clone(),

@@ -6,7 +6,7 @@
 //! scanned (or edited) twice.
 
 use crate::environment::{DirMatcher, Environment, EnvironmentError};
-use crate::model::{FileError, ScanResult, Skipped, Source, Usage, VersionForm};
+use crate::model::{FileError, PinComment, ScanResult, Skipped, Source, Usage, VersionForm};
 use crate::source::{default_registry_for, parse_source_in, redact_credentials, Parsed};
 use hcl_edit::expr::{Expression, FuncCall, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
@@ -463,6 +463,10 @@ impl<'a> FileScan<'a> {
             "the version comes from an expression that cannot be rewritten".to_string()
         })?;
         let (line, column) = self.line_column(span.start);
+        let pin_comment = match form {
+            VersionForm::CommitPin => self.pin_comment(span.end),
+            _ => None,
+        };
         Ok(Usage {
             file: self.rel_path.to_path_buf(),
             line,
@@ -471,7 +475,37 @@ impl<'a> FileScan<'a> {
             source,
             current: composed.text[range].to_string(),
             form,
-            pin_comment: None,
+            pin_comment,
+        })
+    }
+
+    /// The `# v1.2.3` (or `# tag=v1.2.3`, `// v1.2.3`) comment after the string that holds a
+    /// commit pin, on the same line: the tag the pin stands for, which moves with it.
+    fn pin_comment(&self, disk_end: usize) -> Option<PinComment> {
+        let from = disk_end.checked_sub(self.shift)?;
+        let line_end = self.text[from..]
+            .find('\n')
+            .map_or(self.text.len(), |i| from + i);
+        let rest = &self.text[from..line_end];
+        let after_string = rest.find('"')? + 1;
+        let tail = &rest[after_string..];
+        let marker = tail.trim_start();
+        let body = marker
+            .strip_prefix('#')
+            .or_else(|| marker.strip_prefix("//"))?
+            .trim_start();
+        let tag_text = body
+            .strip_prefix("tag=")
+            .or_else(|| body.strip_prefix("tag:"))
+            .unwrap_or(body)
+            .trim_start();
+        let tag = tag_text.split_whitespace().next()?;
+        crate::version::parse_version(tag)?;
+        // `tag` is a suffix-aligned slice of `rest`, so its offset follows from the lengths.
+        let start = from + rest.len() - tag_text.len() + self.shift;
+        Some(PinComment {
+            span: start..start + tag.len(),
+            tag: tag.to_string(),
         })
     }
 
@@ -708,6 +742,31 @@ mod tests {
         );
         assert_eq!(usage.source.id, "acme/mods/sqs");
         assert_eq!(usage.form, VersionForm::GitRef);
+    }
+
+    #[test]
+    fn commit_pins_carry_their_tag_comment() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        for (comment, tag) in [
+            ("# v1.2.3", Some("v1.2.3")),
+            ("  #tag=vpc-v1.2.3 keep", Some("vpc-v1.2.3")),
+            ("// tag: 1.2.3", Some("1.2.3")),
+            ("# pinned by hand", None),
+            ("", None),
+        ] {
+            let text = format!(
+                "module \"a\" {{\n  source = \"github.com/acme/mods?ref={sha}\" {comment}\n}}\n"
+            );
+            let (usages, _) = scan_text(&text);
+            let usage = &usages[0];
+            assert_eq!(usage.form, VersionForm::CommitPin);
+            assert_eq!(at(&text, usage), sha);
+            let found = usage.pin_comment.as_ref().map(|c| {
+                assert_eq!(&text[c.span.clone()], c.tag, "{comment}");
+                c.tag.as_str()
+            });
+            assert_eq!(found, tag, "{comment}");
+        }
     }
 
     #[test]
