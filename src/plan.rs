@@ -661,7 +661,7 @@ fn assemble(source: Source, planned: Vec<Planned>, error: Option<String>) -> Dep
 pub fn highest<'a>(texts: impl Iterator<Item = Option<&'a str>>) -> Option<&'a str> {
     texts
         .flatten()
-        .filter_map(|text| parse_version(text).map(|v| (v, text)))
+        .filter_map(|text| parse_tag(text).map(|v| (v, text)))
         .max_by(|a, b| a.0.cmp(&b.0))
         .map(|(_, text)| text)
 }
@@ -673,7 +673,7 @@ fn current_versions(usages: &[UsagePlan]) -> Vec<String> {
         .map(|u| {
             let meaning = u.resolved_current.as_deref().unwrap_or(&u.usage.current);
             (
-                parse_version(meaning).map(|v| v.semver),
+                parse_tag(meaning).map(|v| v.semver),
                 u.usage.current.as_str(),
             )
         })

@@ -59,10 +59,7 @@ impl Metadata {
 }
 
 pub(crate) fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
-    match (
-        crate::version::parse_version(a),
-        crate::version::parse_version(b),
-    ) {
+    match (crate::version::parse_tag(a), crate::version::parse_tag(b)) {
         (Some(x), Some(y)) => x.cmp(&y),
         _ => a.cmp(b),
     }

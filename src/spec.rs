@@ -6,7 +6,7 @@
 
 use crate::model::{Origin, ScanResult, VersionForm};
 use crate::plan::{origin_label, DependencyPlan, Plan, Strategy, UsagePlan};
-use crate::version::{parse_constraint, parse_version};
+use crate::version::{parse_constraint, parse_tag};
 use serde::{Deserialize, Serialize, Serializer};
 use std::path::{Path, PathBuf};
 
@@ -248,11 +248,7 @@ fn spec_usage(plan: &UsagePlan) -> SpecUsage {
 }
 
 fn highest<'a>(texts: impl Iterator<Item = Option<&'a str>>) -> Option<String> {
-    texts
-        .flatten()
-        .filter_map(parse_version)
-        .max()
-        .map(|v| v.text)
+    texts.flatten().filter_map(parse_tag).max().map(|v| v.text)
 }
 
 /// Exact pins are versions, not constraints, as far as Patcher's `Constraints` key goes.
