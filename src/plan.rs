@@ -199,7 +199,7 @@ fn plan_dependency<'a>(
             }
         })
         .collect();
-    assemble(usages[0].source.clone(), planned, error)
+    assemble(Source::clone(&usages[0].source), planned, error)
 }
 
 /// Why a usage with nothing to do is not simply up to date: a moving tag, which follows its
@@ -704,14 +704,14 @@ mod tests {
             line,
             column: 20,
             span: 100..100 + current.len(),
-            source: Source {
+            source: std::sync::Arc::new(Source {
                 id: format!("acme/{repo}/vpc"),
                 org: "acme".into(),
                 repo: repo.into(),
                 module: "vpc".into(),
                 origin: git_origin(repo),
                 github_repo: Some(format!("acme/{repo}")),
-            },
+            }),
             current: current.into(),
             form: VersionForm::GitRef,
             pin_comment: None,
@@ -733,14 +733,14 @@ mod tests {
             line: 3,
             column: 13,
             span: 50..50 + current.len(),
-            source: Source {
+            source: std::sync::Arc::new(Source {
                 id: "terraform-aws-modules/vpc/aws".into(),
                 org: "terraform-aws-modules".into(),
                 repo: "vpc".into(),
                 module: "aws".into(),
                 origin: registry_origin(),
                 github_repo: None,
-            },
+            }),
             current: current.into(),
             form: VersionForm::RegistryAttribute,
             pin_comment: None,
