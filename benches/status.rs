@@ -13,7 +13,7 @@ mod fixture;
 
 use fixture::{measure, Fixture, ENVS, REPORT_RUNS, RESOLVE_RUNS, SCAN_RUNS};
 use patcher::environment::Environment;
-use patcher::model::{Origin, ScanResult};
+use patcher::model::{Listed, Origin, ScanResult};
 use patcher::plan::Strategy;
 use patcher::resolve::{ResolveError, Resolver, VersionLister};
 use patcher::status::{self, ChainEnvironment, Status, StatusOptions};
@@ -147,7 +147,7 @@ struct Counting {
 }
 
 impl VersionLister for Counting {
-    fn list(&self, origin: &Origin) -> Result<Vec<String>, ResolveError> {
+    fn list(&self, origin: &Origin) -> Result<Vec<Listed>, ResolveError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.inner.list(origin)
     }

@@ -33,6 +33,9 @@ pub struct Config {
     /// Dependencies, or versions of them, that no environment is updated to.
     #[serde(default)]
     pub ignore: Vec<IgnoreConfig>,
+    /// Registry host of host-less module addresses in `.tf`/`.hcl` files (OpenTofu users:
+    /// `registry.opentofu.org`); the `default_registry` input or flag wins.
+    pub default_registry: Option<String>,
     /// Dependencies updated together: one pull request per group and environment.
     #[serde(default)]
     pub groups: Vec<GroupConfig>,
@@ -98,8 +101,36 @@ impl EnvironmentConfig {
             working_dir: working_dir.to_path_buf(),
             include_dirs: self.include_dirs.clone(),
             exclude_dirs: self.exclude_dirs.clone(),
+            default_registry: None,
         }
     }
+}
+
+/// A `default_registry` that is not a host name (`registry.opentofu.org`, `host:8443`).
+#[derive(Debug, thiserror::Error)]
+#[error("default_registry `{0}` is not a registry host name (such as registry.opentofu.org)")]
+pub struct BadRegistryHost(String);
+
+fn check_registry_host(host: &str) -> Result<(), BadRegistryHost> {
+    match crate::source::is_host(host) {
+        true => Ok(()),
+        false => Err(BadRegistryHost(host.to_string())),
+    }
+}
+
+/// The registry of host-less addresses: the input or flag, else the environments file's.
+pub fn default_registry(
+    given: Option<&str>,
+    config: Option<&Config>,
+) -> Result<Option<String>, BadRegistryHost> {
+    let chosen = given
+        .filter(|g| !g.is_empty())
+        .map(str::to_string)
+        .or_else(|| config.and_then(|c| c.default_registry.clone()));
+    if let Some(host) = &chosen {
+        check_registry_host(host)?;
+    }
+    Ok(chosen.map(|h| h.to_ascii_lowercase()))
 }
 
 impl Config {
@@ -146,8 +177,15 @@ impl Config {
                 )));
             }
         }
+        if let Some(host) = &config.default_registry {
+            check_registry_host(host).map_err(|e| invalid(e.to_string()))?;
+        }
         check_groups(&config.groups).map_err(invalid)?;
-        if config.environments.is_empty() && config.ignore.is_empty() && config.groups.is_empty() {
+        if config.environments.is_empty()
+            && config.ignore.is_empty()
+            && config.groups.is_empty()
+            && config.default_registry.is_none()
+        {
             return Err(invalid("no environments defined".into()));
         }
         Ok(config)

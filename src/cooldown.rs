@@ -137,7 +137,8 @@ impl Cooldown {
             .into_iter()
             .filter_map(|(origin, mine)| {
                 let listed = listings.get(origin)?.as_ref().ok()?;
-                Work::new(origin, listed, &mine)
+                let names: Vec<String> = listed.iter().map(|l| l.name.clone()).collect();
+                Work::new(origin, &names, &mine)
             })
             .collect();
         let results = resolve::concurrently(&work, concurrency, |w| {
@@ -174,7 +175,7 @@ impl Cooldown {
         let mut listings = listings;
         for (origin, young) in young_by_origin {
             if let Some(Ok(versions)) = listings.get_mut(&origin) {
-                versions.retain(|v| !young.contains(v));
+                versions.retain(|v| !young.contains(&v.name));
             }
         }
         Filtered { listings, notes }
@@ -308,7 +309,7 @@ mod tests {
     struct Dated(std::sync::Mutex<Vec<String>>);
 
     impl VersionLister for Dated {
-        fn list(&self, _: &Origin) -> Result<Vec<String>, resolve::ResolveError> {
+        fn list(&self, _: &Origin) -> Result<Vec<crate::model::Listed>, resolve::ResolveError> {
             unreachable!("the cooldown only asks for dates")
         }
 
@@ -334,7 +335,9 @@ mod tests {
             .expect("parses")
             .usages;
         let origin = usages[0].source.origin.clone();
-        let listed = ["1.0.0", "1.1.0", "1.2.0"].map(String::from).to_vec();
+        let listed = ["1.0.0", "1.1.0", "1.2.0"]
+            .map(crate::model::Listed::name)
+            .to_vec();
         let listings = Listings::from([(origin.clone(), Ok(listed))]);
         let lister = Dated(Default::default());
         let cooldown = Cooldown {

@@ -341,17 +341,19 @@ fn splice(bytes: &[u8], edits: &[&Edit]) -> Result<(Vec<u8>, Vec<Placed>), Rejec
 /// quotes or newlines can never change the file's structure.
 fn read_back(path: &Path, file: &Path, bytes: &[u8], spans: &[Placed]) -> Result<(), RejectReason> {
     let root = root_of(path, file);
-    let found = scan_file_in(&root, file, bytes).map_err(|err| RejectReason::NoLongerParses {
-        line: err.line,
-        column: err.column,
-        message: err.message,
-    })?;
+    let found =
+        scan_file_in(&root, file, bytes, None).map_err(|err| RejectReason::NoLongerParses {
+            line: err.line,
+            column: err.column,
+            message: err.message,
+        })?;
     for (span, version) in spans {
-        let found = found
-            .usages
-            .iter()
-            .any(|u| u.span == *span && u.current == *version)
-            || is_plain_literal_at(file, bytes, span, version);
+        let found = found.usages.iter().any(|u| {
+            (u.span == *span && u.current == *version)
+                || u.pin_comment
+                    .as_ref()
+                    .is_some_and(|c| c.span == *span && c.tag == *version)
+        }) || is_plain_literal_at(file, bytes, span, version);
         if !found {
             return Err(RejectReason::NotReadBack {
                 version: version.clone(),

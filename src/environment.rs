@@ -15,6 +15,10 @@ pub struct Environment {
     pub include_dirs: Vec<String>,
     /// Folders to leave out, even when included.
     pub exclude_dirs: Vec<String>,
+    /// Registry host of host-less module addresses in `.tf` and `.hcl` files
+    /// (`registry.opentofu.org` for OpenTofu users); None: registry.terraform.io. `.tofu`
+    /// files always use registry.opentofu.org, as OpenTofu does.
+    pub default_registry: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +115,7 @@ mod tests {
             working_dir: PathBuf::from("."),
             include_dirs: include.iter().map(|s| s.to_string()).collect(),
             exclude_dirs: exclude.iter().map(|s| s.to_string()).collect(),
+            default_registry: None,
         }
         .matcher()
         .unwrap()

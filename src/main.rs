@@ -73,12 +73,27 @@ struct EnvArgs {
     /// Token for GitHub (module repositories over HTTPS, pull requests).
     #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
     github_token: Option<String>,
+    /// Registry of host-less module addresses in .tf and .hcl files (registry.opentofu.org for
+    /// OpenTofu); .tofu files always use registry.opentofu.org [default: registry.terraform.io]
+    #[arg(long, env = "PATCHER_DEFAULT_REGISTRY")]
+    default_registry: Option<String>,
 }
 
 impl EnvArgs {
     /// Globs given on the command line win over the config file's; without the file,
     /// `--environment` only names the environment (labels, pull request body).
     fn environment(&self) -> Result<Environment> {
+        let default_registry = patcher::config::default_registry(
+            self.default_registry.as_deref(),
+            self.config_file()?.as_ref(),
+        )?;
+        Ok(Environment {
+            default_registry,
+            ..self.folders()?
+        })
+    }
+
+    fn folders(&self) -> Result<Environment> {
         let from_config = self.include_dirs.is_empty() && self.config.exists();
         if let (Some(name), true) = (&self.environment, from_config) {
             let config = Config::load(&self.config)?;
@@ -91,6 +106,7 @@ impl EnvArgs {
             working_dir: self.working_dir.clone(),
             include_dirs: self.include_dirs.clone(),
             exclude_dirs: self.exclude_dirs.clone(),
+            default_registry: None,
         })
     }
 
@@ -423,7 +439,10 @@ fn run_report(args: ReportArgs) -> Result<()> {
         Output::Json if out.is_guarded() => out.text(&spec::to_json(&report.spec)),
         Output::Json => spec::write_json(&report.spec, std::io::stdout().lock())?,
     }
-    Ok(())
+    match report::listing_failure(&report.plan) {
+        Some(message) => bail!(message),
+        None => Ok(()),
+    }
 }
 
 /// Listings with the token, and tag dates from the GraphQL API next to `--github-api-url`.

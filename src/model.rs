@@ -52,6 +52,17 @@ pub enum VersionForm {
     RegistryAttribute,
     /// `tfr://…?version=1.2.3`.
     TfrQuery,
+    /// `?ref=<40-hex commit id>`, the tag it stands for read from the listing (and from a
+    /// same-line `# v1.2.3` / `# tag=v1.2.3` comment, which moves with it).
+    CommitPin,
+}
+
+/// The `# v1.2.3` (or `# tag=v1.2.3`) comment on the line of a commit pin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinComment {
+    /// Byte span of the tag text in the file as it is on disk.
+    pub span: Range<usize>,
+    pub tag: String,
 }
 
 /// One place a versioned module is referenced.
@@ -70,6 +81,8 @@ pub struct Usage {
     /// The version text exactly as written (`v1.2.3`, `1.2.3`, `~> 5.1`).
     pub current: String,
     pub form: VersionForm,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_comment: Option<PinComment>,
 }
 
 /// A module reference that is not versioned and therefore not managed.
@@ -120,6 +133,30 @@ impl Fingerprint {
     }
 }
 
+/// One tag or registry version as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listed {
+    pub name: String,
+    /// The commit a git tag points at (annotated tags peeled); None for registry versions.
+    pub commit: Option<String>,
+}
+
+impl Listed {
+    /// A registry version, or a tag whose commit is not known.
+    pub fn name(name: impl Into<String>) -> Listed {
+        Listed {
+            name: name.into(),
+            commit: None,
+        }
+    }
+}
+
+impl From<&str> for Listed {
+    fn from(name: &str) -> Listed {
+        Listed::name(name)
+    }
+}
+
 /// The versions (tag names or registry versions, as listed) of every origin of a run, or why
 /// they could not be listed. Filled by `resolve`, read by `plan`.
-pub type Listings = std::collections::BTreeMap<Origin, Result<Vec<String>, String>>;
+pub type Listings = std::collections::BTreeMap<Origin, Result<Vec<Listed>, String>>;

@@ -4,10 +4,12 @@
 //! module each get the step that is safe for them.
 
 pub use crate::model::Listings;
-use crate::model::{Origin, ScanResult, Source, Usage, VersionForm};
-use crate::version::{is_breaking, parse_constraint, parse_version, rewrite, Version};
+use crate::model::{Listed, Origin, ScanResult, Source, Usage, VersionForm};
+use crate::version::{
+    family_of, is_breaking, parse_constraint, parse_tag, parse_version, rewrite, Version,
+};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
@@ -33,7 +35,13 @@ pub struct UsagePlan {
     pub breaking: bool,
     /// Replacement for `usage.span`; None = no change.
     pub new_text: Option<String>,
+    /// Replacement for the tag of the usage's pin comment (`# v1.2.3` after a commit id).
+    pub comment_text: Option<String>,
     pub note: Option<String>,
+    /// Why the usage is left alone although it was found and its listing read: a ref that is
+    /// no version tag, an untagged commit, a constraint nothing published satisfies, a moving
+    /// tag. Reported in the spec's `Skipped`, never as "up to date".
+    pub skipped: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,8 +50,8 @@ pub struct DependencyPlan {
     pub current_versions: Vec<String>,
     pub latest: Option<String>,
     pub next_breaking: Option<String>,
-    /// `https://github.com/{github_repo}/releases/tag/{tag}` of the breaking (else target)
-    /// version when the module lives on GitHub.
+    /// `https://github.com/{github_repo}/releases/tag/{tag}` of the target (the highest any
+    /// usage moves to) when the module lives on GitHub.
     pub release_notes_url: Option<String>,
     pub usages: Vec<UsagePlan>,
     /// Why the versions could not be listed.
@@ -118,22 +126,22 @@ fn retarget_usage<'a>(
     version: &str,
     catalog: &mut Catalog<'a>,
 ) -> Result<Planned, PlanError> {
-    let id = &usage.source.id;
-    let listing_error = |message| PlanError::Listing {
-        id: id.clone(),
-        message,
-    };
     let resolved = resolve(usage, catalog).map_err(|unresolved| match unresolved {
-        Unresolved::Listing(message) => listing_error(message),
-        Unresolved::Note(message) => rewrite_error(usage, message),
+        Unresolved::Listing(message) => PlanError::Listing {
+            id: usage.source.id.clone(),
+            message,
+        },
+        Unresolved::Skip(message) => rewrite_error(usage, message),
     })?;
-    let listed = catalog
-        .versions(&usage.source.origin, &style_of(usage), true)
-        .map_err(listing_error)?;
-    let target = parse_version(version)
-        .and_then(|wanted| listed.iter().find(|v| v.semver == wanted.semver))
+    let target = parse_tag(version)
+        .and_then(|wanted| {
+            resolved
+                .listed
+                .iter()
+                .find(|v| v.semver == wanted.semver && v.family() == wanted.family())
+        })
         .ok_or_else(|| PlanError::VersionNotFound {
-            id: id.clone(),
+            id: usage.source.id.clone(),
             version: version.to_string(),
         })?;
     let mut planned = planned_usage(usage, &resolved, Some(target));
@@ -174,20 +182,58 @@ fn plan_dependency<'a>(
         .map(|usage| match resolve(usage, catalog) {
             Err(Unresolved::Listing(message)) => {
                 error.get_or_insert_with(|| message.clone());
-                unresolved(usage, message)
+                unresolved(usage, Some(message), None)
             }
-            // A usage whose text we cannot read is not a listing failure: it only gets a note.
-            Err(Unresolved::Note(note)) => unresolved(usage, note),
+            // A usage the listing cannot place is not a listing failure: it is skipped.
+            Err(Unresolved::Skip(reason)) => unresolved(usage, None, Some(reason)),
             Ok(resolved) => {
                 let target = match strategy {
                     Strategy::NextSafe => resolved.steps.safe.as_ref(),
                     Strategy::NextBreaking => resolved.steps.breaking.as_ref(),
                 };
-                planned_usage(usage, &resolved, target)
+                let mut planned = planned_usage(usage, &resolved, target);
+                if planned.plan.new_text.is_none() && planned.rewrite_error.is_none() {
+                    planned.plan.skipped = idle_reason(usage, &resolved, strategy);
+                }
+                planned
             }
         })
         .collect();
     assemble(Source::clone(&usages[0].source), planned, error)
+}
+
+/// Why a usage with nothing to do is not simply up to date: a moving tag, which follows its
+/// releases by itself, or a version the listing does not have.
+fn idle_reason(usage: &Usage, resolved: &Resolved, strategy: Strategy) -> Option<String> {
+    if let Some(moving) = &resolved.moving {
+        let next = match (strategy, &resolved.steps.breaking) {
+            (Strategy::NextSafe, Some(next)) => {
+                format!("; next-breaking moves it to `{}`", next.text)
+            }
+            (Strategy::NextSafe, None) | (Strategy::NextBreaking, _) => {
+                "; no tag of the next breaking version exists yet".to_string()
+            }
+        };
+        return Some(format!(
+            "`{}` is a moving tag that follows the {} releases by itself{next}",
+            usage.current, moving
+        ));
+    }
+    resolved
+        .resolved_current
+        .is_none()
+        .then(|| match usage.form {
+            VersionForm::RegistryAttribute | VersionForm::TfrQuery => format!(
+                "version {} is not published in {}",
+                usage.current,
+                origin_label(&usage.source.origin)
+            ),
+            VersionForm::GitRef | VersionForm::CommitPin => format!(
+                "`{}` is not a tag of {}",
+                usage.current,
+                origin_label(&usage.source.origin)
+            ),
+        })
 }
 
 /// A usage's plan plus what the dependency-level summary needs.
@@ -199,7 +245,7 @@ struct Planned {
     rewrite_error: Option<String>,
 }
 
-fn unresolved(usage: &Usage, note: String) -> Planned {
+fn unresolved(usage: &Usage, note: Option<String>, skipped: Option<String>) -> Planned {
     Planned {
         plan: UsagePlan {
             usage: usage.clone(),
@@ -209,7 +255,9 @@ fn unresolved(usage: &Usage, note: String) -> Planned {
             target: None,
             breaking: false,
             new_text: None,
-            note: Some(note),
+            comment_text: None,
+            note,
+            skipped,
         },
         latest: None,
         next_breaking: None,
@@ -218,11 +266,17 @@ fn unresolved(usage: &Usage, note: String) -> Planned {
 }
 
 /// What a usage currently stands for, and the versions it could move to.
-struct Resolved {
+struct Resolved<'a> {
     current: semver::Version,
     resolved_current: Option<String>,
     latest: Option<Version>,
     steps: Steps,
+    /// Every candidate of the usage's family and kind, pre-releases included.
+    listed: Rc<[Version]>,
+    /// For a moving tag: the releases it covers (`1.x`), for messages.
+    moving: Option<String>,
+    /// The origin's listing, for the commit a target tag points at.
+    tags: &'a [Listed],
 }
 
 struct Steps {
@@ -234,15 +288,39 @@ struct Steps {
 enum Unresolved {
     /// The origin's versions could not be listed.
     Listing(String),
-    /// The usage's own text cannot be read as a version or constraint.
-    Note(String),
+    /// The listing cannot place the usage's text: why it is skipped.
+    Skip(String),
 }
 
-/// Parsed listings per (origin, tag style, pre-releases wanted): a module used in thousands of
-/// files has its tags parsed once, not once per usage.
+/// Which tags of a listing a usage can move between: its family (`vpc-`), the prefix it
+/// writes (`vpc-v`, preferred when a listing has both spellings), releases or moving tags of
+/// one precision, and whether pre-releases count.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Shelf {
+    prefix: String,
+    moving: Option<usize>,
+    prereleases: bool,
+}
+
+impl Shelf {
+    fn of(tag: &Version, moving: bool) -> Shelf {
+        Shelf {
+            prefix: tag.prefix().to_string(),
+            moving: moving.then_some(tag.precision),
+            prereleases: true,
+        }
+    }
+
+    fn family(&self) -> &str {
+        family_of(&self.prefix)
+    }
+}
+
+/// Parsed listings per (origin, shelf): a module used in thousands of files has its tags
+/// parsed once, not once per usage.
 struct Catalog<'a> {
     listings: &'a Listings,
-    parsed: HashMap<(&'a Origin, String, bool), Rc<[Version]>>,
+    parsed: HashMap<(&'a Origin, Shelf), Rc<[Version]>>,
 }
 
 impl<'a> Catalog<'a> {
@@ -253,22 +331,23 @@ impl<'a> Catalog<'a> {
         }
     }
 
-    fn versions(
-        &mut self,
-        origin: &'a Origin,
-        style: &str,
-        prereleases: bool,
-    ) -> Result<Rc<[Version]>, String> {
-        let listed = match self.listings.get(origin) {
-            Some(Ok(listed)) => listed,
-            Some(Err(message)) => return Err(message.clone()),
-            None => return Err(format!("no version listing for {}", origin_label(origin))),
-        };
-        let key = (origin, style.to_string(), prereleases);
+    fn listed(&self, origin: &Origin) -> Result<&'a [Listed], Unresolved> {
+        match self.listings.get(origin) {
+            Some(Ok(listed)) => Ok(listed),
+            Some(Err(message)) => Err(Unresolved::Listing(message.clone())),
+            None => Err(Unresolved::Listing(format!(
+                "no version listing for {}",
+                origin_label(origin)
+            ))),
+        }
+    }
+
+    fn versions(&mut self, origin: &'a Origin, shelf: Shelf) -> Result<Rc<[Version]>, Unresolved> {
+        let listed = self.listed(origin)?;
         let versions = self
             .parsed
-            .entry(key)
-            .or_insert_with(|| candidates(listed, prereleases, style).into());
+            .entry((origin, shelf))
+            .or_insert_with_key(|(_, shelf)| candidates(listed, shelf).into());
         Ok(Rc::clone(versions))
     }
 }
@@ -286,78 +365,181 @@ pub fn origin_label(origin: &Origin) -> String {
     }
 }
 
-/// The tag prefix the usage writes (`v` or ""), so a listing with both `v1.2.3` and `1.2.3`
-/// keeps the usage's style.
-fn style_of(usage: &Usage) -> String {
-    match usage.form {
-        VersionForm::RegistryAttribute => String::new(),
-        VersionForm::GitRef | VersionForm::TfrQuery => parse_version(&usage.current)
-            .map(|v| v.prefix().to_string())
-            .unwrap_or_default(),
-    }
-}
-
-fn resolve<'a>(usage: &'a Usage, catalog: &mut Catalog<'a>) -> Result<Resolved, Unresolved> {
+fn resolve<'a>(usage: &'a Usage, catalog: &mut Catalog<'a>) -> Result<Resolved<'a>, Unresolved> {
     let origin = &usage.source.origin;
-    let style = style_of(usage);
-    let all = catalog
-        .versions(origin, &style, true)
-        .map_err(Unresolved::Listing)?;
-    let (current, resolved_current) = current_of(usage, &all).map_err(Unresolved::Note)?;
-    let candidates = catalog
-        .versions(origin, &style, !current.pre.is_empty())
-        .map_err(Unresolved::Listing)?;
+    let tags = catalog.listed(origin)?;
+    let (current, shelf) = match usage.form {
+        VersionForm::RegistryAttribute => (registry_floor(usage, catalog)?, None),
+        VersionForm::CommitPin => (tag_of_commit(usage, tags)?, None),
+        VersionForm::GitRef | VersionForm::TfrQuery => {
+            let tag = parse_tag(&usage.current)
+                .filter(|t| usage.form == VersionForm::GitRef || t.precision >= 2)
+                .ok_or_else(|| Unresolved::Skip(not_a_version(usage, tags)))?;
+            let moving = Shelf::of(&tag, true);
+            let is_moving = tag.precision == 1
+                || (tag.precision == 2 && catalog.versions(origin, moving.clone())?.contains(&tag));
+            (tag, is_moving.then_some(moving))
+        }
+    };
+    let moving = shelf.as_ref().map(|_| covered_releases(&current));
+    let shelf = shelf.unwrap_or_else(|| Shelf::of(&current, false));
+    let listed = catalog.versions(origin, shelf.clone())?;
+    let candidates = match current.semver.pre.is_empty() {
+        true => catalog.versions(
+            origin,
+            Shelf {
+                prereleases: false,
+                ..shelf
+            },
+        )?,
+        false => Rc::clone(&listed),
+    };
+    let resolved_current = listed
+        .iter()
+        .find(|v| v.semver == current.semver)
+        .map(|v| v.text.clone());
     Ok(Resolved {
-        steps: steps(&current, &candidates),
+        steps: steps(&current.semver, &candidates),
         latest: candidates.last().cloned(),
-        current,
+        current: current.semver,
         resolved_current,
+        listed,
+        moving,
+        tags,
     })
 }
 
-fn current_of(
-    usage: &Usage,
-    listed: &[Version],
-) -> Result<(semver::Version, Option<String>), String> {
-    let find = |semver: &semver::Version| {
-        listed
-            .iter()
-            .find(|v| v.semver == *semver)
-            .map(|v| v.text.clone())
-    };
-    match usage.form {
-        VersionForm::GitRef | VersionForm::TfrQuery => {
-            let current = parse_version(&usage.current)
-                .ok_or_else(|| format!("`{}` is not a version", usage.current))?;
-            let resolved = find(&current.semver);
-            Ok((current.semver, resolved))
-        }
-        VersionForm::RegistryAttribute => {
-            let constraint = parse_constraint(&usage.current)
-                .ok_or_else(|| format!("`{}` is not a version constraint", usage.current))?;
-            let floor = listed.iter().find(|v| constraint.matches(&v.semver));
-            match (floor, constraint.exact()) {
-                (Some(v), _) => Ok((v.semver.clone(), Some(v.text.clone()))),
-                (None, Some(pinned)) => Ok((pinned.clone(), None)),
-                (None, None) => Err(format!("no listed version matches `{}`", usage.current)),
-            }
-        }
+fn covered_releases(tag: &Version) -> String {
+    match tag.precision {
+        1 => format!("{}.x", tag.semver.major),
+        _ => format!("{}.{}.x", tag.semver.major, tag.semver.minor),
     }
 }
 
-/// Listed versions, sorted, one per semver (the one in `style` when the listing has both).
-fn candidates(listed: &[String], prereleases: bool, style: &str) -> Vec<Version> {
-    let mut versions: Vec<Version> = listed
+/// Why a ref that is not a version is left alone, as precisely as the listing tells.
+fn not_a_version(usage: &Usage, tags: &[Listed]) -> String {
+    let text = &usage.current;
+    if usage.form == VersionForm::TfrQuery {
+        return format!("`{text}` is not a version");
+    }
+    let where_ = origin_label(&usage.source.origin);
+    if tags.iter().any(|t| t.name == *text) {
+        format!("tag `{text}` of {where_} is not a version")
+    } else {
+        format!(
+            "`{text}` is not a tag of {where_} (a branch or an abbreviated commit id); \
+             patcher moves version tags and full commit ids"
+        )
+    }
+}
+
+/// For a constraint, the lowest listed version it allows: the floor the file promises, which
+/// an update raises (`~> 5.1` → `~> 5.4`). An exact pin that is not listed stands for itself.
+fn registry_floor<'a>(usage: &'a Usage, catalog: &mut Catalog<'a>) -> Result<Version, Unresolved> {
+    let constraint = parse_constraint(&usage.current).ok_or_else(|| {
+        Unresolved::Skip(format!("`{}` is not a version constraint", usage.current))
+    })?;
+    let all = catalog.versions(
+        &usage.source.origin,
+        Shelf {
+            prefix: String::new(),
+            moving: None,
+            prereleases: true,
+        },
+    )?;
+    if let Some(floor) = all.iter().find(|v| constraint.matches(&v.semver)) {
+        return Ok(floor.clone());
+    }
+    let pinned = constraint
+        .exact()
+        .and_then(|pinned| parse_version(&pinned.to_string()));
+    pinned.ok_or_else(|| {
+        let latest = all
+            .iter()
+            .rev()
+            .find(|v| v.semver.pre.is_empty())
+            .map_or(String::new(), |v| format!(" (latest is {})", v.text));
+        Unresolved::Skip(format!(
+            "no published version satisfies `{}`{latest}",
+            usage.current
+        ))
+    })
+}
+
+/// The version tag a commit pin stands for: the tag its comment names when that tag points at
+/// the commit, else the highest version tag of the commit (of the comment's family).
+fn tag_of_commit(usage: &Usage, tags: &[Listed]) -> Result<Version, Unresolved> {
+    let commit = &usage.current;
+    let short = &commit[..commit.len().min(12)];
+    let on_commit: Vec<Version> = tags
         .iter()
-        .filter_map(|text| parse_version(text))
-        .filter(|v| prereleases || v.semver.pre.is_empty())
+        .filter(|t| {
+            t.commit
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case(commit))
+        })
+        .filter_map(|t| parse_version(&t.name))
+        .collect();
+    let comment = usage
+        .pin_comment
+        .as_ref()
+        .and_then(|c| parse_version(&c.tag));
+    if let Some(named) = comment
+        .as_ref()
+        .and_then(|c| on_commit.iter().find(|t| t.text == c.text))
+    {
+        return Ok(named.clone());
+    }
+    let family = comment.as_ref().map(|c| c.family().to_string());
+    let chosen: Vec<&Version> = on_commit
+        .iter()
+        .filter(|t| family.as_deref().is_none_or(|f| t.family() == f))
+        .collect();
+    let families: BTreeSet<&str> = chosen.iter().map(|t| t.family()).collect();
+    match families.len() {
+        0 => Err(Unresolved::Skip(format!(
+            "commit {short} is not tagged with a version in {}",
+            origin_label(&usage.source.origin)
+        ))),
+        1 => Ok(chosen.into_iter().max().cloned().expect("one family")),
+        _ => Err(Unresolved::Skip(format!(
+            "commit {short} carries tags of several families ({}); write `# <tag>` after the \
+             ref to say which one it follows",
+            families.into_iter().collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// The shelf's tags, sorted, one per semver (the one in the shelf's prefix when the listing
+/// has both `v1.2.3` and `1.2.3`).
+fn candidates(listed: &[Listed], shelf: &Shelf) -> Vec<Version> {
+    let family = shelf.family();
+    let tags: Vec<Version> = listed
+        .iter()
+        .filter_map(|l| parse_tag(&l.name))
+        .filter(|v| v.family() == family)
+        .collect();
+    let releases: HashSet<(u64, u64)> = tags
+        .iter()
+        .filter(|v| v.precision == 3)
+        .map(|v| (v.semver.major, v.semver.minor))
+        .collect();
+    let covers_releases =
+        |v: &Version| v.precision == 1 || releases.contains(&(v.semver.major, v.semver.minor));
+    let mut versions: Vec<Version> = tags
+        .into_iter()
+        .filter(|v| shelf.prereleases || v.semver.pre.is_empty())
+        .filter(|v| match shelf.moving {
+            Some(precision) => v.precision == precision && covers_releases(v),
+            None => v.precision >= 2 && !(v.precision == 2 && covers_releases(v)),
+        })
         .collect();
     versions.sort();
     let mut unique: Vec<Version> = Vec::with_capacity(versions.len());
     for version in versions {
         match unique.last_mut() {
             Some(last) if last.semver == version.semver => {
-                if last.prefix() != style && version.prefix() == style {
+                if last.prefix() != shelf.prefix && version.prefix() == shelf.prefix {
                     *last = version;
                 }
             }
@@ -399,23 +581,30 @@ fn planned_usage(usage: &Usage, resolved: &Resolved, target: Option<&Version>) -
         target: None,
         breaking: false,
         new_text: None,
+        comment_text: None,
         note: None,
+        skipped: None,
     };
     let mut rewrite_error = None;
     if let Some(target) = target.filter(|t| t.semver != resolved.current) {
-        match rewrite(&usage.current, usage.form, target) {
+        match new_text(usage, resolved, target) {
             Ok(Some(text)) if text != usage.current => {
                 plan.breaking = is_breaking(&resolved.current, &target.semver);
                 plan.target = Some(target.text.clone());
                 plan.new_text = Some(text);
+                plan.comment_text = usage
+                    .pin_comment
+                    .as_ref()
+                    .filter(|c| c.tag != target.text)
+                    .map(|_| target.text.clone());
                 if target.semver < resolved.current {
                     plan.note = Some(format!("moves back from {}", resolved.current));
                 }
             }
             Ok(_) => {}
             Err(error) => {
-                plan.note = Some(error.to_string());
-                rewrite_error = Some(error.to_string());
+                plan.note = Some(error.clone());
+                rewrite_error = Some(error);
             }
         }
     }
@@ -427,14 +616,31 @@ fn planned_usage(usage: &Usage, resolved: &Resolved, target: Option<&Version>) -
     }
 }
 
+/// The text that replaces the usage's version: for a commit pin the commit the target tag
+/// points at, else the target written the way the usage writes versions.
+fn new_text(
+    usage: &Usage,
+    resolved: &Resolved,
+    target: &Version,
+) -> Result<Option<String>, String> {
+    let text = rewrite(&usage.current, usage.form, target).map_err(|e| e.to_string())?;
+    if usage.form != VersionForm::CommitPin {
+        return Ok(text);
+    }
+    resolved
+        .tags
+        .iter()
+        .find(|t| t.name == target.text)
+        .and_then(|t| t.commit.clone())
+        .map(Some)
+        .ok_or_else(|| format!("the commit of tag {} is not known", target.text))
+}
+
 fn assemble(source: Source, planned: Vec<Planned>, error: Option<String>) -> DependencyPlan {
     let latest = planned.iter().filter_map(|p| p.latest.clone()).max();
     let next_breaking = planned.iter().filter_map(|p| p.next_breaking.clone()).min();
     let usages: Vec<UsagePlan> = planned.into_iter().map(|p| p.plan).collect();
-    let notes_tag = next_breaking
-        .as_ref()
-        .map(|v| v.text.clone())
-        .or_else(|| highest(usages.iter().map(|u| u.target.as_deref())).map(str::to_string));
+    let notes_tag = highest(usages.iter().map(|u| u.target.as_deref())).map(str::to_string);
     let release_notes_url = source
         .github_repo
         .as_ref()
@@ -455,7 +661,7 @@ fn assemble(source: Source, planned: Vec<Planned>, error: Option<String>) -> Dep
 pub fn highest<'a>(texts: impl Iterator<Item = Option<&'a str>>) -> Option<&'a str> {
     texts
         .flatten()
-        .filter_map(|text| parse_version(text).map(|v| (v, text)))
+        .filter_map(|text| parse_tag(text).map(|v| (v, text)))
         .max_by(|a, b| a.0.cmp(&b.0))
         .map(|(_, text)| text)
 }
@@ -467,7 +673,7 @@ fn current_versions(usages: &[UsagePlan]) -> Vec<String> {
         .map(|u| {
             let meaning = u.resolved_current.as_deref().unwrap_or(&u.usage.current);
             (
-                parse_version(meaning).map(|v| v.semver),
+                parse_tag(meaning).map(|v| v.semver),
                 u.usage.current.as_str(),
             )
         })
@@ -508,6 +714,7 @@ mod tests {
             }),
             current: current.into(),
             form: VersionForm::GitRef,
+            pin_comment: None,
         }
     }
 
@@ -536,12 +743,16 @@ mod tests {
             }),
             current: current.into(),
             form: VersionForm::RegistryAttribute,
+            pin_comment: None,
         }
     }
 
     fn listing(origin: Origin, versions: &[&str]) -> Listings {
         let mut listings = Listings::new();
-        listings.insert(origin, Ok(versions.iter().map(|v| v.to_string()).collect()));
+        listings.insert(
+            origin,
+            Ok(versions.iter().map(|v| Listed::name(*v)).collect()),
+        );
         listings
     }
 
@@ -817,8 +1028,11 @@ mod tests {
         );
         assert_eq!(dep.error, None);
         assert_eq!(
-            dep.usages[0].note.as_deref(),
-            Some("`main` is not a version")
+            dep.usages[0].skipped.as_deref(),
+            Some(
+                "`main` is not a tag of https://github.com/acme/mods.git (a branch or an \
+                 abbreviated commit id); patcher moves version tags and full commit ids"
+            )
         );
         assert!(!dep.has_update());
     }
@@ -871,13 +1085,22 @@ mod tests {
     }
 
     #[test]
-    fn registry_range_that_excludes_the_target_is_left_with_a_note() {
+    fn registry_one_step_range_moves_only_under_next_breaking() {
         let listings = listing(registry_origin(), &["1.0.0", "1.5.0", "2.0.0"]);
         let usage = registry_usage("dev/main.tf", ">= 1.0, < 2.0");
         let safe = plan_one(vec![usage.clone()], &listings, Strategy::NextSafe);
         assert_eq!(safe.usages[0].resolved_current.as_deref(), Some("1.0.0"));
         assert!(!safe.has_update(), "the range already allows 1.5.0");
+        assert_eq!(
+            safe.usages[0].skipped, None,
+            "up to date: the range allows 1.5.0"
+        );
         let breaking = plan_one(vec![usage], &listings, Strategy::NextBreaking);
+        let u = &breaking.usages[0];
+        assert_eq!(u.target.as_deref(), Some("2.0.0"));
+        assert_eq!(u.new_text.as_deref(), Some(">= 2.0, < 3.0"));
+        let odd = registry_usage("dev/main.tf", ">= 1.0, < 1.8");
+        let breaking = plan_one(vec![odd], &listings, Strategy::NextBreaking);
         let u = &breaking.usages[0];
         assert_eq!((u.target.as_ref(), u.new_text.as_ref()), (None, None));
         assert!(u.note.as_deref().unwrap().contains("does not allow 2.0.0"));
@@ -892,8 +1115,19 @@ mod tests {
             Strategy::NextSafe,
         );
         assert_eq!(
-            dep.usages[0].note.as_deref(),
-            Some("no listed version matches `~> 3.0`")
+            dep.usages[0].skipped.as_deref(),
+            Some("no published version satisfies `~> 3.0` (latest is 1.0.0)")
+        );
+        let between = listing(registry_origin(), &["5.0.0", "5.0.3", "6.0.0", "6.1.0"]);
+        let dep = plan_one(
+            vec![registry_usage("a.tf", "~> 5.1.0")],
+            &between,
+            Strategy::NextBreaking,
+        );
+        assert!(!dep.has_update());
+        assert_eq!(
+            dep.usages[0].skipped.as_deref(),
+            Some("no published version satisfies `~> 5.1.0` (latest is 6.1.0)")
         );
     }
 
@@ -997,11 +1231,227 @@ mod tests {
         let moved = retarget(&pinned, "5.4.0", &listings).unwrap();
         assert_eq!(moved.usages[0].new_text.as_deref(), Some("= 5.4.0"));
         let ranged = planned(vec![registry_usage("a.tf", ">= 5.0, < 6.0")], &listings);
+        let shifted = retarget(&ranged, "6.0.0", &listings).unwrap();
+        assert_eq!(shifted.usages[0].new_text.as_deref(), Some(">= 6.0, < 7.0"));
+        let fenced = planned(vec![registry_usage("a.tf", ">= 5.0, < 5.9")], &listings);
         assert!(matches!(
-            retarget(&ranged, "6.0.0", &listings),
+            retarget(&fenced, "6.0.0", &listings),
             Err(PlanError::Rewrite { line: 3, .. })
         ));
         let allowed = retarget(&ranged, "5.4.0", &listings).unwrap();
         assert!(!allowed.has_update());
+    }
+
+    fn targets(dep: &DependencyPlan) -> Vec<(Option<&str>, Option<&str>)> {
+        dep.usages
+            .iter()
+            .map(|u| (u.target.as_deref(), u.skipped.as_deref()))
+            .collect()
+    }
+
+    #[test]
+    fn only_tags_of_the_current_family_are_candidates() {
+        let listings = listing(
+            git_origin("mods"),
+            &[
+                "vpc-v1.2.3",
+                "vpc-v1.3.0",
+                "vpc-v2.0.0",
+                "eks-v1.0.0",
+                "eks-v9.0.0",
+                "v5.0.0",
+                "modules/vpc/1.2.3",
+                "modules/vpc/1.4.0",
+                "vpc_1.2.3",
+                "vpc_1.2.4",
+                "vpc/v1.2.3",
+                "vpc/v1.9.0",
+            ],
+        );
+        for (current, safe, breaking) in [
+            ("vpc-v1.2.3", Some("vpc-v1.3.0"), Some("vpc-v2.0.0")),
+            (
+                "modules/vpc/1.2.3",
+                Some("modules/vpc/1.4.0"),
+                Some("modules/vpc/1.4.0"),
+            ),
+            ("vpc_1.2.3", Some("vpc_1.2.4"), Some("vpc_1.2.4")),
+            ("vpc/v1.2.3", Some("vpc/v1.9.0"), Some("vpc/v1.9.0")),
+            ("eks-v1.0.0", None, Some("eks-v9.0.0")),
+        ] {
+            let dep = plan_one(
+                vec![git_usage("mods", "a.tf", 1, current)],
+                &listings,
+                Strategy::NextSafe,
+            );
+            let u = &dep.usages[0];
+            assert_eq!(u.target_safe.as_deref(), safe, "{current}");
+            assert_eq!(u.target_breaking.as_deref(), breaking, "{current}");
+            assert_eq!(u.resolved_current.as_deref(), Some(current));
+        }
+    }
+
+    #[test]
+    fn moving_major_tags_float_under_next_safe_and_move_under_next_breaking() {
+        let listings = listing(
+            git_origin("mods"),
+            &[
+                "v1", "v1.0.0", "v1.4.0", "v2", "v2.0.0", "v1.4", "v1.5", "v1.5.0",
+            ],
+        );
+        let usage = git_usage("mods", "a.tf", 1, "v1");
+        let safe = plan_one(vec![usage.clone()], &listings, Strategy::NextSafe);
+        assert_eq!(
+            targets(&safe),
+            [(
+                None,
+                Some(
+                    "`v1` is a moving tag that follows the 1.x releases by itself; \
+                     next-breaking moves it to `v2`"
+                )
+            )]
+        );
+        let breaking = plan_one(vec![usage], &listings, Strategy::NextBreaking);
+        assert_eq!(targets(&breaking), [(Some("v2"), None)]);
+        assert_eq!(breaking.usages[0].new_text.as_deref(), Some("v2"));
+        let minor = plan_one(
+            vec![git_usage("mods", "a.tf", 1, "v1.4")],
+            &listings,
+            Strategy::NextSafe,
+        );
+        assert_eq!(targets(&minor), [(Some("v1.5"), None)], "moving minor tags");
+        let release = plan_one(
+            vec![git_usage("mods", "a.tf", 1, "v1.0.0")],
+            &listings,
+            Strategy::NextSafe,
+        );
+        assert_eq!(
+            targets(&release),
+            [(Some("v1.5.0"), None)],
+            "never a moving tag"
+        );
+        let alone = listing(git_origin("mods"), &["v1", "v1.0.0"]);
+        let dep = plan_one(
+            vec![git_usage("mods", "a.tf", 1, "v1")],
+            &alone,
+            Strategy::NextBreaking,
+        );
+        assert!(dep.usages[0]
+            .skipped
+            .as_deref()
+            .unwrap()
+            .ends_with("no tag of the next breaking version exists yet"));
+    }
+
+    #[test]
+    fn tags_that_are_not_versions_are_skipped_with_the_reason() {
+        let listings = listing(git_origin("mods"), &["latest", "v1.0.0"]);
+        let dep = plan_one(
+            vec![
+                git_usage("mods", "a.tf", 1, "latest"),
+                git_usage("mods", "b.tf", 1, "v0.9.0"),
+            ],
+            &listings,
+            Strategy::NextBreaking,
+        );
+        assert_eq!(
+            dep.usages[0].skipped.as_deref(),
+            Some("tag `latest` of https://github.com/acme/mods.git is not a version")
+        );
+        assert_eq!(
+            dep.usages[1].target.as_deref(),
+            Some("v1.0.0"),
+            "a missing tag still moves"
+        );
+        let settled = plan_one(
+            vec![git_usage("mods", "a.tf", 1, "v1.1.0")],
+            &listings,
+            Strategy::NextBreaking,
+        );
+        assert_eq!(
+            settled.usages[0].skipped.as_deref(),
+            Some("`v1.1.0` is not a tag of https://github.com/acme/mods.git")
+        );
+    }
+
+    fn tagged(name: &str, commit: char) -> Listed {
+        Listed {
+            name: name.into(),
+            commit: Some(commit.to_string().repeat(40)),
+        }
+    }
+
+    fn pin(commit: char, comment: Option<&str>) -> Usage {
+        let mut usage = git_usage("mods", "a.tf", 1, &commit.to_string().repeat(40));
+        usage.form = VersionForm::CommitPin;
+        usage.pin_comment = comment.map(|tag| crate::model::PinComment {
+            span: 200..200 + tag.len(),
+            tag: tag.into(),
+        });
+        usage
+    }
+
+    fn commit_listing() -> Listings {
+        let mut listings = Listings::new();
+        let tags = vec![
+            tagged("v1.0.0", 'a'),
+            tagged("vpc-v3.0.0", 'a'),
+            tagged("v1.1.0", 'b'),
+            tagged("v2.0.0", 'c'),
+            Listed::name("v1.2.0"),
+        ];
+        listings.insert(git_origin("mods"), Ok(tags));
+        listings
+    }
+
+    #[test]
+    fn commit_pins_move_to_the_commit_of_the_target_tag() {
+        let listings = commit_listing();
+        let dep = plan_one(
+            vec![pin('a', Some("v1.0.0"))],
+            &listings,
+            Strategy::NextBreaking,
+        );
+        let u = &dep.usages[0];
+        assert_eq!(u.resolved_current.as_deref(), Some("v1.0.0"));
+        assert_eq!(u.target.as_deref(), Some("v2.0.0"));
+        assert_eq!(u.new_text.as_deref(), Some("c".repeat(40).as_str()));
+        assert_eq!(u.comment_text.as_deref(), Some("v2.0.0"));
+        let safe = plan_one(vec![pin('b', None)], &listings, Strategy::NextSafe);
+        assert_eq!(
+            safe.usages[0].note.as_deref(),
+            Some("the commit of tag v1.2.0 is not known")
+        );
+        let moved = retarget(&dep, "v1.1.0", &listings).unwrap();
+        assert_eq!(
+            moved.usages[0].new_text.as_deref(),
+            Some("b".repeat(40).as_str())
+        );
+        assert_eq!(moved.usages[0].comment_text.as_deref(), Some("v1.1.0"));
+    }
+
+    #[test]
+    fn commit_pins_without_a_version_tag_are_skipped() {
+        let listings = commit_listing();
+        let untagged = plan_one(vec![pin('d', None)], &listings, Strategy::NextSafe);
+        assert_eq!(
+            untagged.usages[0].skipped.as_deref(),
+            Some("commit dddddddddddd is not tagged with a version in https://github.com/acme/mods.git")
+        );
+        let ambiguous = plan_one(vec![pin('a', None)], &listings, Strategy::NextSafe);
+        assert!(ambiguous.usages[0]
+            .skipped
+            .as_deref()
+            .unwrap()
+            .contains("several families (, vpc-)"));
+        let family = plan_one(
+            vec![pin('a', Some("vpc-v2.9.0"))],
+            &listings,
+            Strategy::NextSafe,
+        );
+        assert_eq!(
+            family.usages[0].resolved_current.as_deref(),
+            Some("vpc-v3.0.0")
+        );
     }
 }

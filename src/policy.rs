@@ -3,7 +3,7 @@
 //! out: the scan's usages are moved to `Skipped`, and the listings a plan sees are filtered.
 
 use crate::config::{Config, ConfigError, IgnoreConfig};
-use crate::model::{Listings, ScanResult, Skipped, Usage};
+use crate::model::{Listed, Listings, ScanResult, Skipped, Usage};
 use crate::plan::{self, Plan, Strategy};
 use crate::version::{parse_constraint, parse_version, Constraint};
 use globset::{GlobBuilder, GlobMatcher};
@@ -167,9 +167,18 @@ fn allowed_listings(listings: &Listings, usages: &[Usage], rules: &[&Constraint]
         .filter_map(|u| parse_version(&u.current))
         .map(|v| v.semver)
         .collect();
-    let allowed = |text: &String| {
-        parse_version(text).is_none_or(|v| {
-            current.contains(&v.semver) || rules.iter().all(|c| c.matches(&v.semver))
+    let pinned_commit = |listed: &Listed| {
+        listed.commit.as_ref().is_some_and(|commit| {
+            usages
+                .iter()
+                .any(|u| u.current.eq_ignore_ascii_case(commit))
+        })
+    };
+    let allowed = |listed: &Listed| {
+        parse_version(&listed.name).is_none_or(|v| {
+            current.contains(&v.semver)
+                || pinned_commit(listed)
+                || rules.iter().all(|c| c.matches(&v.semver))
         })
     };
     usages

@@ -33,6 +33,9 @@ pub struct Payload {
     /// no metadata to say which one the constraint was moved for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// The commit `version` points at, when the environment pins commits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
     #[serde(default, rename = "ref")]
@@ -71,6 +74,9 @@ impl Payload {
                 .is_some_and(branch_ok);
         if !ref_ok {
             return Err(PayloadError::BadRef(self.git_ref.clone()));
+        }
+        if let Some(commit) = self.commit.as_ref().filter(|c| !valid_sha(c)) {
+            return Err(PayloadError::BadSha(commit.clone()));
         }
         if !(self.sha.is_empty() || valid_sha(&self.sha)) {
             return Err(PayloadError::BadSha(self.sha.clone()));
@@ -281,24 +287,32 @@ pub fn decide(
         )));
     }
     let usages = tree.usages(sha).map_err(refused)?;
-    let (version, members) = match is_group_id(&dependency) {
+    let (version, members, commit) = match is_group_id(&dependency) {
         true => (
             None,
             group_members(&dependency, sha, &usages, &blocks, &opts.groups)?,
+            None,
         ),
         false => {
             let own: Vec<Usage> = usages
                 .into_iter()
                 .filter(|u| u.source.id == dependency)
                 .collect();
-            let version = merged_version(&dependency, sha, &own, blocks.first())?;
-            (version, Vec::new())
+            let meta = blocks.first();
+            let version = merged_version(&dependency, sha, &own, meta)?;
+            let commit = own
+                .iter()
+                .filter(|u| u.form == VersionForm::CommitPin)
+                .find(|u| version.is_some() && pinned(u, meta) == version)
+                .map(|u| u.current.to_ascii_lowercase());
+            (version, Vec::new(), commit)
         }
     };
     let base = pr["base"]["ref"].as_str().unwrap_or_default();
     let payload = Payload {
         dependency,
         version,
+        commit,
         environment,
         git_ref: format!("refs/heads/{base}"),
         sha: sha.to_string(),
@@ -397,10 +411,21 @@ fn check_environment(meta: &Metadata, environment: Option<&str>) -> Result<(), P
     }
 }
 
-/// The exact version a usage pins, if it pins one.
-fn pinned(usage: &Usage) -> Option<String> {
+/// The exact version a usage pins, if it pins one. A commit pin stands for the tag the
+/// metadata names when the metadata's commit is the one in the tree, else for its comment's.
+fn pinned(usage: &Usage, meta: Option<&Metadata>) -> Option<String> {
     match usage.form {
-        VersionForm::GitRef | VersionForm::TfrQuery => Some(usage.current.clone()),
+        VersionForm::GitRef | VersionForm::TfrQuery => {
+            crate::version::parse_tag(&usage.current).map(|_| usage.current.clone())
+        }
+        VersionForm::CommitPin => meta
+            .filter(|m| {
+                m.commit
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(&usage.current))
+            })
+            .map(|m| m.version.clone())
+            .or_else(|| usage.pin_comment.as_ref().map(|c| c.tag.clone())),
         VersionForm::RegistryAttribute => crate::version::parse_constraint(&usage.current)?
             .exact()
             .map(ToString::to_string),
@@ -423,7 +448,7 @@ fn merged_version(
     }
     let tree = usages
         .iter()
-        .filter_map(pinned)
+        .filter_map(|u| pinned(u, meta))
         .max_by(|a, b| compare_versions(a, b));
     let claimed = meta.map(|m| m.version.as_str());
     let disagree = |tree: &str, claimed: &str| {
@@ -539,11 +564,15 @@ pub fn valid_dependency_id(id: &str) -> bool {
         })
 }
 
+/// A version tag (`v1.2.3`, `vpc-v1.2.3`, `modules/vpc/1.2.3`) or a moving tag (`v2`).
 pub fn valid_version(v: &str) -> bool {
-    v.len() <= 64
-        && crate::version::parse_version(v).is_some()
+    v.len() <= 128
+        && crate::version::parse_tag(v).is_some()
+        && !v.starts_with('/')
+        && !v.contains("//")
+        && !v.contains("..")
         && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "-_.+/".contains(c))
 }
 
 #[cfg(test)]
@@ -580,6 +609,7 @@ mod tests {
                 std::path::Path::new("."),
                 std::path::Path::new("dev/x/terragrunt.hcl"),
                 text.as_bytes(),
+                None,
             )
             .map_err(|e| e.message)?;
             Ok(found.usages)
@@ -609,9 +639,41 @@ mod tests {
             version: version.into(),
             environment: Some(env.into()),
             previous: vec![],
+            commit: None,
             group: None,
         };
         format!("## Update\n\n_Opened by patcher._\n{}\n", meta.to_comment())
+    }
+
+    fn pinned_body(version: &str, commit: &str) -> String {
+        let meta = Metadata {
+            dependency: "acme/mods/x".into(),
+            version: version.into(),
+            environment: Some("dev".into()),
+            previous: vec![],
+            commit: Some(commit.into()),
+            group: None,
+        };
+        format!("## Update\n\n_Opened by patcher._\n{}\n", meta.to_comment())
+    }
+
+    #[test]
+    fn a_commit_pin_promotes_its_tag_and_commit() {
+        const PIN: &str = "cccccccccccccccccccccccccccccccccccccccc";
+        let pin = PIN.to_string();
+        let tree = Tree(vec![PIN]);
+        let d = decide(&merged(&pinned_body("v1.4.0", &pin)), &opts(), &tree).unwrap();
+        let Decision::Dispatch { payload, .. } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(payload.version.as_deref(), Some("v1.4.0"));
+        assert_eq!(payload.commit.as_deref(), Some(pin.as_str()));
+        let other = "d".repeat(40);
+        let refused = decide(&merged(&pinned_body("v1.4.0", &other)), &opts(), &tree);
+        assert!(
+            matches!(&refused, Err(PromoteError::Refused(m)) if m.contains("v1.4.0")),
+            "{refused:?}"
+        );
     }
 
     #[test]
@@ -735,6 +797,7 @@ mod tests {
                     version: version.to_string(),
                     environment: Some("dev".into()),
                     previous: vec![],
+                    commit: None,
                     group: Some("group-acme".into()),
                 }
                 .to_comment()

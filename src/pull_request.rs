@@ -1,6 +1,7 @@
 //! What a pull request opened by `update` says: a body for reviewers and a hidden metadata
 //! block that `promote` reads back when the pull request merges.
 
+use crate::model::VersionForm;
 use crate::plan::DependencyPlan;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
@@ -17,6 +18,10 @@ pub struct Metadata {
     pub environment: Option<String>,
     /// Versions the environment was on before.
     pub previous: Vec<String>,
+    /// The commit id a commit pin moves to (the commit of `version`), which `promote` checks
+    /// against the merged tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     /// The group (`group-<name>`) the pull request moves this dependency with; every member
     /// has its own block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,11 +38,18 @@ impl Metadata {
             .filter(|u| u.new_text.is_some())
             .filter_map(|u| u.target.clone())
             .max_by(|a, b| compare_versions(a, b))?;
+        let commit = dep
+            .usages
+            .iter()
+            .filter(|u| u.usage.form == VersionForm::CommitPin)
+            .find(|u| u.target.as_deref() == Some(version.as_str()))
+            .and_then(|u| u.new_text.clone());
         Some(Metadata {
             dependency: dep.source.id.clone(),
             version,
             environment: environment.map(str::to_string),
             previous: dep.current_versions.clone(),
+            commit,
             group: None,
         })
     }
@@ -52,10 +64,7 @@ impl Metadata {
 }
 
 pub(crate) fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
-    match (
-        crate::version::parse_version(a),
-        crate::version::parse_version(b),
-    ) {
+    match (crate::version::parse_tag(a), crate::version::parse_tag(b)) {
         (Some(x), Some(y)) => x.cmp(&y),
         _ => a.cmp(b),
     }
@@ -317,6 +326,7 @@ mod tests {
             version: "v1.2.3".into(),
             environment: Some("dev-->".into()),
             previous: vec!["v1.0.0".into()],
+            commit: Some("c".repeat(40)),
             group: None,
         };
         let body = format!("text before\n{OPENED_BY}\n{}\n", meta.to_comment());
@@ -336,6 +346,7 @@ mod tests {
             version: v.into(),
             environment: Some("dev".into()),
             previous: vec![],
+            commit: None,
             group: None,
         };
         let forged = meta("v2.1.1").to_comment();

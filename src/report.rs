@@ -89,6 +89,28 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
     })
 }
 
+/// Set when not one version listing succeeded (network down, a wrong token or registry
+/// address): nothing can then be called up to date, so the run fails, after writing what it
+/// has. Some failed listings alone are warnings.
+pub fn listing_failure(plan: &Plan) -> Option<String> {
+    let failed: Vec<&plan::DependencyPlan> = plan
+        .dependencies
+        .iter()
+        .filter(|d| d.error.is_some())
+        .collect();
+    let first = failed.first()?;
+    (failed.len() == plan.dependencies.len()).then(|| {
+        format!(
+            "no version listing succeeded ({} of {} dependencies failed; first: {}: {}); \
+             check the network, the token and the registry settings",
+            failed.len(),
+            plan.dependencies.len(),
+            first.source.id,
+            first.error.as_deref().unwrap_or_default()
+        )
+    })
+}
+
 /// The human-readable table printed by the CLI.
 pub fn render_table(plan: &Plan) -> String {
     let mut rows = vec![[
@@ -171,12 +193,28 @@ pub fn render_notes(notes: &[String]) -> String {
     out
 }
 
-/// The target column: the usages' targets, "up to date", or the listing error.
+/// The target column: the usages' targets, "up to date", why usages are skipped, or the
+/// listing error.
 fn target_cell(dep: &plan::DependencyPlan) -> Result<String, &str> {
-    match (&dep.error, dep.has_update()) {
-        (Some(e), _) => Err(e),
-        (None, true) => Ok(targets_of(dep).join(", ")),
-        (None, false) => Ok("up to date".into()),
+    let skipped: Vec<&str> = dep
+        .usages
+        .iter()
+        .filter_map(|u| u.skipped.as_deref())
+        .collect();
+    match (&dep.error, dep.has_update(), skipped.as_slice()) {
+        (Some(e), _, _) => Err(e),
+        (None, true, []) => Ok(targets_of(dep).join(", ")),
+        (None, true, some) => Ok(format!(
+            "{} ({} skipped)",
+            targets_of(dep).join(", "),
+            some.len()
+        )),
+        (None, false, []) => Ok("up to date".into()),
+        (None, false, [only]) => Ok(format!("skipped: {only}")),
+        (None, false, many) if many.len() == dep.usages.len() => {
+            Ok(format!("skipped ({} usages, see Skipped)", many.len()))
+        }
+        (None, false, many) => Ok(format!("up to date, {} skipped (see Skipped)", many.len())),
     }
 }
 
@@ -225,6 +263,18 @@ pub fn problems(report: &Report) -> Vec<String> {
         out.push(format!(
             "note: {} module source(s) are not versioned and were skipped (see `Skipped` in the spec)",
             report.scan.skipped.len()
+        ));
+    }
+    let placed = report
+        .spec
+        .skipped
+        .len()
+        .saturating_sub(report.scan.skipped.len());
+    if placed > 0 {
+        out.push(format!(
+            "note: {placed} usage(s) are left alone after reading their versions (not a version \
+             tag, untagged commit, moving tag, or no published version matches; see `Skipped` \
+             in the spec)"
         ));
     }
     out

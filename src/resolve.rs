@@ -10,8 +10,8 @@ mod registry;
 pub use config::ResolveConfig;
 
 use crate::cooldown::Dates;
-use crate::model::{Listings, Origin, Usage};
-use std::collections::{BTreeSet, HashMap};
+use crate::model::{Listed, Listings, Origin, Usage};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use thiserror::Error;
@@ -41,7 +41,7 @@ pub enum ResolveError {
 
 /// Lists the versions of one origin. `Sync` so one lister serves every worker thread.
 pub trait VersionLister: Sync {
-    fn list(&self, origin: &Origin) -> Result<Vec<String>, ResolveError>;
+    fn list(&self, origin: &Origin) -> Result<Vec<Listed>, ResolveError>;
 
     /// When `versions` of `origin` were published, for `minimum_release_age`; `github_repo` is
     /// the `owner/name` of a module on github.com. Err says why no dates can be had. Versions
@@ -63,17 +63,34 @@ pub fn listings_for(usages: &[Usage], lister: &dyn VersionLister, concurrency: u
     resolve_all(&origins, lister, concurrency)
 }
 
-/// Lists every origin once, with at most `concurrency` listings in flight.
+/// Lists every repository once, with at most `concurrency` listings in flight. Spellings of
+/// one repository (`https://`, `git@host:`, `ssh://`) share that listing: they are tried in
+/// order until one answers, so a key or token that works for one spelling serves them all.
 pub fn resolve_all(
     origins: &BTreeSet<Origin>,
     lister: &dyn VersionLister,
     concurrency: usize,
 ) -> Listings {
-    let origins: Vec<&Origin> = origins.iter().collect();
-    let listings = concurrently(&origins, concurrency, |origin| {
-        lister.list(origin).map_err(|e| e.to_string())
+    let mut repositories: BTreeMap<String, Vec<&Origin>> = BTreeMap::new();
+    for origin in origins {
+        repositories
+            .entry(repository_key(origin))
+            .or_default()
+            .push(origin);
+    }
+    let repositories: Vec<Vec<&Origin>> = repositories.into_values().collect();
+    let listings = concurrently(&repositories, concurrency, |spellings| {
+        list_any(spellings, lister)
     });
-    origins.into_iter().cloned().zip(listings).collect()
+    repositories
+        .into_iter()
+        .zip(listings)
+        .flat_map(|(spellings, listing)| {
+            spellings
+                .into_iter()
+                .map(move |origin| (origin.clone(), listing.clone()))
+        })
+        .collect()
 }
 
 /// `work` applied to every item, at most `concurrency` at once; results in the items' order.
@@ -98,6 +115,27 @@ pub fn concurrently<T: Sync, R: Send>(
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, result)| result).collect()
+}
+
+fn repository_key(origin: &Origin) -> String {
+    match origin {
+        Origin::Git { url } => format!("git {}", crate::source::repository_key(url)),
+        registry => format!("registry {}", crate::plan::origin_label(registry)),
+    }
+}
+
+/// The first spelling that lists; else the first one's error.
+fn list_any(spellings: &[&Origin], lister: &dyn VersionLister) -> Result<Vec<Listed>, String> {
+    let mut first_error = None;
+    for origin in spellings {
+        match lister.list(origin) {
+            Ok(listed) => return Ok(listed),
+            Err(error) => {
+                first_error.get_or_insert(error.to_string());
+            }
+        }
+    }
+    Err(first_error.unwrap_or_default())
 }
 
 /// A map whose values are computed once, even when several threads ask for the same key at the
@@ -128,7 +166,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct Resolver {
     config: ResolveConfig,
     client: crate::http::Client,
-    listings: OnceMap<Origin, Result<Vec<String>, ResolveError>>,
+    listings: OnceMap<Origin, Result<Vec<Listed>, ResolveError>>,
     registries: registry::Discovery,
 }
 
@@ -161,7 +199,7 @@ impl Resolver {
         resolve_all(origins, self, self.config.concurrency)
     }
 
-    fn list_uncached(&self, origin: &Origin) -> Result<Vec<String>, ResolveError> {
+    fn list_uncached(&self, origin: &Origin) -> Result<Vec<Listed>, ResolveError> {
         match origin {
             Origin::Git { url } => git::list_tags(url, self.config.github_token.as_deref()),
             Origin::Registry {
@@ -184,7 +222,7 @@ impl Resolver {
 }
 
 impl VersionLister for Resolver {
-    fn list(&self, origin: &Origin) -> Result<Vec<String>, ResolveError> {
+    fn list(&self, origin: &Origin) -> Result<Vec<Listed>, ResolveError> {
         self.listings
             .get_or_init(origin, || self.list_uncached(origin))
     }
@@ -236,7 +274,7 @@ mod tests {
     }
 
     impl VersionLister for Counting {
-        fn list(&self, origin: &Origin) -> Result<Vec<String>, ResolveError> {
+        fn list(&self, origin: &Origin) -> Result<Vec<Listed>, ResolveError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -246,7 +284,7 @@ mod tests {
                 Origin::Git { url } if url.contains("missing") => {
                     Err(ResolveError::RepositoryNotFound { url: url.clone() })
                 }
-                Origin::Git { url } => Ok(vec![format!("v1.0.0+{url}")]),
+                Origin::Git { url } => Ok(vec![Listed::name(format!("v1.0.0+{url}"))]),
                 Origin::Registry { .. } => Ok(vec![]),
             }
         }
@@ -275,11 +313,45 @@ mod tests {
             "ran sequentially"
         );
         assert_eq!(listings.len(), 21);
-        assert_eq!(listings[&git("u3")], Ok(vec!["v1.0.0+u3".to_string()]));
+        assert_eq!(listings[&git("u3")], Ok(vec![Listed::name("v1.0.0+u3")]));
         assert_eq!(
             listings[&git("missing")],
             Err("repository missing not found or not accessible".to_string())
         );
+    }
+
+    #[test]
+    fn spellings_of_one_repository_are_listed_once() {
+        let lister = Counting {
+            calls: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+        };
+        let spellings = [
+            "https://git.example.com/acme/mods.git",
+            "git@git.example.com:acme/mods.git",
+            "ssh://git@git.example.com/acme/mods",
+        ];
+        let origins: BTreeSet<Origin> = spellings.iter().map(|u| git(u)).collect();
+        let listings = resolve_all(&origins, &lister, 4);
+        assert_eq!(lister.calls.load(Ordering::SeqCst), 1);
+        let first = &listings[&git(spellings[1])];
+        assert!(spellings.iter().all(|u| &listings[&git(u)] == first));
+        let missing: BTreeSet<Origin> = [
+            git("https://h.example/missing/a"),
+            git("git@h.example:missing/a.git"),
+        ]
+        .into_iter()
+        .collect();
+        let listings = resolve_all(&missing, &lister, 4);
+        assert_eq!(
+            lister.calls.load(Ordering::SeqCst),
+            3,
+            "each spelling tried once"
+        );
+        assert!(listings
+            .values()
+            .all(|l| l.as_ref().is_err_and(|e| e.contains("not found"))));
     }
 
     #[test]

@@ -10,6 +10,20 @@ use std::ops::Range;
 /// Registry host that is left out of Dependency IDs.
 pub const DEFAULT_REGISTRY: &str = "registry.terraform.io";
 
+/// Where OpenTofu looks up a host-less registry address.
+pub const OPENTOFU_REGISTRY: &str = "registry.opentofu.org";
+
+/// The registry of host-less addresses in `file`: OpenTofu's for `.tofu` files, as OpenTofu
+/// reads them; else the configured one, else registry.terraform.io.
+pub fn default_registry_for<'a>(file: &std::path::Path, configured: Option<&'a str>) -> &'a str {
+    let name = file.to_string_lossy();
+    if name.ends_with(".tofu") || name.ends_with(".tofu.json") {
+        OPENTOFU_REGISTRY
+    } else {
+        configured.unwrap_or(DEFAULT_REGISTRY)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {
     /// The version is part of the source string (`?ref=` or `tfr://…?version=`).
@@ -29,6 +43,11 @@ pub enum Parsed {
 /// Classifies a module source string as Terraform evaluates it (templates already resolved), with
 /// the Dependency ID rules of DESIGN.md.
 pub fn parse_source(raw: &str) -> Parsed {
+    parse_source_in(raw, DEFAULT_REGISTRY)
+}
+
+/// [`parse_source`] where host-less registry addresses live at `registry`.
+pub fn parse_source_in(raw: &str, registry: &str) -> Parsed {
     let lead = raw.len() - raw.trim_start().len();
     let text = Text {
         s: raw.trim(),
@@ -36,11 +55,11 @@ pub fn parse_source(raw: &str) -> Parsed {
     };
     match classify(text.s) {
         Kind::Local => skipped("local path"),
-        Kind::Tfr => parse_tfr(text.slice(6)),
+        Kind::Tfr => parse_tfr(text.slice(6), registry),
         Kind::Git(prefix) => parse_git(text.slice(prefix)),
         Kind::GitHubShorthand => parse_git(text),
         Kind::Skip(reason) => skipped(reason),
-        Kind::MaybeRegistry => parse_registry(text.s),
+        Kind::MaybeRegistry => parse_registry(text.s, registry),
     }
 }
 
@@ -185,22 +204,28 @@ fn parse_git(text: Text) -> Parsed {
     let Some(version) = query.and_then(|q| query_param(q, "ref")) else {
         return skipped("unversioned git source (no ?ref=)");
     };
-    if !looks_like_version(version.s) {
+    if !plausible_ref(version.s) {
         return Parsed::Skipped {
-            reason: format!("ref `{}` is a branch or commit, not a version", version.s),
+            reason: format!("ref `{}` is not a tag or a commit id", version.s),
         };
     }
     let module = module_path(subdir);
-    let github_repo = repo
-        .host
-        .eq_ignore_ascii_case("github.com")
-        .then(|| format!("{org}/{name}"));
-    let id = [org.as_str(), name.as_str(), module.as_str()]
-        .iter()
+    let on_github = repo.host.eq_ignore_ascii_case("github.com");
+    let github_repo = on_github.then(|| format!("{org}/{name}"));
+    // github.com IDs stay `org/repo/path` as Patcher writes them; any other host is named,
+    // as registry IDs name theirs, so one path on two hosts is two dependencies.
+    let host = (!on_github).then(|| repo.host.to_ascii_lowercase());
+    let id = [host.as_deref(), Some(&*org), Some(&*name), Some(&*module)]
+        .into_iter()
+        .flatten()
         .filter(|part| !part.is_empty())
-        .copied()
         .collect::<Vec<_>>()
         .join("/");
+    let form = if is_commit_id(version.s) {
+        VersionForm::CommitPin
+    } else {
+        VersionForm::GitRef
+    };
     Parsed::Versioned {
         source: Source {
             id,
@@ -212,7 +237,7 @@ fn parse_git(text: Text) -> Parsed {
         },
         version: version.s.to_string(),
         version_range: version.base..version.base + version.s.len(),
-        form: VersionForm::GitRef,
+        form,
     }
 }
 
@@ -262,6 +287,28 @@ fn git_repo(repo: &str) -> Option<GitRepo> {
         host: "github.com".to_string(),
         path: path.to_string(),
     })
+}
+
+/// `host/path` of a git URL as [`parse_source`] writes origins, the same for every spelling of
+/// one repository: `https://`, `ssh://`, `git@host:`, with or without `.git` or a port.
+pub fn repository_key(url: &str) -> String {
+    let (authority, path) = match url.split_once("://") {
+        Some((_, rest)) => rest.split_once('/').unwrap_or((rest, "")),
+        None => url.split_once(':').unwrap_or((url, "")),
+    };
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host_port
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let path = path.trim_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    match host.as_str() {
+        // GitHub paths are case-insensitive; other servers may not be.
+        "github.com" => format!("{host}/{}", path.to_ascii_lowercase()),
+        _ => format!("{host}/{path}"),
+    }
 }
 
 /// One spelling per GitHub repository, so each is listed once.
@@ -323,26 +370,26 @@ fn query_param<'a>(query: Text<'a>, name: &str) -> Option<Text<'a>> {
     None
 }
 
-/// Tags like `v1.2.3`, `1.2`, `release-1.0.0`; not branches (`main`) or commit hashes.
-fn looks_like_version(reference: &str) -> bool {
-    let Some(first_digit) = reference.find(|c: char| c.is_ascii_digit()) else {
-        return false;
-    };
-    let prefix = &reference[..first_digit];
-    let prefix_ok = prefix.len() <= 16
-        && prefix
+/// A full commit id (SHA-1 or SHA-256), which a commit pin writes.
+pub fn is_commit_id(reference: &str) -> bool {
+    matches!(reference.len(), 40 | 64) && reference.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Whether the tag listing should be asked about `reference`: git ref-name characters only
+/// (whether it is a version tag, a moving tag, a branch or a commit only the listing tells).
+fn plausible_ref(reference: &str) -> bool {
+    reference.len() <= 200
+        && !reference.starts_with(['/', '-', '.'])
+        && !reference.contains("..")
+        && !reference.contains("//")
+        && reference
             .chars()
-            .all(|c| c.is_ascii_alphabetic() || c == '-' || c == '_');
-    let rest_ok = reference[first_digit..]
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
-    let is_commit = reference.len() >= 7 && reference.chars().all(|c| c.is_ascii_hexdigit());
-    prefix_ok && rest_ok && !is_commit
+            .all(|c| c.is_ascii_alphanumeric() || "._+-/".contains(c))
 }
 
 // ---- registry -----------------------------------------------------------------------------
 
-fn parse_tfr(text: Text) -> Parsed {
+fn parse_tfr(text: Text, registry: &str) -> Parsed {
     let (addr, query) = match text.s.find('?') {
         Some(q) => (text.range(0, q), Some(text.slice(q + 1))),
         None => (text, None),
@@ -350,11 +397,7 @@ fn parse_tfr(text: Text) -> Parsed {
     let Some((host, path)) = addr.s.split_once('/') else {
         return skipped("unrecognised tfr:// address");
     };
-    let host = if host.is_empty() {
-        DEFAULT_REGISTRY
-    } else {
-        host
-    };
+    let host = if host.is_empty() { registry } else { host };
     let (path, _subdir) = split_subdir(path);
     let Some(source) = registry_source(host, path) else {
         return skipped("unrecognised tfr:// address");
@@ -370,11 +413,11 @@ fn parse_tfr(text: Text) -> Parsed {
     }
 }
 
-fn parse_registry(s: &str) -> Parsed {
+fn parse_registry(s: &str, registry: &str) -> Parsed {
     let (addr, _subdir) = split_subdir(s);
     let parts: Vec<&str> = addr.split('/').collect();
     let source = match parts.as_slice() {
-        [_, _, _] => registry_source(DEFAULT_REGISTRY, addr),
+        [_, _, _] => registry_source(registry, addr),
         [host, ..] if parts.len() == 4 && is_host(host) => {
             registry_source(host, &addr[host.len() + 1..])
         }
@@ -425,7 +468,8 @@ fn registry_source(host: &str, path: &str) -> Option<Source> {
     })
 }
 
-fn is_host(s: &str) -> bool {
+/// A registry host name, with an optional port.
+pub fn is_host(s: &str) -> bool {
     let (name, port) = s.split_once(':').unwrap_or((s, ""));
     (name.contains('.') || name == "localhost")
         && name
@@ -504,7 +548,10 @@ mod tests {
 
         let (s, _, _) = versioned("git@gitlab.example.com:grp/sub/mods.git?ref=v3.1.0");
         assert_eq!(git_url(&s), "git@gitlab.example.com:grp/sub/mods.git");
-        assert_eq!((s.org.as_str(), s.id.as_str()), ("grp/sub", "grp/sub/mods"));
+        assert_eq!(
+            (s.org.as_str(), s.id.as_str()),
+            ("grp/sub", "gitlab.example.com/grp/sub/mods")
+        );
         assert_eq!(s.github_repo, None);
     }
 
@@ -560,6 +607,37 @@ mod tests {
     }
 
     #[test]
+    fn host_less_addresses_use_the_registry_of_the_file() {
+        use std::path::Path;
+        let tofu = default_registry_for(Path::new("dev/main.tofu"), None);
+        assert_eq!(tofu, OPENTOFU_REGISTRY);
+        let Parsed::NeedsVersionAttribute(s) = parse_source_in("acme/vpc/aws", tofu) else {
+            panic!()
+        };
+        assert_eq!(s.id, "registry.opentofu.org/acme/vpc/aws");
+        assert!(matches!(s.origin, Origin::Registry { ref host, .. } if host == OPENTOFU_REGISTRY));
+        let tf = default_registry_for(Path::new("dev/main.tf"), None);
+        assert_eq!(tf, DEFAULT_REGISTRY);
+        let chosen = default_registry_for(Path::new("dev/main.tf"), Some(OPENTOFU_REGISTRY));
+        let (s, _, _) = match parse_source_in("tfr:///acme/vpc/aws?version=1.0.0", chosen) {
+            Parsed::Versioned {
+                source,
+                version,
+                form,
+                ..
+            } => (source, version, form),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(s.id, "registry.opentofu.org/acme/vpc/aws");
+        let Parsed::NeedsVersionAttribute(s) =
+            parse_source_in("registry.terraform.io/acme/vpc/aws", OPENTOFU_REGISTRY)
+        else {
+            panic!()
+        };
+        assert_eq!(s.id, "acme/vpc/aws", "a written host wins");
+    }
+
+    #[test]
     fn tfr_sources_carry_the_version() {
         let (s, v, form) = versioned("tfr:///terraform-aws-modules/vpc/aws?version=5.1.0");
         assert_eq!(
@@ -599,6 +677,67 @@ mod tests {
     }
 
     #[test]
+    fn every_plausible_ref_is_left_to_the_listing() {
+        for (raw, version) in [
+            ("git::https://github.com/a/b.git?ref=main", "main"),
+            ("github.com/a/b?ref=4f2a9c1d", "4f2a9c1d"),
+            ("github.com/a/b?ref=release/1.2", "release/1.2"),
+            (
+                "github.com/a/b//vpc?ref=modules/vpc/v1.2.3",
+                "modules/vpc/v1.2.3",
+            ),
+            ("github.com/a/b?ref=v1", "v1"),
+        ] {
+            let (_, v, form) = versioned(raw);
+            assert_eq!((v.as_str(), form), (version, VersionForm::GitRef));
+        }
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let (_, v, form) = versioned(&format!("github.com/a/b?ref={sha}"));
+        assert_eq!((v.as_str(), form), (sha, VersionForm::CommitPin));
+    }
+
+    #[test]
+    fn spellings_of_one_repository_share_a_key() {
+        let key = |raw: &str| repository_key(git_url(&versioned(raw).0));
+        let spellings = [
+            "git::https://git.example.com/acme/mods.git//vpc?ref=v1.0.0",
+            "git::https://git.example.com/acme/mods//vpc?ref=v1.0.0",
+            "git::git@git.example.com:acme/mods.git//vpc?ref=v1.0.0",
+            "git@git.example.com:acme/mods//vpc?ref=v1.0.0",
+            "git::ssh://git@git.example.com:2222/acme/mods.git//vpc?ref=v1.0.0",
+        ];
+        for raw in spellings {
+            assert_eq!(key(raw), "git.example.com/acme/mods", "{raw}");
+            assert_eq!(
+                versioned(raw).0.id,
+                "git.example.com/acme/mods/vpc",
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            key("git::git@github.com:Acme/Mods.git?ref=v1.0.0"),
+            key("github.com/acme/mods?ref=v1.0.0")
+        );
+        assert_ne!(
+            key("git::https://git.example.com/acme/other.git?ref=v1.0.0"),
+            key(spellings[0])
+        );
+    }
+
+    #[test]
+    fn ids_name_the_host_except_on_github() {
+        let (s, _, _) = versioned("git::https://github.example.com/acme/mods.git//vpc?ref=v1.0.0");
+        assert_eq!(s.id, "github.example.com/acme/mods/vpc");
+        assert_eq!((s.org.as_str(), s.repo.as_str()), ("acme", "mods"));
+        assert_eq!(s.github_repo, None);
+        let (s, _, _) =
+            versioned("git::ssh://git@GitHub.example.com:2222/acme/mods.git?ref=v1.0.0");
+        assert_eq!(s.id, "github.example.com/acme/mods");
+        let (s, _, _) = versioned("git::https://github.com/acme/mods.git//vpc?ref=v1.0.0");
+        assert_eq!(s.id, "acme/mods/vpc");
+    }
+
+    #[test]
     fn unmanaged_sources_are_skipped_with_a_reason() {
         assert_eq!(reason("./modules/vpc"), "local path");
         assert_eq!(reason("../shared"), "local path");
@@ -606,10 +745,8 @@ mod tests {
             reason("git::https://github.com/a/b.git//x"),
             "unversioned git source (no ?ref=)"
         );
-        assert!(reason("git::https://github.com/a/b.git?ref=main").contains("branch or commit"));
-        assert!(reason("github.com/a/b?ref=4f2a9c1d").contains("branch or commit"));
-        assert!(reason("github.com/a/b?ref=v1.0.0//modules/x").contains("branch or commit"));
-        assert!(reason("github.com/a/b?ref=release/1.2").contains("branch or commit"));
+        assert!(reason("github.com/a/b?ref=v1.0.0//modules/x").contains("not a tag or a commit"));
+        assert!(reason("github.com/a/b?ref=$(id)").contains("not a tag or a commit"));
         assert!(reason("https://example.com/vpc-module.zip").contains("archive"));
         assert!(reason("https://example.com/m.tar.gz?sha=1").contains("archive"));
         assert!(reason("s3::https://s3.amazonaws.com/bucket/vpc.zip").contains("bucket"));

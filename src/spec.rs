@@ -6,7 +6,7 @@
 
 use crate::model::{Origin, ScanResult, VersionForm};
 use crate::plan::{origin_label, DependencyPlan, Plan, Strategy, UsagePlan};
-use crate::version::{parse_constraint, parse_version};
+use crate::version::{parse_constraint, parse_tag};
 use serde::{Deserialize, Serialize, Serializer};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -209,7 +209,7 @@ pub fn from_plan(
             .filter(|dep| dep.has_update())
             .map(spec_dependency)
             .collect(),
-        skipped: skipped(scan),
+        skipped: skipped(plan, scan),
         errors: problems(plan, scan),
         deferred: Vec::new(),
         notes: Vec::new(),
@@ -262,11 +262,7 @@ fn spec_usage(plan: &UsagePlan) -> SpecUsage {
 }
 
 fn highest<'a>(texts: impl Iterator<Item = Option<&'a str>>) -> Option<String> {
-    texts
-        .flatten()
-        .filter_map(parse_version)
-        .max()
-        .map(|v| v.text)
+    texts.flatten().filter_map(parse_tag).max().map(|v| v.text)
 }
 
 /// Exact pins are versions, not constraints, as far as Patcher's `Constraints` key goes.
@@ -282,17 +278,26 @@ fn constraints(usages: &[UsagePlan]) -> Option<String> {
     (!texts.is_empty()).then(|| texts.join("; "))
 }
 
-fn skipped(scan: &ScanResult) -> Vec<SpecSkipped> {
-    let mut skipped: Vec<SpecSkipped> = scan
-        .skipped
-        .iter()
-        .map(|s| SpecSkipped {
-            file: s.file.clone(),
-            line: s.line,
-            source: s.source.clone(),
-            reason: s.reason.clone(),
+/// What the scan left alone, and the usages the listings could not place (a ref that is no
+/// version tag, an untagged commit, a constraint nothing satisfies, a moving tag).
+fn skipped(plan: &Plan, scan: &ScanResult) -> Vec<SpecSkipped> {
+    let by_scan = scan.skipped.iter().map(|s| SpecSkipped {
+        file: s.file.clone(),
+        line: s.line,
+        source: s.source.clone(),
+        reason: s.reason.clone(),
+    });
+    let by_plan = plan.dependencies.iter().flat_map(|dep| {
+        dep.usages.iter().filter_map(|u| {
+            u.skipped.as_ref().map(|reason| SpecSkipped {
+                file: u.usage.file.clone(),
+                line: u.usage.line,
+                source: format!("{}@{}", dep.source.id, u.usage.current),
+                reason: reason.clone(),
+            })
         })
-        .collect();
+    });
+    let mut skipped: Vec<SpecSkipped> = by_scan.chain(by_plan).collect();
     skipped.sort_by(|a, b| (&a.file, a.line, &a.source).cmp(&(&b.file, b.line, &b.source)));
     skipped
 }
@@ -414,7 +419,7 @@ fn is_safe_path(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{FileError, Listings, Skipped, Source, Usage};
+    use crate::model::{FileError, Listed, Listings, Skipped, Source, Usage};
     use crate::plan::plan;
     use serde_json::Value;
 
@@ -427,6 +432,7 @@ mod tests {
             source: source.clone().into(),
             current: current.into(),
             form,
+            pin_comment: None,
         }
     }
 
@@ -528,7 +534,7 @@ mod tests {
             ..ScanResult::default()
         };
         let mut listings = Listings::new();
-        let list = |versions: &[&str]| Ok(versions.iter().map(|v| v.to_string()).collect());
+        let list = |versions: &[&str]| Ok(versions.iter().map(|v| Listed::name(*v)).collect());
         listings.insert(
             messaging.origin.clone(),
             list(&["v0.7.1", "v0.8.0", "v0.8.3", "v0.9.0", "v0.9.2"]),
@@ -583,7 +589,7 @@ mod tests {
         assert!(!dep.breaking);
         assert_eq!(
             dep.release_notes_url.as_deref(),
-            Some("https://github.com/acme/messaging/releases/tag/v0.8.0")
+            Some("https://github.com/acme/messaging/releases/tag/v0.8.3")
         );
         assert_eq!(dep.source_kind, Some(SourceKind::Git));
         assert_eq!(
@@ -627,8 +633,8 @@ mod tests {
         assert!(dep.breaking);
         assert_eq!(dep.target_version.as_deref(), Some("6.0.0"));
         let ranged = &dep.usages[1];
-        assert_eq!(ranged.target_version, None);
-        assert!(ranged.note.as_deref().unwrap().contains(">= 5.0, < 6.0"));
+        assert_eq!(ranged.target_version.as_deref(), Some("6.0.0"));
+        assert_eq!(ranged.note, None);
     }
 
     #[test]

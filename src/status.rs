@@ -13,7 +13,7 @@ mod time;
 
 use crate::config::{environment_label, valid_name, Config};
 use crate::environment::{Environment, EnvironmentError};
-use crate::model::{FileError, ScanResult, Skipped};
+use crate::model::{FileError, Origin, ScanResult, Skipped, Usage, VersionForm};
 use crate::plan::{self, Plan, Strategy};
 use crate::promote::{valid_dependency_id, valid_version};
 use crate::publish::github::{GitHubError, IssueState, IssueTracker, LabelledIssue};
@@ -74,6 +74,7 @@ pub fn chain_from_globs(
                     working_dir: working_dir.to_path_buf(),
                     include_dirs: vec![glob.trim().to_string()],
                     exclude_dirs: Vec::new(),
+                    default_registry: None,
                 },
                 label: environment_label(name),
             }),
@@ -295,10 +296,12 @@ pub fn collect(opts: &StatusOptions) -> Result<Status, StatusError> {
         .chain
         .iter()
         .map(|c| {
-            crate::scan::scan(&c.env).map_err(|source| StatusError::Environment {
-                name: c.name.clone(),
-                source,
-            })
+            crate::scan::scan(&c.env)
+                .map(pins_apart)
+                .map_err(|source| StatusError::Environment {
+                    name: c.name.clone(),
+                    source,
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let plans = opts
@@ -512,6 +515,32 @@ fn versions_in_use(
 
 fn display_path(path: &std::path::Path) -> String {
     path.to_string_lossy().replace('\\', "/")
+}
+
+/// Commit and branch refs are usages to the plan, whose listing tells what they are; the
+/// status shows them as pins beside the versions.
+fn pins_apart(mut scan: ScanResult) -> ScanResult {
+    let is_pin = |u: &Usage| match u.form {
+        VersionForm::CommitPin => true,
+        VersionForm::GitRef => crate::version::parse_tag(&u.current).is_none(),
+        _ => false,
+    };
+    let (pins, versions): (Vec<Usage>, Vec<Usage>) = std::mem::take(&mut scan.usages)
+        .into_iter()
+        .partition(is_pin);
+    scan.usages = versions;
+    scan.skipped.extend(pins.into_iter().filter_map(|u| {
+        let Origin::Git { url } = &u.source.origin else {
+            return None;
+        };
+        Some(Skipped {
+            source: format!("git::{url}//{}?ref={}", u.source.module, u.current),
+            file: u.file,
+            line: u.line,
+            reason: "pinned to a commit or a branch".into(),
+        })
+    }));
+    scan
 }
 
 /// The dependency a skipped source would have if its ref were a version: commit and branch

@@ -67,6 +67,8 @@ struct Step {
     chain_finished: Option<String>,
     dependency: Option<String>,
     version: Option<String>,
+    /// Registry of host-less addresses in `.tf`/`.hcl` files (input or environments file).
+    default_registry: Option<String>,
     /// A dispatched group's members at their exact versions.
     members: Vec<Member>,
 }
@@ -114,6 +116,10 @@ impl Step {
             (Some(config), Some(name)) => config.entry(name)?.cloned(),
             _ => None,
         };
+        let default_registry = crate::config::default_registry(
+            inputs.get("default_registry").as_deref(),
+            config.as_ref(),
+        )?;
         Ok(Step {
             out: Printer::action(),
             inputs,
@@ -128,6 +134,7 @@ impl Step {
             chain_finished,
             dependency,
             version,
+            default_registry,
             members,
         })
     }
@@ -160,6 +167,13 @@ impl Step {
     }
 
     fn env_of(&self, env_config: Option<&EnvironmentConfig>) -> Environment {
+        Environment {
+            default_registry: self.default_registry.clone(),
+            ..self.folders_of(env_config)
+        }
+    }
+
+    fn folders_of(&self, env_config: Option<&EnvironmentConfig>) -> Environment {
         let working_dir = self.working_dir.clone();
         match env_config {
             Some(env) if self.inputs.list("include_dirs").is_empty() => {
@@ -169,6 +183,7 @@ impl Step {
                 working_dir,
                 include_dirs: self.inputs.list("include_dirs"),
                 exclude_dirs: self.inputs.list("exclude_dirs"),
+                default_registry: None,
             },
         }
     }
@@ -244,7 +259,10 @@ impl Step {
         summary.push_str(&pull_limit::render_deferred(&selection));
         summary.push_str(&report::render_notes(&report.notes));
         self.runner.append_summary(&summary)?;
-        Ok(())
+        match report::listing_failure(&report.plan) {
+            Some(message) => bail!(message),
+            None => Ok(()),
+        }
     }
 
     /// The dependencies this run hands to the update matrix. A promotion (exact versions) is

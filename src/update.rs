@@ -240,16 +240,25 @@ fn pick(
     .or_else(|| chosen.clone())
 }
 
+/// The version of each usage that moves, and the `# v1.2.3` comment of a commit pin with it.
 fn edits_of(dep: &DependencyPlan) -> Vec<Edit> {
     dep.usages
         .iter()
-        .filter_map(|u| {
-            u.new_text.as_ref().map(|new| Edit {
+        .flat_map(|u| {
+            let version = u.new_text.as_ref().map(|new| Edit {
                 file: u.usage.file.clone(),
                 span: u.usage.span.clone(),
                 old: u.usage.current.clone(),
                 new: new.clone(),
-            })
+            });
+            let comment = u.usage.pin_comment.as_ref().zip(u.comment_text.as_ref());
+            let comment = comment.map(|(comment, new)| Edit {
+                file: u.usage.file.clone(),
+                span: comment.span.clone(),
+                old: comment.tag.clone(),
+                new: new.clone(),
+            });
+            version.into_iter().chain(comment)
         })
         .collect()
 }

@@ -1,27 +1,48 @@
 //! Tolerant version parsing, breaking-change detection and Terraform version constraints.
 //!
-//! Tags in module repositories rarely follow semver to the letter (`v1.2.3`, `1.2`), and
-//! registry `version` attributes are Terraform constraints (`~> 5.1`), which no semver crate
-//! understands; this module bridges both to `semver::Version`.
+//! Tags in module repositories rarely follow semver to the letter (`v1.2.3`, `1.2`,
+//! `vpc-v1.2.3`, `modules/vpc/1.2.3`), and registry `version` attributes are Terraform
+//! constraints (`~> 5.1`), which no semver crate understands; this module bridges both to
+//! `semver::Version`.
 
 use crate::model::VersionForm;
 use std::cmp::Ordering;
 use std::ops::Range;
 
-/// Prefixes kept verbatim in front of a version, longest first so `release-` wins over none.
-const PREFIXES: [&str; 3] = ["release-", "v", "V"];
+/// Characters that end the name part of a tag family (`vpc-`, `vpc_`, `modules/vpc/`).
+const SEPARATORS: [char; 3] = ['-', '_', '/'];
 
 /// A listed or written version: the text as it appears and what it means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
     pub text: String,
     pub semver: semver::Version,
+    /// How many of major/minor/patch the text writes: `v1` is 1, `v1.2` is 2.
+    pub precision: usize,
+    /// Length of the text before the number (`vpc-v` in `vpc-v1.2.3`).
+    prefix_len: usize,
 }
 
 impl Version {
-    /// The non-numeric prefix (`v`, `release-` or ""), which decides the "style" of a tag.
+    /// The text before the number (`v`, `vpc-v`, `modules/vpc/` or ""), the "style" of a tag.
     pub fn prefix(&self) -> &str {
-        split_prefix(&self.text).0
+        &self.text[..self.prefix_len]
+    }
+
+    /// The tag family: the prefix without a `v` that only marks a version, so `vpc-v1.2.3`
+    /// and `vpc-1.3.0` are one family, `eks-v1.0.0` another, and `v1.2.3` and `1.2.3` the
+    /// family of unnamed tags.
+    pub fn family(&self) -> &str {
+        family_of(self.prefix())
+    }
+
+    /// A tag that names fewer parts than a release (`v1`, and `v1.2` in a repository that
+    /// tags `v1.2.0`): a moving tag that points at the latest release it covers.
+    pub fn covers(&self, release: &Version) -> bool {
+        self.precision < release.precision
+            && self.family() == release.family()
+            && self.semver.major == release.semver.major
+            && (self.precision < 2 || self.semver.minor == release.semver.minor)
     }
 }
 
@@ -40,20 +61,32 @@ impl PartialOrd for Version {
     }
 }
 
-fn split_prefix(text: &str) -> (&str, &str) {
-    PREFIXES
-        .iter()
-        .find_map(|p| text.strip_prefix(p).map(|rest| (&text[..p.len()], rest)))
-        .unwrap_or(("", text))
+/// The family a tag prefix belongs to, see [`Version::family`].
+pub fn family_of(prefix: &str) -> &str {
+    match prefix.strip_suffix(['v', 'V']) {
+        Some(name) if name.is_empty() || name.ends_with(SEPARATORS) => name,
+        _ => prefix,
+    }
 }
 
-/// Parses `major.minor[.patch][-pre][+build]` after an optional prefix, padding a missing patch.
-/// `min_parts` is 2 for tags: a bare `v1` is usually a moving major tag, not a release.
+/// A prefix may name a module (`vpc-`, `modules/vpc/`), mark a version (`v`), or both; it
+/// never ends in a letter or digit that could belong to the number (`x1.2.3`, `1.2.3.4`).
+fn valid_prefix(prefix: &str) -> bool {
+    let charset = prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || SEPARATORS.contains(&c));
+    let ends_well =
+        prefix.is_empty() || prefix.ends_with(SEPARATORS) || family_of(prefix) != prefix;
+    charset && ends_well && prefix.len() <= 100
+}
+
+/// Parses `major[.minor[.patch]][-pre][+build]`, padding missing parts. `min_parts` is 2 for
+/// releases: a bare `v1` is a moving major tag, not a release.
 fn parse_numeric(text: &str, min_parts: usize) -> Option<(semver::Version, usize)> {
     let core_end = text.find(['-', '+']).unwrap_or(text.len());
     let (core, tail) = text.split_at(core_end);
     let parts = core.split('.').count();
-    if parts < min_parts || parts > 3 {
+    if parts < min_parts || parts > 3 || (parts == 1 && !tail.is_empty()) {
         return None;
     }
     let padding = ".0".repeat(3 - parts);
@@ -61,15 +94,37 @@ fn parse_numeric(text: &str, min_parts: usize) -> Option<(semver::Version, usize
     Some((semver, parts))
 }
 
-/// `v1.2.3`, `1.2.3`, `1.2` (as 1.2.0), `v2.0.0-rc1`; anything else (branch names, `v1`,
-/// `latest`) is not a version.
+/// Any tag that carries a version number after an optional family prefix, moving tags (`v1`)
+/// included.
+pub fn parse_tag(text: &str) -> Option<Version> {
+    text.char_indices()
+        .filter(|(_, c)| c.is_ascii_digit())
+        .map(|(at, _)| at)
+        .find_map(|at| {
+            let prefix = &text[..at];
+            if !valid_prefix(prefix) {
+                return None;
+            }
+            let (semver, precision) = parse_numeric(&text[at..], 1)?;
+            Some(Version {
+                text: text.to_string(),
+                semver,
+                precision,
+                prefix_len: at,
+            })
+        })
+}
+
+/// `v1.2.3`, `1.2.3`, `1.2` (as 1.2.0), `v2.0.0-rc1`, `vpc-v1.2.3`; anything else (branch
+/// names, `v1`, `latest`) is not a version.
 pub fn parse_version(text: &str) -> Option<Version> {
-    let (_, rest) = split_prefix(text);
-    let (semver, _) = parse_numeric(rest, 2)?;
-    Some(Version {
-        text: text.to_string(),
-        semver,
-    })
+    parse_tag(text).filter(|v| v.precision >= 2)
+}
+
+/// A constraint token may write `v` before its number (`>= v1.2`).
+fn split_v(token: &str) -> (&str, &str) {
+    let digits = token.strip_prefix(['v', 'V']).unwrap_or(token);
+    token.split_at(token.len() - digits.len())
 }
 
 /// A breaking change: the major differs, or for 0.x versions the minor differs.
@@ -166,7 +221,7 @@ fn parse_clause(part: &str, offset: usize) -> Option<Clause> {
     }
     // The token starts a suffix of `part`, so its offset follows from the lengths.
     let token_start = offset + part.len() - after_op.trim_start().len();
-    let (_, numeric) = split_prefix(token);
+    let (_, numeric) = split_v(token);
     let (version, precision) = parse_numeric(numeric, 1)?;
     Some(Clause {
         op,
@@ -214,7 +269,10 @@ pub fn rewrite(
     target: &Version,
 ) -> Result<Option<String>, RewriteError> {
     match form {
-        VersionForm::GitRef | VersionForm::TfrQuery => Ok(Some(target.text.clone())),
+        // A commit pin's new commit id is the target tag's, which only the listing knows.
+        VersionForm::GitRef | VersionForm::TfrQuery | VersionForm::CommitPin => {
+            Ok(Some(target.text.clone()))
+        }
         VersionForm::RegistryAttribute => rewrite_constraint(current, &target.semver),
     }
 }
@@ -229,12 +287,13 @@ fn rewrite_constraint(
         constraint: current.to_string(),
         target: target.to_string(),
     };
+    if constraint.matches(target) && constraint.clauses.len() > 1 {
+        return Ok(None);
+    }
     let [only] = constraint.clauses.as_slice() else {
-        return if constraint.matches(target) {
-            Ok(None)
-        } else {
-            Err(unsatisfied())
-        };
+        return shift_range(current, &constraint, target)
+            .map(Some)
+            .ok_or_else(unsatisfied);
     };
     let precision = match only.op {
         Op::Eq => 3,
@@ -243,7 +302,7 @@ fn rewrite_constraint(
         _ => return Err(unsatisfied()),
     };
     let token = &current[only.token.clone()];
-    let new_token = format!("{}{}", split_prefix(token).0, render(target, precision));
+    let new_token = format!("{}{}", split_v(token).0, render(target, precision));
     let text = format!(
         "{}{}{}",
         &current[..only.token.start],
@@ -254,6 +313,48 @@ fn rewrite_constraint(
     match parse_constraint(&text) {
         Some(rewritten) if rewritten.matches(target) => Ok(Some(text)),
         _ => Err(unsatisfied()),
+    }
+}
+
+/// `>= A, < B` where B is the first breaking version after A (`>= 5.0, < 6.0`,
+/// `>= 0.3, < 0.4`) keeps that shape around the target: `>= T, < next breaking after T`, each
+/// bound written with the precision it had. Other ranges are not moved.
+fn shift_range(current: &str, constraint: &Constraint, target: &semver::Version) -> Option<String> {
+    let [first, second] = constraint.clauses.as_slice() else {
+        return None;
+    };
+    let (lower, upper) = match first.op {
+        Op::Ge => (first, second),
+        _ => (second, first),
+    };
+    let one_step = lower.op == Op::Ge
+        && upper.op == Op::Lt
+        && upper.version == breaking_boundary(&lower.version)
+        && target > &lower.version;
+    if !one_step {
+        return None;
+    }
+    let mut text = current.to_string();
+    let mut bounds = [
+        (upper, render(&breaking_boundary(target), upper.precision)),
+        (lower, render(target, lower.precision)),
+    ];
+    // From the end of the text, so the earlier token's range still holds.
+    bounds.sort_by_key(|(clause, _)| std::cmp::Reverse(clause.token.start));
+    for (clause, new) in bounds {
+        let token = &current[clause.token.clone()];
+        let replacement = format!("{}{new}", split_v(token).0);
+        text.replace_range(clause.token.clone(), &replacement);
+    }
+    let rewritten = parse_constraint(&text)?;
+    rewritten.matches(target).then_some(text)
+}
+
+/// The lowest version that is a breaking change from `v`.
+fn breaking_boundary(v: &semver::Version) -> semver::Version {
+    match v.major {
+        0 => semver::Version::new(0, v.minor + 1, 0),
+        major => semver::Version::new(major + 1, 0, 0),
     }
 }
 
@@ -463,13 +564,75 @@ mod tests {
         assert_eq!(rw(">= 1.0, < 2.0", "1.5.0"), Ok(None));
         assert_eq!(rw(">= 1.0", "3.0.0"), Ok(None));
         assert_eq!(
-            rw(">= 1.0, < 2.0", "2.0.0"),
+            rw(">= 1.0, < 1.5", "2.0.0"),
             Err(RewriteError::Unsatisfied {
-                constraint: ">= 1.0, < 2.0".into(),
+                constraint: ">= 1.0, < 1.5".into(),
                 target: "2.0.0".into()
             })
         );
         assert!(rw("< 2.0", "2.1.0").is_err());
+    }
+
+    #[test]
+    fn one_step_ranges_move_with_the_breaking_target() {
+        assert_eq!(
+            rw(">= 5.0, < 6.0", "6.0.0"),
+            Ok(Some(">= 6.0, < 7.0".into()))
+        );
+        assert_eq!(rw(">=5.2.1,<6", "6.3.0"), Ok(Some(">=6.3.0,<7".into())));
+        assert_eq!(
+            rw("< 0.4, >= 0.3", "0.4.2"),
+            Ok(Some("< 0.5, >= 0.4".into()))
+        );
+        assert!(
+            rw(">= 5.0, < 5.5", "6.0.0").is_err(),
+            "not one breaking step wide"
+        );
+        assert!(rw(">= 5.0, <= 6.0", "7.0.0").is_err());
+        assert!(rw(">= 5.0, < 6.0, != 5.3.0", "6.0.0").is_err());
+    }
+
+    #[test]
+    fn tags_of_a_family_keep_their_prefix() {
+        for (text, prefix, family) in [
+            ("vpc-v1.2.3", "vpc-v", "vpc-"),
+            ("vpc-1.3.0", "vpc-", "vpc-"),
+            ("vpc/v1.2.3", "vpc/v", "vpc/"),
+            ("modules/vpc/1.2.3", "modules/vpc/", "modules/vpc/"),
+            ("vpc_1.2.3", "vpc_", "vpc_"),
+            ("s3-bucket-v0.4.0", "s3-bucket-v", "s3-bucket-"),
+            ("release-4.5.6", "release-", "release-"),
+            ("v1.2.3", "v", ""),
+            ("1.2.3", "", ""),
+        ] {
+            let parsed = v(text);
+            assert_eq!(
+                (parsed.prefix(), parsed.family()),
+                (prefix, family),
+                "{text}"
+            );
+        }
+        assert_eq!(v("s3-bucket-v0.4.0").semver, sv("0.4.0"));
+        assert_eq!(v("modules/vpc/1.2.3").semver, sv("1.2.3"));
+        assert!(
+            parse_version("dev1.2.3").is_none(),
+            "`dev` is no family separator"
+        );
+    }
+
+    #[test]
+    fn moving_tags_cover_their_releases() {
+        let major = parse_tag("v1").unwrap();
+        assert_eq!((major.precision, major.semver.clone()), (1, sv("1.0.0")));
+        assert!(parse_version("v1").is_none());
+        assert!(major.covers(&v("v1.4.2")));
+        assert!(!major.covers(&v("v2.0.0")));
+        assert!(!major.covers(&v("vpc-v1.0.0")));
+        let minor = v("v1.2");
+        assert!(minor.covers(&v("1.2.7")));
+        assert!(!minor.covers(&v("v1.3.0")));
+        assert!(!minor.covers(&v("v1.2")));
+        assert!(parse_tag("v1-beta").is_none());
     }
 
     #[test]

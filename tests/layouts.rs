@@ -26,6 +26,8 @@ struct World {
     infra: WorkingRepo,
     /// The fixture as written into the checkout (path → text).
     files: BTreeMap<String, String>,
+    /// The commit of acme/terraform-aws-app's v0.4.0, pinned in OTHER_FORMS.
+    pin: String,
 }
 
 fn world() -> World {
@@ -68,6 +70,7 @@ fn world() -> World {
         registry,
         infra,
         files,
+        pin,
     }
 }
 
@@ -270,15 +273,14 @@ fn every_fixture_file_passes_terraform_fmt() {
     }
 }
 
-/// The forms layouts-versions owns (tag families, commit pins, moving tags) live in this file;
-/// these tests only check that its usages are found, not their targets.
+/// Tag families, commit pins and moving tags live in this file.
 const OTHER_FORMS: &str = "dev/us-east-1/forms/main.tf";
 
 #[test]
 fn report_reads_every_layout_form_where_its_version_is_written() {
     let w = world();
     let spec = w.spec(&[]);
-    let expected: [(&str, &[Place]); 7] = [
+    let expected: [(&str, &[Place]); 6] = [
         // `try(values.catalog_ref, "v1.0.0")` in a stack: the literal default.
         (
             "acme/catalog/units/api",
@@ -315,15 +317,23 @@ fn report_reads_every_layout_form_where_its_version_is_written() {
             "acme/terraform-google-gke/cluster",
             &[("common.hcl", 4, "v1.2.0")],
         ),
-        // A file with a repeated object key, which hcl-edit alone rejects.
-        (
-            "acme/terraform-aws-app/service",
-            &[("dev/us-east-1/app/main.tf", 3, "v0.4.0")],
-        ),
     ];
     for (id, places) in expected {
         assert_eq!(usages(&spec, id), triples(places), "{id}");
     }
+    // A file with a repeated object key, which hcl-edit alone rejects, and the commit pin of
+    // the same release with its `# v0.4.0` comment.
+    assert_eq!(
+        usages(&spec, "acme/terraform-aws-app/service"),
+        [
+            (
+                "dev/us-east-1/app/main.tf".to_string(),
+                3,
+                "v0.4.0".to_string()
+            ),
+            (OTHER_FORMS.to_string(), 8, w.pin.clone()),
+        ]
+    );
     let target = |id: &str| {
         let deps = spec["Dependencies"].as_array().unwrap();
         deps.iter().find(|d| d["ID"] == id).unwrap()["TargetSafeVersion"].clone()
@@ -331,18 +341,23 @@ fn report_reads_every_layout_form_where_its_version_is_written() {
     assert_eq!(target("acme/catalog/units/api"), "v1.1.0");
     assert_eq!(target("acme/terraform-google-gke/cluster"), "v1.3.0");
     assert_eq!(target("terraform-aws-modules/vpc/aws"), "5.1.0");
-    // Only the forms of OTHER_FORMS may be skipped (the commit pin, today).
+    // The tag family keeps its prefix; the pin's release moves like its tag.
+    assert_eq!(target("acme/infra-modules/vpc"), "vpc-v1.3.0");
+    assert_eq!(target("acme/terraform-aws-app/service"), "v0.4.2");
+    // Only the moving tag is skipped, with the reason that it floats by itself.
     let skipped = spec["Skipped"].as_array().unwrap();
+    let [moving] = skipped.as_slice() else {
+        panic!("{skipped:#?}")
+    };
+    assert_eq!(moving["File"], OTHER_FORMS);
     assert!(
-        skipped.iter().all(|s| s["File"] == OTHER_FORMS),
-        "{skipped:#?}"
+        moving["Reason"].as_str().unwrap().contains("moving tag"),
+        "{moving:#}"
     );
     assert!(
         spec["Errors"].as_array().is_none_or(Vec::is_empty),
         "{spec:#}"
     );
-    // Place for layouts-versions: the targets of the tag family (vpc-v1.3.0), of the pin and
-    // of the moving tag. Today they are only found (see the table in the next test).
 }
 
 #[test]

@@ -20,6 +20,7 @@ fn env(root: &Path, include: &[&str], exclude: &[&str]) -> Environment {
         working_dir: root.to_path_buf(),
         include_dirs: include.iter().map(|s| s.to_string()).collect(),
         exclude_dirs: exclude.iter().map(|s| s.to_string()).collect(),
+        default_registry: None,
     }
 }
 
@@ -326,10 +327,13 @@ fn every_source_form_is_understood() {
             ">= 1.0, < 2.0",
             reg,
         ),
+        // A ref that may be a tag reaches the listing, which tells what it is.
+        ("dev/app/main.tf", 32, "acme/mods", "main", git),
         (
             "dev/app/registry.tofu",
             2,
-            "terraform-aws-modules/rds/aws",
+            // A host-less address in a .tofu file is OpenTofu's registry's.
+            "registry.opentofu.org/terraform-aws-modules/rds/aws",
             "6.0.0",
             tfr,
         ),
@@ -343,7 +347,7 @@ fn every_source_form_is_understood() {
         (
             "dev/vpc/terragrunt.hcl",
             8,
-            "platform/modules/vpc",
+            "git.example.com/platform/modules/vpc",
             "v1.2.3",
             git,
         ),
@@ -406,11 +410,6 @@ fn unmanaged_sources_are_skipped_with_reasons() {
     let expected = [
         ("dev/app/main.tf", 26, "local path"),
         ("dev/app/main.tf", 29, "no version constraint"),
-        (
-            "dev/app/main.tf",
-            32,
-            "ref `main` is a branch or commit, not a version",
-        ),
         ("dev/app/main.tf", 35, "unversioned git source (no ?ref=)"),
         ("dev/app/main.tf", 38, "archive"),
         (
@@ -439,7 +438,7 @@ fn a_file_with_a_syntax_error_is_reported_and_the_rest_scanned() {
     assert_eq!(error.line, 5, "{error:?}");
     assert!(error.column >= 1 && !error.message.is_empty(), "{error:?}");
     assert!(result.usages.iter().all(|u| u.file != error.file));
-    assert_eq!(result.usages.len(), 11);
+    assert_eq!(result.usages.len(), 12);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The report → promote round trip through the public API: dev's spec names a version, prod
 //! later moves to exactly that version although a newer one has been released since.
 
-use patcher::model::{Listings, Origin, ScanResult, Source, Usage, VersionForm};
+use patcher::model::{Listed, Listings, Origin, ScanResult, Source, Usage, VersionForm};
 use patcher::plan::{plan, retarget, Strategy};
 use patcher::spec::{from_json, from_plan, to_json};
 
@@ -27,6 +27,7 @@ fn scan(env: &str, current: &str) -> ScanResult {
         source: source().into(),
         current: current.into(),
         form: VersionForm::GitRef,
+        pin_comment: None,
     };
     ScanResult {
         usages: vec![usage("account2"), usage("account1")],
@@ -38,7 +39,7 @@ fn listings(tags: &[&str]) -> Listings {
     let mut listings = Listings::new();
     listings.insert(
         source().origin,
-        Ok(tags.iter().map(|t| t.to_string()).collect()),
+        Ok(tags.iter().map(|t| Listed::name(*t)).collect()),
     );
     listings
 }

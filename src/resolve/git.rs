@@ -5,6 +5,7 @@ use super::{ResolveConfig, ResolveError};
 use crate::cooldown::{parse_time, Dates};
 use crate::gitcmd;
 use crate::http::Client;
+use crate::model::Listed;
 use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
@@ -12,8 +13,9 @@ use std::time::Duration;
 const ATTEMPTS: u32 = 3;
 const FIRST_DELAY: Duration = Duration::from_millis(500);
 
-/// Tag names of `url` as `git ls-remote` lists them (sorted by git, not filtered).
-pub fn list_tags(url: &str, token: Option<&str>) -> Result<Vec<String>, ResolveError> {
+/// Tags of `url` as `git ls-remote` lists them (sorted by git, not filtered), each with the
+/// commit it points at.
+pub fn list_tags(url: &str, token: Option<&str>) -> Result<Vec<Listed>, ResolveError> {
     let remote = remote_url(url, token);
     let mut attempt = 1;
     loop {
@@ -75,7 +77,7 @@ impl Failure {
 fn ls_remote(remote: &str, token: Option<&str>) -> Result<String, Failure> {
     let output = gitcmd::git(token)
         .args(HARDENING)
-        .args(["ls-remote", "--tags", "--refs", "--", remote])
+        .args(["ls-remote", "--tags", "--", remote])
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| Failure::Other(format!("cannot run git: {e}")))?;
@@ -285,13 +287,31 @@ fn parse_tag_page(body: &str) -> Result<TagRefs, String> {
         .ok_or_else(|| "GitHub GraphQL API: no such repository".to_string())
 }
 
-fn parse_tags(stdout: &str) -> Vec<String> {
-    stdout
+/// Without `--refs`, git lists an annotated tag twice: the tag object, then `name^{}` with the
+/// commit it peels to, which is the id a `?ref=<commit>` pin writes.
+fn parse_tags(stdout: &str) -> Vec<Listed> {
+    let mut tags: Vec<Listed> = Vec::new();
+    for (commit, name) in stdout
         .lines()
         .filter_map(|line| line.split_once('\t'))
-        .filter_map(|(_, name)| name.strip_prefix("refs/tags/"))
-        .map(str::to_string)
-        .collect()
+        .filter_map(|(commit, r)| Some((commit, r.strip_prefix("refs/tags/")?)))
+    {
+        match name.strip_suffix("^{}") {
+            Some(tag) => match tags.iter_mut().rev().find(|t| t.name == tag) {
+                Some(listed) => listed.commit = Some(commit.to_string()),
+                None => tags.push(tagged(tag, commit)),
+            },
+            None => tags.push(tagged(name, commit)),
+        }
+    }
+    tags
+}
+
+fn tagged(name: &str, commit: &str) -> Listed {
+    Listed {
+        name: name.to_string(),
+        commit: Some(commit.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -321,8 +341,11 @@ mod tests {
 
     #[test]
     fn tags_are_read_from_ls_remote_output() {
-        let out = "aaa\trefs/tags/v1.0.0\nbbb\trefs/tags/release/2\nccc\trefs/heads/main\n";
-        assert_eq!(parse_tags(out), ["v1.0.0", "release/2"]);
+        let out = "aaa\trefs/tags/v1.0.0\nbbb\trefs/tags/release/2\nccc\trefs/tags/release/2^{}\nddd\trefs/heads/main\n";
+        assert_eq!(
+            parse_tags(out),
+            [tagged("v1.0.0", "aaa"), tagged("release/2", "ccc")]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::config::token_variable;
 use super::{OnceMap, ResolveConfig, ResolveError};
 use crate::cooldown::{parse_time, Dates};
 use crate::http::{Client, Response};
+use crate::model::Listed;
 use serde::Deserialize;
 
 /// OpenTofu's registry has no per-version documents; its documentation API lists every
@@ -85,7 +86,7 @@ impl Discovery {
         client: &Client,
         config: &ResolveConfig,
         module: &Module,
-    ) -> Result<Vec<String>, ResolveError> {
+    ) -> Result<Vec<Listed>, ResolveError> {
         let url = format!("{}versions", self.module_url(client, config, module)?);
         let resp = get(client, config, module.host, &url)?;
         match resp.status {
@@ -253,7 +254,7 @@ fn get(
         })
 }
 
-fn parse_versions(host: &str, body: &str) -> Result<Vec<String>, ResolveError> {
+fn parse_versions(host: &str, body: &str) -> Result<Vec<Listed>, ResolveError> {
     let document: VersionsDocument =
         serde_json::from_str(body).map_err(|e| ResolveError::Registry {
             host: host.to_string(),
@@ -263,7 +264,12 @@ fn parse_versions(host: &str, body: &str) -> Result<Vec<String>, ResolveError> {
         .modules
         .into_iter()
         .next()
-        .map(|m| m.versions.into_iter().map(|v| v.version).collect())
+        .map(|m| {
+            m.versions
+                .into_iter()
+                .map(|v| Listed::name(v.version))
+                .collect()
+        })
         .unwrap_or_default())
 }
 
@@ -335,10 +341,13 @@ mod tests {
     #[test]
     fn versions_are_taken_from_the_first_module() {
         let body = r#"{"modules":[{"source":"hashicorp/consul/aws","versions":[{"version":"0.1.0","submodules":[]},{"version":"v0.2.0"}]}]}"#;
-        assert_eq!(parse_versions("h", body).unwrap(), ["0.1.0", "v0.2.0"]);
+        assert_eq!(
+            parse_versions("h", body).unwrap(),
+            [Listed::name("0.1.0"), Listed::name("v0.2.0")]
+        );
         assert_eq!(
             parse_versions("h", r#"{"modules":[]}"#).unwrap(),
-            Vec::<String>::new()
+            Vec::<Listed>::new()
         );
         assert!(parse_versions("h", "<html>").is_err());
     }

@@ -3,8 +3,8 @@
 
 use super::parse::Loaded;
 use super::template::{Composed, FileId};
-use crate::model::{Fingerprint, Skipped, Source, Usage, VersionForm};
-use crate::source::{parse_source, redact_credentials, Parsed};
+use crate::model::{Fingerprint, PinComment, Skipped, Source, Usage, VersionForm};
+use crate::source::{default_registry_for, parse_source_in, redact_credentials, Parsed};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -22,6 +22,8 @@ pub(super) struct Files<'r> {
     pub root: Option<&'r Path>,
     loaded: RefCell<Vec<Arc<Loaded>>>,
     shared: Option<&'r SharedFiles>,
+    /// The configured registry of host-less addresses (`Environment::default_registry`).
+    registry: Option<&'r str>,
 }
 
 #[derive(Default)]
@@ -35,11 +37,13 @@ impl<'r> Files<'r> {
         root: Option<&'r Path>,
         scanned: Loaded,
         shared: Option<&'r SharedFiles>,
+        registry: Option<&'r str>,
     ) -> Files<'r> {
         Files {
             root,
             loaded: RefCell::new(vec![Arc::new(scanned)]),
             shared,
+            registry,
         }
     }
 
@@ -104,7 +108,10 @@ impl<'r> Files<'r> {
         source: &Composed,
         version: impl FnOnce() -> Option<Result<Composed, String>>,
     ) -> Result<Usage, String> {
-        match parse_source(&source.text) {
+        let scanned = self.get(0);
+        let name = scanned.rel.as_deref().or(scanned.path.as_deref());
+        let registry = default_registry_for(name.unwrap_or(Path::new("")), self.registry);
+        match parse_source_in(&source.text, registry) {
             Parsed::Versioned {
                 source: parsed,
                 version_range,
@@ -145,6 +152,10 @@ impl<'r> Files<'r> {
             )
         })?;
         let (line, column) = file.line_column(span.start);
+        let pin_comment = match form {
+            VersionForm::CommitPin => pin_comment(&file, span.end),
+            _ => None,
+        };
         Ok(Usage {
             file: rel,
             line,
@@ -153,6 +164,7 @@ impl<'r> Files<'r> {
             source: source.into(),
             current: composed.text[range].to_string(),
             form,
+            pin_comment,
         })
     }
 
@@ -244,4 +256,34 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// The `# v1.2.3` (or `# tag=v1.2.3`, `// v1.2.3`) comment after the string that holds a
+/// commit pin ending at `disk_end` of `file`, on the same line: the tag the pin stands for,
+/// which moves with it.
+fn pin_comment(file: &Loaded, disk_end: usize) -> Option<PinComment> {
+    let from = disk_end.checked_sub(file.shift)?;
+    let line_end = file.text[from..]
+        .find('\n')
+        .map_or(file.text.len(), |i| from + i);
+    let rest = &file.text[from..line_end];
+    let after_string = rest.find('"')? + 1;
+    let marker = rest[after_string..].trim_start();
+    let body = marker
+        .strip_prefix('#')
+        .or_else(|| marker.strip_prefix("//"))?
+        .trim_start();
+    let tag_text = body
+        .strip_prefix("tag=")
+        .or_else(|| body.strip_prefix("tag:"))
+        .unwrap_or(body)
+        .trim_start();
+    let tag = tag_text.split_whitespace().next()?;
+    crate::version::parse_version(tag)?;
+    // `tag` is a suffix-aligned slice of `rest`, so its offset follows from the lengths.
+    let start = from + rest.len() - tag_text.len() + file.shift;
+    Some(PinComment {
+        span: start..start + tag.len(),
+        tag: tag.to_string(),
+    })
 }

@@ -44,16 +44,22 @@ pub struct FileFindings {
 /// `rel_path` labels them, and a name ending in `.json` means JSON syntax.
 pub fn scan_file(rel_path: &Path, bytes: &[u8]) -> Result<FileFindings, FileError> {
     let loaded = Loaded::parse(rel_path, Some(rel_path.to_path_buf()), None, bytes)?;
-    scan_loaded(None, loaded, None)
+    scan_loaded(None, loaded, None, None)
 }
 
 /// Like [`scan_file`] for the file `rel_path` of the working dir `root` (absolute): Terragrunt
 /// `include` blocks, `read_terragrunt_config` and path functions (`find_in_parent_folders`,
 /// `dirname`, `get_terragrunt_dir`, `get_repo_root`) are followed, so
 /// `${include.envcommon.locals.base_source_url}?ref=v1.2.3` resolves, and a version written in
-/// another file of the working dir is a usage of that file.
-pub fn scan_file_in(root: &Path, rel_path: &Path, bytes: &[u8]) -> Result<FileFindings, FileError> {
-    scan_file_sharing(root, rel_path, bytes, None)
+/// another file of the working dir is a usage of that file. `registry` is the configured
+/// registry of host-less addresses.
+pub fn scan_file_in(
+    root: &Path,
+    rel_path: &Path,
+    bytes: &[u8],
+    registry: Option<&str>,
+) -> Result<FileFindings, FileError> {
+    scan_file_sharing(root, rel_path, bytes, None, registry)
 }
 
 /// [`scan_file_in`] where the files it reads may already have been read for another file.
@@ -62,20 +68,22 @@ fn scan_file_sharing(
     rel_path: &Path,
     bytes: &[u8],
     shared: Option<&SharedFiles>,
+    registry: Option<&str>,
 ) -> Result<FileFindings, FileError> {
     let path = root.join(rel_path);
     let loaded = Loaded::parse(rel_path, Some(rel_path.to_path_buf()), Some(path), bytes)?;
-    scan_loaded(Some(root), loaded, shared)
+    scan_loaded(Some(root), loaded, shared, registry)
 }
 
 fn scan_loaded(
     root: Option<&Path>,
     loaded: Loaded,
     shared: Option<&SharedFiles>,
+    registry: Option<&str>,
 ) -> Result<FileFindings, FileError> {
     let lenient = loaded.lenient.clone();
     let is_json = matches!(loaded.syntax, Syntax::Json(_));
-    let files = Files::new(root, loaded, shared);
+    let files = Files::new(root, loaded, shared, registry);
     let mut found = Found::default();
     if is_json {
         json::extract(&files, &mut found);
@@ -166,6 +174,31 @@ mod tests {
 
     fn at(text: &str, usage: &Usage) -> String {
         text[usage.span.clone()].to_string()
+    }
+
+    #[test]
+    fn commit_pins_carry_their_tag_comment() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        for (comment, tag) in [
+            ("# v1.2.3", Some("v1.2.3")),
+            ("  #tag=vpc-v1.2.3 keep", Some("vpc-v1.2.3")),
+            ("// tag: 1.2.3", Some("1.2.3")),
+            ("# pinned by hand", None),
+            ("", None),
+        ] {
+            let text = format!(
+                "module \"a\" {{\n  source = \"github.com/acme/mods?ref={sha}\" {comment}\n}}\n"
+            );
+            let (usages, _) = scan_text(&text);
+            let usage = &usages[0];
+            assert_eq!(usage.form, VersionForm::CommitPin);
+            assert_eq!(at(&text, usage), sha);
+            let found = usage.pin_comment.as_ref().map(|c| {
+                assert_eq!(&text[c.span.clone()], c.tag, "{comment}");
+                c.tag.as_str()
+            });
+            assert_eq!(found, tag, "{comment}");
+        }
     }
 
     #[test]
@@ -348,7 +381,7 @@ mod tests {
         }
         let root = root.canonicalize().unwrap();
         let bytes = std::fs::read(root.join(scanned)).unwrap();
-        scan_file_in(&root, Path::new(scanned), &bytes).unwrap()
+        scan_file_in(&root, Path::new(scanned), &bytes, None).unwrap()
     }
 
     const GKE_UNIT: &str = "locals {\n  common = read_terragrunt_config(find_in_parent_folders(\"common.hcl\"))\n}\nterraform {\n  source = \"github.com/acme/gke?ref=${local.common.locals.versions.gke}\"\n}\n";
@@ -378,8 +411,13 @@ mod tests {
         let root = dir.path().join("live").join("dev");
         std::fs::create_dir_all(root.join("gke")).unwrap();
         let root = root.canonicalize().unwrap();
-        let found =
-            scan_file_in(&root, Path::new("gke/terragrunt.hcl"), GKE_UNIT.as_bytes()).unwrap();
+        let found = scan_file_in(
+            &root,
+            Path::new("gke/terragrunt.hcl"),
+            GKE_UNIT.as_bytes(),
+            None,
+        )
+        .unwrap();
         assert!(found.usages.is_empty(), "{found:?}");
         assert!(
             found.skipped[0].reason.contains("outside the working dir"),
@@ -403,6 +441,7 @@ mod tests {
             &root,
             Path::new("dev/gke/terragrunt.hcl"),
             GKE_UNIT.as_bytes(),
+            None,
         )
         .unwrap();
         assert!(found.usages.is_empty(), "{found:?}");

@@ -27,7 +27,13 @@ pub fn scan(env: &Environment) -> Result<ScanResult, EnvironmentError> {
         .build_parallel()
         .run(|| {
             Box::new(|entry| {
-                let outcome = visit(root, &matcher, &shared, entry);
+                let outcome = visit(
+                    root,
+                    &matcher,
+                    &shared,
+                    env.default_registry.as_deref(),
+                    entry,
+                );
                 merge(&found, outcome);
                 WalkState::Continue
             })
@@ -78,6 +84,7 @@ fn visit(
     root: &Path,
     matcher: &DirMatcher,
     shared: &SharedFiles,
+    registry: Option<&str>,
     entry: Result<DirEntry, ignore::Error>,
 ) -> Outcome {
     let entry = match entry {
@@ -104,7 +111,7 @@ fn visit(
     }
     match crate::edit::read_regular(entry.path()) {
         Ok(bytes) if is_module_file(&rel, &bytes) => {
-            match scan_file_sharing(root, &rel_path, &bytes, Some(shared)) {
+            match scan_file_sharing(root, &rel_path, &bytes, Some(shared), registry) {
                 Ok(findings) => Outcome::Found(findings),
                 Err(err) => Outcome::Error(err),
             }
