@@ -105,6 +105,16 @@ check "actionlint: seed workflows of ${guide##*/}" actionlint_in "$seed" -shellc
   -ignore 'the runtime or service used by "actions/checkout@v[34]" action is retired' \
   -ignore 'runtime "node20" is deprecated .* "actions/checkout@v[34]"'
 
+# The fake GitHub server's committed OpenAPI subset is what the full description gives.
+openapi_subset() {
+  if [ -f "$root/../shared/github-rest-api/api.github.com.json" ]; then
+    python3 scripts/github-openapi-subset.py --check
+  else
+    echo "../shared/github-rest-api absent: subset not re-derived"
+  fi
+}
+check "OpenAPI subset: crates/testkit/openapi" openapi_subset
+
 check "zizmor: examples/workflows, action.yml" \
   zizmor --offline --strict-collection --no-progress examples/workflows/*.yml action.yml
 
