@@ -8,9 +8,10 @@
 #   3. a newer sqs release appears; update-stage.yml, that repository_dispatch: one stage pull
 #      request moving sqs to exactly the version dev was tested with, not the newer one.
 #
-# Jobs run on the host (-P ubuntu-latest=-self-hosted); the action's Docker image is built by
-# act from this checkout's Dockerfile (the workflows' `uses: patcher-dev/patcher@<sha>` is
-# mapped to the checkout with --local-repository). The fake github.com is `fake-github` (crate
+# Jobs run on the host (-P ubuntu-latest=-self-hosted); the action's Docker image is built from
+# this checkout's Dockerfile. The workflows run as a user copies them: the placeholder
+# `uses: OWNER/patcher@<sha>` replaced by a pin (this checkout's commit), which act maps to the
+# checkout with --local-repository. The fake github.com is `fake-github` (crate
 # testkit): the GitHub REST API on 127.0.0.1, module and infrastructure repositories as bare
 # git repositories, reached from their github.com addresses through a gitconfig `insteadOf`.
 # See docs/act.md for what act does and does not do offline.
@@ -21,6 +22,7 @@ cd "$(dirname "$0")/.."
 repo_root=$PWD
 
 ACT_VERSION=0.2.89
+PLACEHOLDER='OWNER/patcher@<sha>'
 INFRA_REPO=acme/infrastructure-live
 SQS=acme/terraform-aws-sqs/sqs
 VPC=acme/terraform-aws-vpc/vpc
@@ -44,11 +46,14 @@ ensure_act() {
   fi
 }
 
-# The pinned ref the example workflows use for `owner/name`: act is told to serve that exact ref
-# from a local folder, so the examples stay as users copy them.
-pinned_ref() {
-  grep -hoE "uses: $1@[0-9a-f]{40}" "$repo_root"/examples/workflows/update-{dev,stage}.yml |
-    sed 's/.*@//' | sort -u
+# The example workflows with the placeholder replaced by $ACTION_PIN, as a user adopts them.
+pin_examples() {
+  local dest=$1 file
+  mkdir -p "$dest"
+  for file in "$repo_root"/examples/workflows/update-{dev,stage}.yml; do
+    grep -qF "uses: $PLACEHOLDER " "$file" || fail "${file##*/} does not use $PLACEHOLDER"
+    sed "s#uses: $PLACEHOLDER #uses: $ACTION_PIN #" "$file" >"$dest/${file##*/}"
+  done
 }
 
 # What a push of this checkout would publish (tracked and untracked-but-not-ignored files):
@@ -93,7 +98,7 @@ checkout_infrastructure() {
     git clone --quiet "https://github.com/$INFRA_REPO.git" "$workdir"
 }
 
-# The image act would build for `uses: patcher-dev/patcher@<ref>` (a Docker action), built here
+# The image act would build for `uses: $ACTION_PIN` (a Docker action), built here
 # once from the exported checkout so that every job reuses it (act --rebuild=false) instead of
 # each job rebuilding it, concurrently, from a fresh copy of the folder.
 build_action_image() {
@@ -142,7 +147,7 @@ run_act() {
   # --action-cache-path), and the gitconfig's insteadOf targets are host paths too.
   act "$event" \
     -C "$workdir" \
-    -W "$repo_root/examples/workflows/$workflow" \
+    -W "$scratch/workflows/$workflow" \
     -e "$payload" \
     -P ubuntu-latest=-self-hosted \
     --pull=false \
@@ -150,7 +155,7 @@ run_act() {
     --rebuild=false \
     --no-cache-server \
     --action-cache-path "$scratch/act-cache" \
-    --local-repository "patcher-dev/patcher@$patcher_ref=$scratch/action" \
+    --local-repository "$ACTION_PIN=$scratch/action" \
     --local-repository "actions/checkout@$checkout_sha=$scratch/checkout" \
     --container-options "--network host -v $scratch:$scratch" \
     --env "GITHUB_API_URL=$api_url" \
@@ -258,9 +263,9 @@ main() {
   workdir=$scratch/workdir
   make_checkout_standin
   trap cleanup EXIT
-  patcher_ref=$(pinned_ref patcher-dev/patcher)
-  [[ $patcher_ref =~ ^[0-9a-f]{40}$ ]] || fail "examples pin patcher-dev/patcher at '$patcher_ref'"
-  action_image=act-patcher-dev-patcher-$patcher_ref-dockeraction:latest
+  ACTION_PIN=octo-org/patcher@$(git -C "$repo_root" rev-parse HEAD)
+  pin_examples "$scratch/workflows"
+  action_image=act-${ACTION_PIN//[\/@]/-}-dockeraction:latest
   export_action "$scratch/action"
 
   # One token for the run, shared with fake-github through the environment, never argv.
