@@ -102,11 +102,9 @@ checkout_infrastructure() {
 # once from the exported checkout so that every job reuses it (act --rebuild=false) instead of
 # each job rebuilding it, concurrently, from a fresh copy of the folder.
 build_action_image() {
-  docker build -t "$action_image" "$scratch/action" \
-    >"$scratch/image.log" 2>&1 || {
-    tail -n 40 "$scratch/image.log" >&2
-    fail "docker build of the action image"
-  }
+  # shellcheck source=.ci/base-images.sh
+  source "$repo_root/.ci/base-images.sh"
+  "$scratch/action/scripts/build-image.sh" "$action_image" || fail "docker build of the action image"
 }
 
 # act serves actions/checkout from the workdir only when the step names no `ref`; the promote

@@ -4,6 +4,7 @@
 # install the `zizmor` and `actionlint` executables).
 #
 # * examples/workflows/*.yml: actionlint + zizmor.
+# * .github/workflows/*.yml (the release workflow): actionlint + zizmor.
 # * the seed guide's three workflows (what our users run today, extracted from
 #   ../shared/seed/promotion-workflows-guide.md with only `uses: gruntwork-io/patcher-action@…`
 #   swapped for this action): actionlint, which checks every `with:` key they pass against
@@ -124,6 +125,10 @@ for file in examples/workflows/*.yml; do
 done
 check "zizmor: examples/workflows, action.yml" \
   zizmor --offline --strict-collection --no-progress "$pinned_copies"/*.yml action.yml
+
+# The project's own workflows (the release): actionlint in this repository, zizmor.
+check "actionlint: .github/workflows" actionlint_in "$root"
+check "zizmor: .github/workflows" zizmor --offline --strict-collection --no-progress .github/workflows/*.yml
 
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'lint: failed: %s\n' "${failed[@]}" >&2
