@@ -13,18 +13,18 @@ COPY . .
 RUN cargo build --release --locked --bin patcher \
  && cp target/release/patcher /patcher
 
-# git, the shell it starts local transports with, their libraries and the CA bundle, gathered
-# from Debian's packages into /rootfs (see scripts/docker-runtime-files.sh).
+# patcher, git, the shell git starts local transports with, their libraries and the CA bundle,
+# gathered from Debian's packages into /rootfs (see scripts/docker-runtime-files.sh).
 FROM ${DEBIAN_IMAGE} AS runtime-files
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates git \
  && rm -rf /var/lib/apt/lists/*
 COPY scripts/docker-runtime-files.sh /usr/local/bin/docker-runtime-files.sh
-RUN sh /usr/local/bin/docker-runtime-files.sh /rootfs
+COPY --from=build /patcher /usr/local/bin/patcher
+RUN sh /usr/local/bin/docker-runtime-files.sh /rootfs /usr/local/bin/patcher
 
 FROM scratch
 COPY --from=runtime-files /rootfs/ /
-COPY --from=build /patcher /usr/local/bin/patcher
 ENV PATH=/usr/local/bin:/usr/bin \
     SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 # Root, as the runner starts action containers; the binary marks the workspace, owned by the

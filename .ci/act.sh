@@ -135,6 +135,22 @@ YAML
 sed -i "s|WORKDIR|$workdir|" "$scratch/checkout/action.yml"
 }
 
+# act fetches every remote action a job names, even one whose `if` skips it. The App token step
+# is skipped here (no PATCHER_APP_CLIENT_ID variable); this stand-in fails the job if it ran.
+app_token_sha=1b10c78c7865c340bc4f6099eb2f838309f1e8c3
+make_app_token_standin() {
+  mkdir -p "$scratch/app-token"
+  cat >"$scratch/app-token/action.yml" <<'YAML'
+name: create-github-app-token stand-in
+description: must be skipped offline
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: echo "the App token step ran without PATCHER_APP_CLIENT_ID" >&2; exit 1
+YAML
+}
+
 # run_act NAME EVENT WORKFLOW PAYLOAD [act arguments…]
 run_act() {
   local name=$1 event=$2 workflow=$3 payload=$4 status=0
@@ -155,6 +171,7 @@ run_act() {
     --action-cache-path "$scratch/act-cache" \
     --local-repository "$ACTION_PIN=$scratch/action" \
     --local-repository "actions/checkout@$checkout_sha=$scratch/checkout" \
+    --local-repository "actions/create-github-app-token@$app_token_sha=$scratch/app-token" \
     --container-options "--network host -v $scratch:$scratch" \
     --env "GITHUB_API_URL=$api_url" \
     --env "GIT_CONFIG_GLOBAL=$gitconfig" \
@@ -260,6 +277,7 @@ main() {
   scratch=$(cd "$scratch" && pwd -P)
   workdir=$scratch/workdir
   make_checkout_standin
+  make_app_token_standin
   trap cleanup EXIT
   ACTION_PIN=octo-org/patcher@$(git -C "$repo_root" rev-parse HEAD)
   pin_examples "$scratch/workflows"

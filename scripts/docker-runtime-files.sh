@@ -4,9 +4,11 @@
 # (git runs local transports and hooks through it), the shared libraries `ldd` lists for those,
 # the CA bundle, a passwd/group naming root, and the copyright notice of every Debian package a
 # file comes from. Runs in a Debian stage with git and
-# ca-certificates installed.  Usage: docker-runtime-files.sh DEST
+# ca-certificates installed.  Usage: docker-runtime-files.sh DEST [BINARY...], where each BINARY
+# (patcher) is copied too, with the libraries it links.
 set -eu
 dest=$1
+shift
 core=/usr/lib/git-core
 mkdir -p "$dest/usr/bin" "$dest$core" "$dest/etc/ssl/certs" "$dest/tmp" \
   "$dest/usr/share/git-core/templates"
@@ -27,7 +29,7 @@ copy() {
   cp -L "$1" "$target"
 }
 
-binaries="/usr/bin/git $core/git-remote-http /usr/bin/dash"
+binaries="/usr/bin/git $core/git-remote-http /usr/bin/dash $*"
 for file in $binaries; do copy "$file"; done
 ln -s dash "$dest/usr/bin/sh"
 ln -s ../../bin/git "$dest$core/git"
@@ -40,7 +42,7 @@ for link in "$core"/*; do
   esac
 done
 
-for lib in $(ldd $binaries | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u); do
+for lib in $(ldd $binaries | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u); do
   copy "$lib"
 done
 
