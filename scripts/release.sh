@@ -35,7 +35,7 @@ notes() {
     index($0, head) == 1 { found = 1; next }
     found && (/^## / || /^\[[^]]+\]: /) { exit }
     found { print }' "$root/CHANGELOG.md" | sed -e '/./,$!d')
-  [[ -n ${text//[[:space:]]/} ]] || fail "CHANGELOG.md has no '## [$version]' section with entries"
+  grep -qE '^[[:space:]]*[-*] ' <<<"$text" || fail "CHANGELOG.md has no '## [$version]' section with entries"
   printf '%s\n' "$text"
 }
 
