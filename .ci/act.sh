@@ -16,7 +16,9 @@
 # git repositories, reached from their github.com addresses through a gitconfig `insteadOf`.
 # See docs/act.md for what act does and does not do offline.
 #
-# Env: KEEP=1 keeps the scratch folder (printed) for inspection.
+# Env: KEEP=1 keeps the scratch folder (printed) for inspection. ACTION_IMAGE=NAME:TAG@sha256:…
+# runs the action as a release does: action.yml pinned to that pushed image (scripts/release.sh
+# pin-image), nothing built; each log must then show no build (.ci/registry.sh sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo_root=$PWD
@@ -151,6 +153,17 @@ runs:
 YAML
 }
 
+# Prefixes each line with the seconds since the epoch it was read at.
+stamp() {
+  python3 -u -c 'import sys, time
+for line in sys.stdin: sys.stdout.write(f"{time.time():.3f} {line}")'
+}
+
+# Seconds from the first job's start ("Set up job") to the first line patcher printed (`]   | `).
+startup_seconds() {
+  awk '!start && /Run Set up job/ { start = $1 } start && /\]   \| / { printf "%.1f", $1 - start; exit }' "$1"
+}
+
 # run_act NAME EVENT WORKFLOW PAYLOAD [act arguments…]
 run_act() {
   local name=$1 event=$2 workflow=$3 payload=$4 status=0
@@ -178,11 +191,12 @@ run_act() {
     --env GIT_CONFIG_NOSYSTEM=1 \
     -s GITHUB_TOKEN \
     "$@" \
-    >"$scratch/$name.log" 2>&1 || status=$?
+    2>&1 | stamp >"$scratch/$name.log" || status=$?
   if ((status != 0)); then
     tail -n 60 "$scratch/$name.log" >&2
     fail "act $event on $workflow exited with $status"
   fi
+  log "$name: job start -> first patcher line: $(startup_seconds "$scratch/$name.log")s"
   # Had act named the image otherwise, it would build (and later reuse) its own, stale, copy.
   if grep -q 'docker build' "$scratch/$name.log" ||
     ! grep -qF "docker run image=$action_image " "$scratch/$name.log"; then
@@ -283,11 +297,15 @@ main() {
   pin_examples "$scratch/workflows"
   action_image=act-${ACTION_PIN//[\/@]/-}-dockeraction:latest
   export_action "$scratch/action"
+  if [[ -n ${ACTION_IMAGE:-} ]]; then
+    ROOT=$scratch/action "$repo_root/scripts/release.sh" pin-image "$ACTION_IMAGE" >&2
+    action_image=${ACTION_IMAGE}
+  fi
 
   # One token for the run, shared with fake-github through the environment, never argv.
   GITHUB_TOKEN=ghs_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
   export GITHUB_TOKEN FAKE_GITHUB_TOKEN=$GITHUB_TOKEN
-  timed "action image" build_action_image
+  if [[ -z ${ACTION_IMAGE:-} ]]; then timed "action image" build_action_image; fi
   start_fake_github
   checkout_infrastructure
 
