@@ -8,6 +8,9 @@
 //! Timings are printed as a Markdown table; nothing is asserted about them (DESIGN.md: speed is
 //! measured, never asserted), but a fixture that does not scan or resolve cleanly aborts the
 //! run, since its numbers would mean nothing.
+//!
+//! `benches/status.rs` includes this file as a module for the same fixture: the `pub(crate)`
+//! items are what it uses.
 
 use patcher::environment::Environment;
 use patcher::model::{Origin, ScanResult};
@@ -16,13 +19,18 @@ use patcher::resolve::{self, ResolveConfig, Resolver};
 use patcher::spec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use testkit::git::{GitConfig, ModuleRepo};
 use testkit::registry::Registry;
 
-const FILES: usize = 10_000;
+/// Files of the generated tree, unless `PATCHER_BENCH_FILES` scales it (the memory run at
+/// 100,000 files).
+pub(crate) const FILES: usize = 10_000;
+const FILES_VARIABLE: &str = "PATCHER_BENCH_FILES";
+/// Set: only the peak memory is measured (the timing rows take minutes at 100,000 files).
+const MEMORY_ONLY_VARIABLE: &str = "PATCHER_BENCH_MEMORY_ONLY";
 const GIT_REPOS: usize = 100;
 const REGISTRY_MODULES: usize = 20;
 const LATENCY: Duration = Duration::from_millis(50);
@@ -31,7 +39,7 @@ const REGISTRY_HOST: &str = "registry.terraform.io";
 const GIT_TAGS: [&str; 5] = ["v1.0.0", "v1.1.0", "v1.2.0", "v2.0.0", "v2.1.0"];
 const REGISTRY_VERSIONS: [&str; 5] = ["1.0.0", "1.1.0", "1.2.0", "2.0.0", "2.1.0"];
 const SUBMODULES: [&str; 4] = ["app", "network", "database", "queue"];
-const ENVS: [&str; 3] = ["dev", "stage", "prod"];
+pub(crate) const ENVS: [&str; 3] = ["dev", "stage", "prod"];
 const REGIONS: [&str; 5] = [
     "us-east-1",
     "us-west-2",
@@ -42,12 +50,24 @@ const REGIONS: [&str; 5] = [
 /// Repository creation is git-process bound; a few workers hide process start-up.
 const GENERATOR_THREADS: usize = 4;
 
-const SCAN_RUNS: usize = 7;
-const RESOLVE_RUNS: usize = 5;
+pub(crate) const SCAN_RUNS: usize = 7;
+pub(crate) const RESOLVE_RUNS: usize = 5;
 const SERIAL_RUNS: usize = 3;
-const REPORT_RUNS: usize = 3;
+pub(crate) const REPORT_RUNS: usize = 3;
 
-fn main() {
+/// The generated world; dropping it deletes the repositories and the tree.
+pub(crate) struct Fixture {
+    pub(crate) tree: PathBuf,
+    pub(crate) registry: Registry,
+    pub(crate) files: usize,
+    pub(crate) bytes: usize,
+    pub(crate) setup: Duration,
+    _tmp: tempfile::TempDir,
+}
+
+/// Module repositories, the registry and the tree of [`file_count`] files. Call it before any
+/// other thread exists: it sets the process environment.
+pub(crate) fn generate() -> Fixture {
     let tmp = tempfile::tempdir().expect("temporary folder");
     // git reads GIT_CONFIG_GLOBAL from the process environment, so it is set before any thread
     // (the registry's included) exists; set_var is only sound while the process is single-threaded.
@@ -57,14 +77,27 @@ fn main() {
         std::env::set_var(name, value);
     }
     std::env::remove_var("GITHUB_TOKEN");
+    std::env::remove_var("GITHUB_REPOSITORY");
 
     let started = Instant::now();
     create_module_repos(&github_root);
     let registry = start_registry();
     let tree = tmp.path().join("infrastructure-live");
-    let bytes = write_tree(&tree);
-    let setup = started.elapsed();
+    let files = file_count();
+    let bytes = write_tree(&tree, files);
+    Fixture {
+        tree,
+        registry,
+        files,
+        bytes,
+        setup: started.elapsed(),
+        _tmp: tmp,
+    }
+}
 
+fn main() {
+    let fixture = generate();
+    let (tree, registry) = (&fixture.tree, &fixture.registry);
     let env = Environment {
         working_dir: tree.clone(),
         ..Environment::default()
@@ -81,18 +114,24 @@ fn main() {
         .cloned()
         .partition(|o| matches!(o, Origin::Git { .. }));
     println!(
-        "fixture: {FILES} files ({:.1} MB), {} usages, {} origins ({} git, {} registry), \
+        "fixture: {} files ({:.1} MB), {} usages, {} origins ({} git, {} registry), \
          registry latency {} ms, generated in {:.1} s\n",
-        bytes as f64 / 1e6,
+        fixture.files,
+        fixture.bytes as f64 / 1e6,
         scan.usages.len(),
         origins.len(),
         git.len(),
         registry_origins.len(),
         LATENCY.as_millis(),
-        setup.as_secs_f64(),
+        fixture.setup.as_secs_f64(),
     );
 
-    let config = resolve_config(&registry);
+    let binary = Path::new(env!("CARGO_BIN_EXE_patcher"));
+    if std::env::var_os(MEMORY_ONLY_VARIABLE).is_some() {
+        print_peak_memory(binary, tree, registry);
+        return;
+    }
+    let config = resolve_config(registry);
     let mut rows = vec![measure("scan (parallel walk + parse)", SCAN_RUNS, || {
         patcher::scan::scan(&env).expect("scan");
     })];
@@ -131,14 +170,18 @@ fn main() {
         let plan = plan::plan(&scan, &listings, Strategy::NextSafe);
         spec::from_plan(&plan, &[], &[], Strategy::NextSafe, &scan);
     }));
-    let binary = Path::new(env!("CARGO_BIN_EXE_patcher"));
     rows.push(measure(
         "`patcher report` (binary, end to end)",
         REPORT_RUNS,
-        || run_report(binary, &tree, &registry),
+        || run_patcher(binary, "report", tree, &["--output", "json"], registry),
     ));
-    print!("{}", table(&rows));
-    // Other work on the machine moves these numbers; say how busy it was.
+    print_results(&rows);
+    print_peak_memory(binary, tree, registry);
+}
+
+/// The table, then how busy the machine was: other work on it moves these numbers.
+pub(crate) fn print_results(rows: &[Row]) {
+    print!("{}", table(rows));
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!(
             "\nload average (1, 5, 15 min) at the end: {}",
@@ -186,11 +229,20 @@ fn registry_module_name(i: usize) -> String {
     format!("platform{i:02}")
 }
 
-/// Writes [`FILES`] files, a `terragrunt.hcl` and a `main.tf` per unit folder
+pub(crate) fn file_count() -> usize {
+    match std::env::var(FILES_VARIABLE) {
+        Ok(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("{FILES_VARIABLE} `{text}` is not a number of files")),
+        Err(_) => FILES,
+    }
+}
+
+/// Writes `files` files, a `terragrunt.hcl` and a `main.tf` per unit folder
 /// `{env}/{region}/unit-{n}`; returns the total size in bytes.
-fn write_tree(root: &Path) -> usize {
+fn write_tree(root: &Path, files: usize) -> usize {
     let mut bytes = 0;
-    for unit in 0..FILES / 2 {
+    for unit in 0..files / 2 {
         let dir = root.join(format!(
             "{}/{}/unit-{:04}",
             ENVS[unit % ENVS.len()],
@@ -319,7 +371,7 @@ fn module_block(seed: usize, block: usize) -> String {
 }
 
 /// A generator mistake would make every number meaningless: stop instead of printing them.
-fn check_scan(scan: &ScanResult) {
+pub(crate) fn check_scan(scan: &ScanResult) {
     assert!(
         scan.errors.is_empty(),
         "generated files failed to parse: {:?}",
@@ -331,13 +383,13 @@ fn check_scan(scan: &ScanResult) {
         &scan.skipped[..scan.skipped.len().min(3)]
     );
     assert!(
-        scan.usages.len() >= FILES,
+        scan.usages.len() >= file_count(),
         "too few usages: {}",
         scan.usages.len()
     );
 }
 
-fn resolve_config(registry: &Registry) -> ResolveConfig {
+pub(crate) fn resolve_config(registry: &Registry) -> ResolveConfig {
     ResolveConfig {
         registry_base_urls: BTreeMap::from([(REGISTRY_HOST.to_string(), registry.url())]),
         ..ResolveConfig::default()
@@ -353,11 +405,18 @@ fn resolve_fresh(config: &ResolveConfig, origins: &BTreeSet<Origin>, concurrency
     assert_eq!(listings.len(), origins.len());
 }
 
-fn run_report(binary: &Path, tree: &Path, registry: &Registry) {
+/// The release binary as a user runs it: `patcher <command> <tree> <args>`, registry mapped.
+pub(crate) fn run_patcher(
+    binary: &Path,
+    command: &str,
+    tree: &Path,
+    args: &[&str],
+    registry: &Registry,
+) {
     let output = Command::new(binary)
-        .arg("report")
+        .arg(command)
         .arg(tree)
-        .args(["--output", "json"])
+        .args(args)
         .env(
             "PATCHER_REGISTRY_BASE_URLS",
             format!("{REGISTRY_HOST}={}", registry.url()),
@@ -365,22 +424,85 @@ fn run_report(binary: &Path, tree: &Path, registry: &Registry) {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
-        .expect("run patcher report");
+        .expect("run patcher");
     assert!(
         output.status.success(),
-        "patcher report failed: {}",
+        "patcher {command} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
 }
 
-struct Row {
+/// Peak memory of `patcher report` writing the full spec, and of the action's report step, as
+/// `/usr/bin/time -v` measures it (maximum resident set size). Skipped without GNU time.
+fn print_peak_memory(binary: &Path, tree: &Path, registry: &Registry) {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        println!("\npeak memory: not measured (/usr/bin/time is missing; apt-get install time)");
+        return;
+    }
+    let spec = tree.with_file_name("spec.json");
+    let outputs = tree.with_file_name("github-output");
+    let registry_urls = format!("{REGISTRY_HOST}={}", registry.url());
+    let mut cli = Command::new(time);
+    cli.arg("-v")
+        .arg(binary)
+        .arg("report")
+        .arg(tree)
+        .args(["--output", "json", "--output-spec"])
+        .arg(&spec)
+        .env("PATCHER_REGISTRY_BASE_URLS", &registry_urls);
+    let cli_peak = peak_kilobytes(cli);
+    let spec_bytes = std::fs::metadata(&spec).map_or(0, |m| m.len());
+    println!(
+        "\npeak memory (maximum resident set size, /usr/bin/time -v): `patcher report --output \
+         json --output-spec` {:.0} MB for a {:.1} MB spec",
+        cli_peak as f64 / 1024.0,
+        spec_bytes as f64 / 1e6,
+    );
+    let mut action = Command::new(time);
+    action
+        .arg("-v")
+        .arg(binary)
+        .arg("action")
+        .env("GITHUB_WORKSPACE", tree)
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("GITHUB_STEP_SUMMARY", tree.with_file_name("summary.md"))
+        .env("INPUT_PATCHER_COMMAND", "report")
+        .env("INPUT_SPEC_FILE", "patcher-spec.json")
+        .env("PATCHER_REGISTRY_BASE_URLS", &registry_urls);
+    println!(
+        "peak memory: `patcher action` (report, spec_file, default max_pull_requests) {:.0} MB",
+        peak_kilobytes(action) as f64 / 1024.0,
+    );
+}
+
+/// Runs `command` (GNU time wrapping patcher) and reads its "Maximum resident set size".
+fn peak_kilobytes(mut command: Command) -> u64 {
+    let output = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run /usr/bin/time");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "patcher failed: {stderr}");
+    stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maximum resident set size in: {stderr}"))
+}
+
+pub(crate) struct Row {
     label: String,
     runs: usize,
     best: Duration,
     median: Duration,
 }
 
-fn measure(label: &str, runs: usize, mut work: impl FnMut()) -> Row {
+pub(crate) fn measure(label: &str, runs: usize, mut work: impl FnMut()) -> Row {
     // One unrecorded run first, so every measurement starts with a warm page cache.
     work();
     let mut times: Vec<Duration> = (0..runs)

@@ -33,6 +33,9 @@ pub struct Config {
     /// Dependencies, or versions of them, that no environment is updated to.
     #[serde(default)]
     pub ignore: Vec<IgnoreConfig>,
+    /// Dependencies updated together: one pull request per group and environment.
+    #[serde(default)]
+    pub groups: Vec<GroupConfig>,
     #[serde(skip)]
     pub file: PathBuf,
 }
@@ -46,6 +49,15 @@ pub struct IgnoreConfig {
     pub dependency: String,
     #[serde(default)]
     pub versions: Vec<String>,
+}
+
+/// One `groups` entry: a name (letters, digits, `-`, `_`) and dependency ID globs (`*` also
+/// matches `/`). A dependency matched by several groups belongs to the first.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    pub name: String,
+    pub dependencies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,6 +74,8 @@ pub struct EnvironmentConfig {
     pub branch_prefix: Option<String>,
     /// Most open pull requests of this environment at once; default 10, 0 for no limit.
     pub max_pull_requests: Option<usize>,
+    /// How long a version must have been published to be a candidate (`3d`, `12h`, `1w`).
+    pub minimum_release_age: Option<String>,
 }
 
 impl EnvironmentConfig {
@@ -90,10 +104,12 @@ impl EnvironmentConfig {
 
 impl Config {
     pub fn load(file: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Read {
+        let read = |message: String| ConfigError::Read {
             file: file.to_path_buf(),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let bytes = crate::edit::read_regular(file).map_err(|e| read(e.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|e| read(e.to_string()))?;
         Config::parse(&text, file)
     }
 
@@ -119,6 +135,10 @@ impl Config {
                     env.name
                 )));
             }
+            if let Some(age) = &env.minimum_release_age {
+                crate::cooldown::parse_age(age)
+                    .map_err(|e| invalid(format!("environment `{}`: {e}", env.name)))?;
+            }
             if env.include_dirs.is_empty() {
                 return Err(invalid(format!(
                     "environment `{}` has no include_dirs",
@@ -126,7 +146,8 @@ impl Config {
                 )));
             }
         }
-        if config.environments.is_empty() && config.ignore.is_empty() {
+        check_groups(&config.groups).map_err(invalid)?;
+        if config.environments.is_empty() && config.ignore.is_empty() && config.groups.is_empty() {
             return Err(invalid("no environments defined".into()));
         }
         Ok(config)
@@ -239,6 +260,25 @@ pub fn merge_labels(
     labels
 }
 
+fn check_groups(groups: &[GroupConfig]) -> Result<(), String> {
+    let mut seen = BTreeSet::new();
+    for group in groups {
+        if !valid_name(&group.name) {
+            return Err(format!(
+                "group name `{}` must be letters, digits, `-` or `_`",
+                group.name
+            ));
+        }
+        if !seen.insert(group.name.as_str()) {
+            return Err(format!("group `{}` is defined twice", group.name));
+        }
+        if group.dependencies.is_empty() {
+            return Err(format!("group `{}` has no dependencies", group.name));
+        }
+    }
+    Ok(())
+}
+
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
@@ -308,6 +348,34 @@ mod tests {
             .to_string()
             .contains("`dev` is defined twice"));
         let bad = parse("environments:\n  - name: 'dev prod'\n    include_dirs: [a]\n");
+        assert!(bad.unwrap_err().to_string().contains("must be letters"));
+    }
+
+    #[test]
+    fn groups_are_checked_like_environments() {
+        let ok = parse("groups:\n  - name: aws\n    dependencies: ['terraform-aws-modules/*']\n");
+        assert_eq!(
+            ok.unwrap().groups[0].dependencies,
+            ["terraform-aws-modules/*"]
+        );
+        let unknown = parse("groups:\n  - name: aws\n    dependency: ['x/*']\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unknown.contains("dependency") && unknown.contains("line 3"),
+            "{unknown}"
+        );
+        let twice = parse("groups:\n  - name: aws\n    dependencies: [a/*]\n  - name: aws\n    dependencies: [b/*]\n");
+        assert!(twice
+            .unwrap_err()
+            .to_string()
+            .contains("group `aws` is defined twice"));
+        let empty = parse("groups:\n  - name: aws\n    dependencies: []\n");
+        assert!(empty
+            .unwrap_err()
+            .to_string()
+            .contains("`aws` has no dependencies"));
+        let bad = parse("groups:\n  - name: 'a/b'\n    dependencies: [x/*]\n");
         assert!(bad.unwrap_err().to_string().contains("must be letters"));
     }
 

@@ -38,7 +38,10 @@ pub fn run(keep: Option<&Path>) -> Result<()> {
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&root);
     } else {
-        println!("\nThe demo's repositories are in {}", root.display());
+        say(&format!(
+            "\nThe demo's repositories are in {}",
+            root.display()
+        ));
     }
     result
 }
@@ -70,12 +73,15 @@ fn walk_chain(root: &Path) -> Result<()> {
             strategy: Default::default(),
             dependency: None,
             version: None,
+            members: Vec::new(),
             concurrency: 4,
             policy: Default::default(),
+            groups: Default::default(),
+            cooldown: None,
         },
         &resolver,
     )?;
-    print!("{}", report::render_table(&report.plan));
+    crate::action::Printer::cli().text(&report::render_table(&report.plan));
     let mut dispatches: Vec<Value> = report
         .spec
         .dependencies
@@ -99,12 +105,13 @@ fn walk_chain(root: &Path) -> Result<()> {
                 event_type: None,
                 branch_prefix: None,
                 chain: config.chain(),
+                groups: Default::default(),
             };
             let env = config.get(name)?.environment(&infra);
-            println!(
+            say(&format!(
                 "   promote: {}",
                 promote::run_in_checkout(&event, &opts, &env, Some(&forge))?
-            );
+            ));
             next.extend(forge.take_dispatches().into_iter().map(|(_, p)| p));
         }
         dispatches = next;
@@ -136,10 +143,13 @@ fn update_environment(
         spec: None,
         dependency: Some(dependency.clone()),
         version,
+        members: Vec::new(),
         strategy: Default::default(),
         allow_shared_files: false,
         concurrency: 4,
         policy: Default::default(),
+        groups: Default::default(),
+        cooldown: None,
     };
     let publish = PublishOptions {
         branch: format!("{}{dependency}", env_config.branch_prefix()),
@@ -152,18 +162,26 @@ fn update_environment(
     let repo = Repo::open(infra, None)?;
     let outcome = update::run_published(&opts, &publish, &repo, forge, resolver)?;
     for file in &outcome.updated_files {
-        println!("   changed {}", file.display());
+        say(&format!("   changed {}", file.display()));
     }
     let Some(number) = outcome.pull_request_number else {
-        println!("   nothing to update");
+        say("   nothing to update");
         return Ok(None);
     };
-    println!("   pull request #{number} on branch {}", publish.branch);
+    say(&format!(
+        "   pull request #{number} on branch {}",
+        publish.branch
+    ));
     forge.get(number).map(Some)
 }
 
+/// Through the one writer, like everything patcher prints.
+fn say(text: &str) {
+    crate::action::Printer::cli().line(text);
+}
+
 fn step(text: &str) {
-    println!("\n== {text}");
+    say(&format!("\n== {text}"));
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<String> {
@@ -279,7 +297,7 @@ fn merge(infra: &Path, pr: &PullRequest, forge: &LocalForge) -> Result<()> {
     git(infra, &["push", "-q", "origin", "main"])?;
     let sha = git(infra, &["rev-parse", "HEAD"])?;
     forge.mark_merged(pr.number, &sha);
-    println!("   merged #{} into main", pr.number);
+    say(&format!("   merged #{} into main", pr.number));
     Ok(())
 }
 
@@ -293,10 +311,10 @@ fn print_summary(infra: &Path) -> Result<()> {
                 .nth(1)
                 .and_then(|rest| rest.split('"').next())
                 .unwrap_or("?");
-            println!("   {env:<6} {module:<4} {version}");
+            say(&format!("   {env:<6} {module:<4} {version}"));
         }
     }
-    println!("\nstage and prod got the versions dev was tested with, not the newer v1.2.0.");
+    say("\nstage and prod got the versions dev was tested with, not the newer v1.2.0.");
     Ok(())
 }
 

@@ -65,7 +65,9 @@ pub fn apply(working_dir: &Path, edits: &[Edit]) -> ApplyOutcome {
     let mut outcome = ApplyOutcome::default();
     for (file, edits) in by_file(edits) {
         let written = prepare(working_dir, &file, &edits).and_then(|prepared| match prepared {
-            Some(p) => write_replacing(&p.path, &p.new, Some(&p.old)).map(|()| true),
+            Some(p) => {
+                write_replacing(&p.path, |f| f.write_all(&p.new), Some(&p.old)).map(|()| true)
+            }
             None => Ok(false),
         });
         match written {
@@ -94,15 +96,28 @@ pub fn preview(working_dir: &Path, edits: &[Edit]) -> Result<String, Rejected> {
 /// the new content, never a mix; keeps the permissions (and, where allowed, the owner).
 /// A symbolic link at `path` is refused, not replaced: it is not patcher's to change.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_replacing(path, bytes, None).map_err(|reason| match reason {
+    write_atomic_with(path, |file| file.write_all(bytes))
+}
+
+/// [`write_atomic`] of what `write` streams into the temporary file (a large spec is never
+/// held in memory as one string).
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut fs::File) -> io::Result<()>,
+) -> io::Result<()> {
+    write_replacing(path, write, None).map_err(|reason| match reason {
         RejectReason::Io(message) => io::Error::other(message),
         other => io::Error::new(io::ErrorKind::InvalidInput, other.to_string()),
     })
 }
 
-/// [`write_atomic`]; with `expected`, the file must still hold exactly those bytes right before
-/// the rename, so a change made by someone else since it was read is never overwritten.
-fn write_replacing(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<(), RejectReason> {
+/// [`write_atomic_with`]; with `expected`, the file must still hold exactly those bytes right
+/// before the rename, so a change made by someone else since it was read is never overwritten.
+fn write_replacing(
+    path: &Path,
+    write: impl FnOnce(&mut fs::File) -> io::Result<()>,
+    expected: Option<&[u8]>,
+) -> Result<(), RejectReason> {
     let io = |err: io::Error| RejectReason::Io(err.to_string());
     let current = match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -120,7 +135,7 @@ fn write_replacing(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result
     let name = path.file_name().ok_or(RejectReason::OutsideWorkingDir)?;
     let (temp_path, mut temp) = create_temp(dir, &name.to_string_lossy()).map_err(io)?;
     let written = (|| {
-        temp.write_all(bytes).map_err(io)?;
+        write(&mut temp).map_err(io)?;
         if let Some(meta) = &current {
             temp.set_permissions(meta.permissions()).map_err(io)?;
             keep_owner(&temp_path, meta);
@@ -239,6 +254,15 @@ pub fn regular_path(working_dir: &Path, file: &Path) -> Result<PathBuf, RejectRe
 pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let checked = fs::symlink_metadata(path)?;
+    if checked.file_type().is_symlink() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is a symbolic link: patcher neither reads nor writes through links",
+                path.display()
+            ),
+        ));
+    }
     if !checked.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,

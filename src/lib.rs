@@ -26,7 +26,9 @@ pub mod publish;
 // commands
 pub mod breaking;
 pub mod config;
+pub mod cooldown;
 pub mod demo;
+pub mod group;
 pub mod policy;
 pub mod promote;
 pub mod pull_limit;

@@ -2,7 +2,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use patcher::action::Printer;
 use patcher::config::Config;
+use patcher::cooldown::{self, Cooldown};
 use patcher::environment::Environment;
+use patcher::group::{Groups, Member};
 use patcher::plan::Strategy;
 use patcher::policy::Policy;
 use patcher::promote::{self, PromoteOptions};
@@ -11,8 +13,8 @@ use patcher::publish::github::{Forge, GitHubClient, IssueTracker};
 use patcher::publish::refs;
 use patcher::pull_limit;
 use patcher::report::{self, ReportOptions};
-use patcher::resolve::Resolver;
 use patcher::resolve::VersionLister;
+use patcher::resolve::{ResolveConfig, Resolver};
 use patcher::spec;
 use patcher::status::{self, StatusOptions};
 use patcher::update::{self, PublishOptions, UpdateOptions};
@@ -111,6 +113,52 @@ impl EnvArgs {
     fn policy(&self) -> Result<Policy> {
         Ok(Policy::from_config(self.config_file()?.as_ref())?)
     }
+
+    fn groups(&self) -> Result<Groups> {
+        Ok(Groups::from_config(self.config_file()?.as_ref())?)
+    }
+}
+
+/// What `--dependency`, `--version` and `--member` ask for; the same checks as the action's.
+#[derive(Args)]
+struct TargetArgs {
+    /// Only this dependency ID, or every member of this group (`group-<name>`).
+    #[arg(long, value_name = "ID")]
+    dependency: Option<String>,
+    /// With --dependency: exactly this version (what promotion moves to); it must exist in the
+    /// module's source.
+    #[arg(long, requires = "dependency")]
+    version: Option<String>,
+    /// With a group as --dependency: this member at exactly this version, as a promotion
+    /// dispatches it (repeatable; then only these members).
+    #[arg(long = "member", value_name = "ID=VERSION", requires = "dependency")]
+    members: Vec<String>,
+}
+
+impl TargetArgs {
+    fn members(&self) -> Result<Vec<Member>> {
+        let members = self
+            .members
+            .iter()
+            .map(|text| match text.split_once('=') {
+                Some((dependency, version)) => Ok(Member {
+                    dependency: dependency.to_string(),
+                    version: version.to_string(),
+                }),
+                None => bail!("--member {text:?} is not ID=VERSION"),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let payload = promote::Payload {
+            dependency: self.dependency.clone().unwrap_or_default(),
+            version: self.version.clone(),
+            members: members.clone(),
+            ..Default::default()
+        };
+        match payload.check() {
+            Err(e) if !members.is_empty() => bail!("--member: {e}"),
+            _ => Ok(members),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -120,15 +168,13 @@ struct ReportArgs {
     /// Write the upgrade spec JSON to this file.
     #[arg(long, value_name = "FILE")]
     output_spec: Option<PathBuf>,
-    /// Only this dependency ID.
-    #[arg(long, value_name = "ID")]
-    dependency: Option<String>,
-    /// With --dependency: plan exactly this version (what promotion moves to).
-    #[arg(long, requires = "dependency")]
-    version: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
     /// Print format.
     #[arg(long, default_value = "table")]
     output: Output,
+    #[command(flatten)]
+    cooldown: CooldownArgs,
     /// Most open patcher pull requests of the environment at once (0: no limit): the
     /// dependencies past the room left go to the spec's `Deferred`. The open ones are counted
     /// through the API when --repository (or GITHUB_REPOSITORY) and a token are set. Without
@@ -137,6 +183,27 @@ struct ReportArgs {
     max_pull_requests: Option<usize>,
     #[command(flatten)]
     github: GitHubArgs,
+}
+
+#[derive(Args)]
+struct CooldownArgs {
+    /// A version is a candidate only once published this long, e.g. 3d, 12h, 1w (0: none).
+    /// Without it, the environments file's `minimum_release_age`. Exact --version ignores it.
+    #[arg(long, value_name = "AGE")]
+    minimum_release_age: Option<String>,
+}
+
+impl CooldownArgs {
+    fn cooldown(&self, env: &EnvArgs) -> Result<Option<Cooldown>> {
+        let entry = env.entry()?;
+        let configured = entry
+            .as_ref()
+            .and_then(|e| e.minimum_release_age.as_deref());
+        Ok(cooldown::from_settings(
+            self.minimum_release_age.as_deref(),
+            configured,
+        )?)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -152,12 +219,10 @@ struct UpdateArgs {
     /// The spec written by `report --output-spec`; without it a fresh plan is made.
     #[arg(long, value_name = "FILE")]
     spec_file: Option<PathBuf>,
-    /// Only this dependency ID.
-    #[arg(long, value_name = "ID")]
-    dependency: Option<String>,
-    /// Move to exactly this version (promotion); it must exist in the module's source.
-    #[arg(long, requires = "dependency")]
-    version: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    cooldown: CooldownArgs,
     /// Also change files under `_envcommon`, which other environments include too.
     #[arg(long)]
     allow_shared_files: bool,
@@ -298,49 +363,74 @@ fn main() -> ExitCode {
 }
 
 /// The dependency and version arguments, checked as the action checks its inputs.
-fn check_target(dependency: Option<&str>, version: Option<&str>) -> Result<()> {
-    if let Some(id) = dependency.filter(|id| !promote::valid_dependency_id(id)) {
-        bail!("--dependency {id:?} is not a dependency ID");
+fn check_target(target: &TargetArgs) -> Result<()> {
+    if let Some(id) = target
+        .dependency
+        .as_deref()
+        .filter(|id| !promote::valid_target_id(id))
+    {
+        bail!("--dependency {id:?} is not a dependency ID or a group ID (group-<name>)");
     }
-    if let Some(v) = version.filter(|v| !promote::valid_version(v)) {
+    if let Some(v) = target
+        .version
+        .as_deref()
+        .filter(|v| !promote::valid_version(v))
+    {
         bail!("--version {v:?} is not a version");
+    }
+    if let (Some(id), Some(_)) = (target.dependency.as_deref(), &target.version) {
+        if patcher::group::is_group_id(id) {
+            bail!("--version with group {id}: give each member's version with --member ID=VERSION");
+        }
     }
     Ok(())
 }
 
 fn run_report(args: ReportArgs) -> Result<()> {
-    check_target(args.dependency.as_deref(), args.version.as_deref())?;
+    check_target(&args.target)?;
     let out = Printer::cli();
-    let resolver = Resolver::from_env(args.env.github_token.clone())?;
+    let resolver = resolver(&args.env, &args.github)?;
     let concurrency = resolver.config().concurrency;
     let opts = ReportOptions {
         env: args.env.environment()?,
         strategy: args.env.update_strategy,
-        dependency: args.dependency.clone(),
-        version: args.version.clone(),
+        dependency: args.target.dependency.clone(),
+        version: args.target.version.clone(),
+        members: args.target.members()?,
         concurrency,
         policy: args.env.policy()?,
+        groups: args.env.groups()?,
+        cooldown: args.cooldown.cooldown(&args.env)?,
     };
     let mut report = report::run(&opts, &resolver)?;
     for problem in report::problems(&report) {
         out.error_line(&problem.to_string());
     }
-    if args.version.is_none() {
+    if !opts.ask().is_promotion() {
         report.spec.deferred = cli_selection(&args, &report.spec)?.deferred;
         for id in &report.spec.deferred {
             eprintln!("note: {id}: deferred (max_pull_requests)");
         }
     }
-    let json = spec::to_json(&report.spec);
-    match args.output {
-        Output::Table => out.text(&report::render_table(&report.plan)),
-        Output::Json => out.text(&json),
-    }
     if let Some(path) = &args.output_spec {
-        patcher::edit::write_atomic(path, json.as_bytes())
+        patcher::edit::write_atomic_with(path, |file| spec::write_json(&report.spec, file))
             .with_context(|| format!("writing the spec to {}", path.display()))?;
     }
+    match args.output {
+        Output::Table => out.text(&report::render_table(&report.plan)),
+        // Where the runner reads commands the text goes through the guard, which needs it
+        // whole; on a terminal it is streamed.
+        Output::Json if out.is_guarded() => out.text(&spec::to_json(&report.spec)),
+        Output::Json => spec::write_json(&report.spec, std::io::stdout().lock())?,
+    }
     Ok(())
+}
+
+/// Listings with the token, and tag dates from the GraphQL API next to `--github-api-url`.
+fn resolver(env: &EnvArgs, github: &GitHubArgs) -> Result<Resolver> {
+    let mut config = ResolveConfig::from_env(env.github_token.clone())?;
+    config.github_api_url = github.github_api_url.clone();
+    Ok(Resolver::new(config))
 }
 
 /// The flag, else the environments file's key; without either nothing is deferred.
@@ -370,23 +460,26 @@ fn cli_selection(args: &ReportArgs, spec: &spec::Spec) -> Result<pull_limit::Sel
 }
 
 fn run_update(args: UpdateArgs) -> Result<()> {
-    check_target(args.dependency.as_deref(), args.version.as_deref())?;
+    check_target(&args.target)?;
     if args.publish {
         let branch = args.pr_branch.as_deref().unwrap_or_default();
         refs::check_branch("--pr-branch", branch)?;
         refs::check_branch("--base", &args.base)?;
     }
     let out = Printer::cli();
-    let resolver = Resolver::from_env(args.env.github_token.clone())?;
+    let resolver = resolver(&args.env, &args.github)?;
     let opts = UpdateOptions {
         env: args.env.environment()?,
         spec: args.spec_file.as_deref().map(spec::read_file).transpose()?,
-        dependency: args.dependency.clone(),
-        version: args.version.clone(),
+        dependency: args.target.dependency.clone(),
+        version: args.target.version.clone(),
+        members: args.target.members()?,
         strategy: args.env.update_strategy,
         allow_shared_files: args.allow_shared_files,
         concurrency: resolver.config().concurrency,
         policy: args.env.policy()?,
+        groups: args.env.groups()?,
+        cooldown: args.cooldown.cooldown(&args.env)?,
     };
     if args.dry_run {
         let preview = update::preview(&opts, args.env.environment.as_deref(), &resolver)?;
@@ -458,16 +551,13 @@ fn run_promote(args: PromoteArgs) -> Result<()> {
         .with_context(|| format!("reading {}", args.event.display()))?;
     let event: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON", args.event.display()))?;
-    let chain = if args.env.config.exists() {
-        Config::load(&args.env.config)?.chain()
-    } else {
-        Vec::new()
-    };
+    let config = args.env.config_file()?;
     let opts = PromoteOptions {
         environment: args.env.environment.clone(),
         event_type: args.event_type.clone(),
         branch_prefix: args.branch_prefix.clone(),
-        chain,
+        chain: config.as_ref().map(Config::chain).unwrap_or_default(),
+        groups: Groups::from_config(config.as_ref())?,
     };
     let forge = match args.dry_run {
         true => None,
@@ -496,7 +586,9 @@ fn run_status(args: StatusArgs) -> Result<()> {
         (false, Some(_)) => Some(args.github.client(args.github_token.clone())?),
         (false, None) if args.dashboard => bail!("--dashboard needs --repository owner/name"),
         (false, None) => {
-            eprintln!("note: no --repository (or GITHUB_REPOSITORY): pull requests not looked up");
+            Printer::cli().error_line(
+                "note: no --repository (or GITHUB_REPOSITORY): pull requests not looked up",
+            );
             None
         }
         (true, _) => None,
@@ -510,9 +602,10 @@ fn run_status(args: StatusArgs) -> Result<()> {
         now: status::now(),
     };
     let status = status::collect(&opts)?;
+    let out = Printer::cli();
     match args.output {
-        Output::Table => print!("{}", status::render::table(&status)),
-        Output::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+        Output::Table => out.text(&status::render::table(&status)),
+        Output::Json => out.line(&serde_json::to_string_pretty(&status)?),
     }
     if let (true, Some(forge)) = (args.dashboard, &forge) {
         let markdown = status::render::markdown(
@@ -521,7 +614,11 @@ fn run_status(args: StatusArgs) -> Result<()> {
             status::render::DASHBOARD_LIMIT,
         );
         let published = status::dashboard::publish(forge, &markdown)?;
-        eprintln!("dashboard: {}", published.url);
+        out.error_line(&format!(
+            "dashboard {}: {}",
+            published.describe(),
+            published.url
+        ));
     }
     Ok(())
 }

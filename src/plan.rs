@@ -187,7 +187,7 @@ fn plan_dependency<'a>(
             }
         })
         .collect();
-    assemble(usages[0].source.clone(), planned, error)
+    assemble(Source::clone(&usages[0].source), planned, error)
 }
 
 /// A usage's plan plus what the dependency-level summary needs.
@@ -498,14 +498,14 @@ mod tests {
             line,
             column: 20,
             span: 100..100 + current.len(),
-            source: Source {
+            source: std::sync::Arc::new(Source {
                 id: format!("acme/{repo}/vpc"),
                 org: "acme".into(),
                 repo: repo.into(),
                 module: "vpc".into(),
                 origin: git_origin(repo),
                 github_repo: Some(format!("acme/{repo}")),
-            },
+            }),
             current: current.into(),
             form: VersionForm::GitRef,
         }
@@ -526,14 +526,14 @@ mod tests {
             line: 3,
             column: 13,
             span: 50..50 + current.len(),
-            source: Source {
+            source: std::sync::Arc::new(Source {
                 id: "terraform-aws-modules/vpc/aws".into(),
                 org: "terraform-aws-modules".into(),
                 repo: "vpc".into(),
                 module: "aws".into(),
                 origin: registry_origin(),
                 github_repo: None,
-            },
+            }),
             current: current.into(),
             form: VersionForm::RegistryAttribute,
         }

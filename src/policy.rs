@@ -68,7 +68,7 @@ impl Policy {
             scan.skipped.push(Skipped {
                 file: usage.file,
                 line: usage.line,
-                source: usage.source.id,
+                source: usage.source.id.clone(),
                 reason: format!("ignored by the `ignore` rule `{}`", rule.dependency),
             });
         }
@@ -89,28 +89,34 @@ impl Policy {
             .collect()
     }
 
-    /// [`plan::plan`], each dependency seeing only the versions its rules allow (and the
-    /// versions its usages are at, so they still resolve).
-    pub fn plan(&self, scan: &ScanResult, listings: &Listings, strategy: Strategy) -> Plan {
-        if self.rules.iter().all(|r| r.versions.is_empty()) {
-            return plan::plan(scan, listings, strategy);
-        }
-        let mut by_id: BTreeMap<&str, Vec<Usage>> = BTreeMap::new();
-        for usage in &scan.usages {
+    /// [`plan::plan`] of `usages`, each dependency seeing only the versions its rules allow
+    /// (and the versions its usages are at, so they still resolve). The usages are moved in
+    /// and planned one dependency at a time, each group freed once planned, so a big tree is
+    /// never held as usages and as their plans at once.
+    pub fn plan(&self, usages: Vec<Usage>, listings: &Listings, strategy: Strategy) -> Plan {
+        let mut by_id: BTreeMap<String, Vec<Usage>> = BTreeMap::new();
+        for usage in usages {
             by_id
-                .entry(&usage.source.id)
+                .entry(usage.source.id.clone())
                 .or_default()
-                .push(usage.clone());
+                .push(usage);
         }
         let mut dependencies = Vec::new();
         for (id, usages) in by_id {
-            let rules = self.version_rules(id);
+            let rules = self.version_rules(&id);
             let part = ScanResult {
                 usages,
                 ..ScanResult::default()
             };
-            let seen = allowed_listings(listings, &part.usages, &rules);
-            dependencies.extend(plan::plan(&part, &seen, strategy).dependencies);
+            let planned = match rules.is_empty() {
+                true => plan::plan(&part, listings, strategy),
+                false => plan::plan(
+                    &part,
+                    &allowed_listings(listings, &part.usages, &rules),
+                    strategy,
+                ),
+            };
+            dependencies.extend(planned.dependencies);
         }
         Plan { dependencies }
     }
@@ -122,11 +128,8 @@ impl IgnoreRule {
             file: file.to_path_buf(),
             message,
         };
-        let matcher = GlobBuilder::new(&rule.dependency)
-            .literal_separator(false)
-            .build()
-            .map_err(|e| invalid(format!("ignore: dependency `{}`: {e}", rule.dependency)))?
-            .compile_matcher();
+        let matcher = id_glob(&rule.dependency)
+            .map_err(|e| invalid(format!("ignore: dependency `{}`: {e}", rule.dependency)))?;
         let versions = rule
             .versions
             .iter()
@@ -146,6 +149,14 @@ impl IgnoreRule {
             versions,
         })
     }
+}
+
+/// A dependency ID glob of the environments file: `*` also matches `/`.
+pub(crate) fn id_glob(glob: &str) -> Result<GlobMatcher, globset::Error> {
+    Ok(GlobBuilder::new(glob)
+        .literal_separator(false)
+        .build()?
+        .compile_matcher())
 }
 
 /// The listings of `usages`' origins without the versions `rules` skip; a version a usage is

@@ -7,20 +7,27 @@
 //! must agree, and the environment comes from the step's input or the environments file.
 
 use crate::environment::Environment;
+use crate::group::{is_group_id, Groups, Member};
 use crate::model::{Usage, VersionForm};
 use crate::publish::git::{GitError, Repo};
 use crate::publish::github::{Forge, GitHubError};
-use crate::pull_request::{compare_versions, parse_metadata, Metadata};
+use crate::pull_request::{common_group, compare_versions, parse_metadata, Metadata};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use thiserror::Error;
 
-/// Largest `client_payload` accepted, in bytes of JSON; ours are a few hundred.
-const MAX_PAYLOAD: usize = 4096;
+/// Largest `client_payload` accepted, in bytes of JSON; ours are a few hundred, a group's up to
+/// about a hundred bytes per member.
+const MAX_PAYLOAD: usize = 16 * 1024;
+
+/// Most members one group's promotion carries.
+pub const MAX_MEMBERS: usize = 100;
 
 /// What travels from one environment to the next.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payload {
+    /// A dependency ID, or a group ID (`group-<name>`) with its `members`.
     pub dependency: String,
     /// Absent only when the tree pins no exact version (registry constraints) and there is
     /// no metadata to say which one the constraint was moved for.
@@ -34,14 +41,18 @@ pub struct Payload {
     pub sha: String,
     #[serde(default)]
     pub branch: String,
+    /// A group's members, each at the exact version in the merged tree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Member>,
 }
 
 impl Payload {
     /// The receiving side's checks, which the sending side runs too before dispatching.
     pub fn check(&self) -> Result<(), PayloadError> {
-        if !valid_dependency_id(&self.dependency) {
+        if !valid_target_id(&self.dependency) {
             return Err(PayloadError::BadDependency(self.dependency.clone()));
         }
+        self.check_members()?;
         if let Some(v) = self.version.as_ref().filter(|v| !valid_version(v)) {
             return Err(PayloadError::BadVersion(v.clone()));
         }
@@ -66,6 +77,40 @@ impl Payload {
         }
         if !(self.branch.is_empty() || branch_ok(&self.branch)) {
             return Err(PayloadError::BadBranch(self.branch.clone()));
+        }
+        Ok(())
+    }
+
+    /// A group comes with between one and [`MAX_MEMBERS`] distinct members, each a dependency
+    /// at a version; a dependency comes with none.
+    fn check_members(&self) -> Result<(), PayloadError> {
+        let bad = |why: String| Err(PayloadError::BadMembers(why));
+        let group = is_group_id(&self.dependency);
+        let has_members = !self.members.is_empty();
+        if group != has_members || (group && self.version.is_some()) {
+            return bad(format!(
+                "a group ID comes with members and no version, a dependency ID with a version \
+                 and no members ({:?})",
+                self.dependency
+            ));
+        }
+        if self.members.len() > MAX_MEMBERS {
+            return bad(format!("more than {MAX_MEMBERS} members"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for m in &self.members {
+            if !valid_dependency_id(&m.dependency) || !seen.insert(&m.dependency) {
+                return bad(format!(
+                    "{:?} is not a dependency ID, or twice",
+                    m.dependency
+                ));
+            }
+            if !valid_version(&m.version) {
+                return bad(format!(
+                    "{:?} of {} is not a version",
+                    m.version, m.dependency
+                ));
+            }
         }
         Ok(())
     }
@@ -98,6 +143,8 @@ pub enum PayloadError {
     BadSha(String),
     #[error("client_payload.branch {0:?} is not a branch name")]
     BadBranch(String),
+    #[error("client_payload.members: {0}")]
+    BadMembers(String),
 }
 
 /// Why nothing was dispatched although the pull request is patcher's and merged.
@@ -125,13 +172,15 @@ pub struct PromoteOptions {
     /// Environment names in promotion order (from the environments file); empty when unknown.
     /// The last one dispatches nothing.
     pub chain: Vec<String>,
+    /// Groups of the environments file: which dependencies of the tree a group promotes.
+    pub groups: Groups,
 }
 
 /// Where promotion reads what merged.
 pub trait MergedTree {
-    /// The usages of `dependency` in the environment's folders at commit `sha`, or why the
-    /// tree at hand is not that commit.
-    fn usages(&self, sha: &str, dependency: &str) -> Result<Vec<Usage>, String>;
+    /// The usages in the environment's folders (shared files left out) at commit `sha`, or why
+    /// the tree at hand is not that commit.
+    fn usages(&self, sha: &str) -> Result<Vec<Usage>, String>;
 }
 
 /// The checkout the promote job made of the merge commit (`actions/checkout` with `ref:` the
@@ -142,7 +191,7 @@ pub struct CheckedOutTree<'a> {
 }
 
 impl MergedTree for CheckedOutTree<'_> {
-    fn usages(&self, sha: &str, dependency: &str) -> Result<Vec<Usage>, String> {
+    fn usages(&self, sha: &str) -> Result<Vec<Usage>, String> {
         let head = self.repo.head_sha().map_err(|e| e.to_string())?;
         if head != sha {
             return Err(format!(
@@ -158,7 +207,7 @@ impl MergedTree for CheckedOutTree<'_> {
         Ok(scan
             .usages
             .into_iter()
-            .filter(|u| u.source.id == dependency && !crate::update::is_shared(u))
+            .filter(|u| !crate::update::is_shared(u))
             .collect())
     }
 }
@@ -182,24 +231,14 @@ pub fn decide(
     }
     let branch = pr["head"]["ref"].as_str().unwrap_or_default().to_string();
     let blocks = parse_metadata(pr["body"].as_str().unwrap_or_default());
-    let meta = match blocks.as_slice() {
-        [] => None,
-        [one] => Some(one),
-        many => {
-            return Err(refused(format!(
-                "pull request #{number} carries {} metadata blocks; promote moves one \
-                 dependency per pull request",
-                many.len()
-            )))
-        }
-    };
+    let claimed = claimed_dependency(&blocks, number)?;
     let seed_dependency = opts
         .branch_prefix
         .as_deref()
         .and_then(|p| branch.strip_prefix(p))
         .filter(|d| !d.is_empty());
-    let dependency = match (meta, seed_dependency) {
-        (Some(m), _) => m.dependency.clone(),
+    let dependency = match (claimed, seed_dependency) {
+        (Some(claimed), _) => claimed,
         (None, Some(dep)) => dep.to_string(),
         (None, None) => {
             return Ok(Decision::Skip(format!(
@@ -207,11 +246,13 @@ pub fn decide(
             )))
         }
     };
-    if !valid_dependency_id(&dependency) {
+    if !valid_target_id(&dependency) {
         return Err(refused(PayloadError::BadDependency(dependency).to_string()));
     }
     let environment = opts.environment.clone();
-    check_environment(meta, environment.as_deref())?;
+    for meta in &blocks {
+        check_environment(meta, environment.as_deref())?;
+    }
     if let Some(env) = environment
         .as_ref()
         .filter(|e| opts.chain.last() == Some(*e))
@@ -238,8 +279,21 @@ pub fn decide(
             "pull request #{number} has no merge commit id in the event ({sha:?})"
         )));
     }
-    let usages = tree.usages(sha, &dependency).map_err(refused)?;
-    let version = merged_version(&dependency, sha, &usages, meta)?;
+    let usages = tree.usages(sha).map_err(refused)?;
+    let (version, members) = match is_group_id(&dependency) {
+        true => (
+            None,
+            group_members(&dependency, sha, &usages, &blocks, &opts.groups)?,
+        ),
+        false => {
+            let own: Vec<Usage> = usages
+                .into_iter()
+                .filter(|u| u.source.id == dependency)
+                .collect();
+            let version = merged_version(&dependency, sha, &own, blocks.first())?;
+            (version, Vec::new())
+        }
+    };
     let base = pr["base"]["ref"].as_str().unwrap_or_default();
     let payload = Payload {
         dependency,
@@ -248,6 +302,7 @@ pub fn decide(
         git_ref: format!("refs/heads/{base}"),
         sha: sha.to_string(),
         branch,
+        members,
     };
     payload.check().map_err(|e| refused(e.to_string()))?;
     Ok(Decision::Dispatch {
@@ -256,12 +311,82 @@ pub fn decide(
     })
 }
 
+/// What the metadata says merged: the one block's dependency, or the group every block names
+/// (a group's pull request has one block per member).
+fn claimed_dependency(blocks: &[Metadata], number: u64) -> Result<Option<String>, PromoteError> {
+    match (blocks, common_group(blocks)) {
+        ([], _) => Ok(None),
+        (_, Some(group)) => Ok(Some(group.to_string())),
+        ([one], None) if one.group.is_none() => Ok(Some(one.dependency.clone())),
+        (many, None) => Err(refused(format!(
+            "pull request #{number} carries {} metadata blocks that name no one group; \
+             promote moves one dependency or one group per pull request",
+            many.len()
+        ))),
+    }
+}
+
+/// The group's members are the dependencies of the merged tree that the environments file puts
+/// in it, each at the version in the tree; every block of the metadata must name one of them
+/// and agree on its version.
+fn group_members(
+    group: &str,
+    sha: &str,
+    usages: &[Usage],
+    blocks: &[Metadata],
+    groups: &Groups,
+) -> Result<Vec<Member>, PromoteError> {
+    let mut by_id: BTreeMap<&str, Vec<Usage>> = BTreeMap::new();
+    for usage in usages {
+        if groups.group_of(&usage.source.id) == Some(group) {
+            by_id
+                .entry(&usage.source.id)
+                .or_default()
+                .push(usage.clone());
+        }
+    }
+    if by_id.is_empty() {
+        return Err(refused(format!(
+            "no dependency of `{group}` (`groups:` in the environments file) is used in this \
+             environment's folders at the merge commit {sha}"
+        )));
+    }
+    if let Some(stray) = blocks
+        .iter()
+        .find(|b| !by_id.contains_key(b.dependency.as_str()))
+    {
+        return Err(refused(format!(
+            "the pull request's metadata names {:?}, which is not a dependency of `{group}` in \
+             this environment's folders at the merge commit {sha}",
+            stray.dependency
+        )));
+    }
+    if by_id.len() > MAX_MEMBERS {
+        return Err(refused(format!(
+            "`{group}` has {} dependencies here; one promotion carries at most {MAX_MEMBERS}",
+            by_id.len()
+        )));
+    }
+    by_id
+        .into_iter()
+        .map(|(id, usages)| {
+            let meta = blocks.iter().find(|b| b.dependency == id);
+            match merged_version(id, sha, &usages, meta)? {
+                Some(version) => Ok(Member {
+                    dependency: id.to_string(),
+                    version,
+                }),
+                None => Err(refused(format!(
+                    "`{id}` of `{group}` pins no exact version at the merge commit {sha}"
+                ))),
+            }
+        })
+        .collect()
+}
+
 /// The body may say which environment it was opened for; it must be this job's.
-fn check_environment(
-    meta: Option<&Metadata>,
-    environment: Option<&str>,
-) -> Result<(), PromoteError> {
-    match (meta.and_then(|m| m.environment.as_deref()), environment) {
+fn check_environment(meta: &Metadata, environment: Option<&str>) -> Result<(), PromoteError> {
+    match (meta.environment.as_deref(), environment) {
         (Some(said), Some(env)) if said != env => Err(refused(format!(
             "the pull request's metadata names environment {said:?}, but this job promotes \
              {env:?}; the environment comes from the `environment` input or the \
@@ -394,6 +519,11 @@ fn valid_event_type(t: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// A dependency ID or a group ID: what `dependency` inputs, flags and payloads may name.
+pub fn valid_target_id(id: &str) -> bool {
+    valid_dependency_id(id) || is_group_id(id)
+}
+
 /// `org/repo[/path…]` or `[host/]namespace/name/provider`: path segments of safe characters.
 pub fn valid_dependency_id(id: &str) -> bool {
     let segments: Vec<&str> = id.split('/').collect();
@@ -422,16 +552,27 @@ mod tests {
 
     const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
-    /// A merged tree that holds `versions` of the dependency as git refs.
+    /// A merged tree that holds `versions` of `acme/mods/x` as git refs.
     struct Tree(Vec<&'static str>);
 
     impl MergedTree for Tree {
-        fn usages(&self, _: &str, dependency: &str) -> Result<Vec<Usage>, String> {
+        fn usages(&self, _: &str) -> Result<Vec<Usage>, String> {
+            let pairs: Vec<_> = self.0.iter().map(|v| ("acme/mods/x", *v)).collect();
+            GroupTree(pairs).usages(SHA)
+        }
+    }
+
+    /// A merged tree that holds each `(dependency, version)` as a git ref.
+    struct GroupTree(Vec<(&'static str, &'static str)>);
+
+    impl MergedTree for GroupTree {
+        fn usages(&self, _: &str) -> Result<Vec<Usage>, String> {
             let text = self
                 .0
                 .iter()
-                .map(|v| {
-                    format!("terraform {{\n  source = \"git::https://github.com/{}.git//modules/x?ref={v}\"\n}}\n", dependency.rsplit_once('/').unwrap().0)
+                .map(|(dependency, v)| {
+                    let (repo, module) = dependency.rsplit_once('/').unwrap();
+                    format!("terraform {{\n  source = \"git::https://github.com/{repo}.git//modules/{module}?ref={v}\"\n}}\n")
                 })
                 .collect::<String>();
             let (usages, _) = crate::scan::scan_file_in(
@@ -457,6 +598,7 @@ mod tests {
             event_type: None,
             branch_prefix: None,
             chain: Vec::new(),
+            groups: Default::default(),
         }
     }
 
@@ -466,6 +608,7 @@ mod tests {
             version: version.into(),
             environment: Some(env.into()),
             previous: vec![],
+            group: None,
         };
         format!("## Update\n\n_Opened by patcher._\n{}\n", meta.to_comment())
     }
@@ -566,7 +709,114 @@ mod tests {
             assert!(payload_of(&e).is_err(), "{field}={value}");
         }
         let mut big = ok.clone();
-        big["client_payload"]["branch"] = json!("x".repeat(5000));
+        big["client_payload"]["branch"] = json!("x".repeat(MAX_PAYLOAD + 1));
         assert_eq!(payload_of(&big), Err(PayloadError::TooLarge));
+    }
+
+    fn group_opts() -> PromoteOptions {
+        let config = crate::config::Config::parse(
+            "groups:\n  - name: acme\n    dependencies: ['acme/*']\n",
+            std::path::Path::new(".github/patcher.yml"),
+        )
+        .unwrap();
+        PromoteOptions {
+            groups: Groups::from_config(Some(&config)).unwrap(),
+            ..opts()
+        }
+    }
+
+    fn group_body(members: &[(&str, &str)]) -> String {
+        let blocks: Vec<String> = members
+            .iter()
+            .map(|(dependency, version)| {
+                Metadata {
+                    dependency: dependency.to_string(),
+                    version: version.to_string(),
+                    environment: Some("dev".into()),
+                    previous: vec![],
+                    group: Some("group-acme".into()),
+                }
+                .to_comment()
+            })
+            .collect();
+        format!("## Update\n\n_Opened by patcher._\n{}\n", blocks.join("\n"))
+    }
+
+    #[test]
+    fn a_group_carries_every_member_at_the_version_in_the_tree() {
+        let tree = GroupTree(vec![
+            ("acme/a/x", "v1.2.0"),
+            ("acme/b/y", "v2.0.1"),
+            ("acme/b/y", "v2.0.0"),
+            ("other/c/z", "v9.0.0"),
+        ]);
+        let both = group_body(&[("acme/a/x", "v1.2.0"), ("acme/b/y", "v2.0.1")]);
+        let Decision::Dispatch { payload, .. } =
+            decide(&merged(&both), &group_opts(), &tree).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (payload.dependency.as_str(), payload.version.as_deref()),
+            ("group-acme", None)
+        );
+        let members: Vec<(&str, &str)> = payload
+            .members
+            .iter()
+            .map(|m| (m.dependency.as_str(), m.version.as_str()))
+            .collect();
+        assert_eq!(members, [("acme/a/x", "v1.2.0"), ("acme/b/y", "v2.0.1")]);
+        payload.check().unwrap();
+
+        let forged = group_body(&[("acme/a/x", "v1.3.0")]);
+        let err = decide(&merged(&forged), &group_opts(), &tree).unwrap_err();
+        assert!(err.to_string().contains("\"v1.2.0\""), "{err}");
+        let stray = group_body(&[("other/c/z", "v9.0.0")]);
+        let err = decide(&merged(&stray), &group_opts(), &tree).unwrap_err();
+        assert!(
+            err.to_string().contains("not a dependency of `group-acme`"),
+            "{err}"
+        );
+        let err = decide(&merged(&both), &opts(), &tree).unwrap_err();
+        assert!(
+            err.to_string().contains("no dependency of `group-acme`"),
+            "{err}"
+        );
+        let mixed = format!(
+            "{}{}",
+            group_body(&[("acme/a/x", "v1.2.0")]),
+            body("v1.2.0", "dev").lines().last().unwrap()
+        );
+        let err = decide(&merged(&mixed), &group_opts(), &tree).unwrap_err();
+        assert!(err.to_string().contains("no one group"), "{err}");
+    }
+
+    #[test]
+    fn group_payloads_are_checked_member_by_member() {
+        let ok = json!({"client_payload": {"dependency": "group-acme",
+            "members": [{"dependency": "acme/a/x", "version": "v1.2.0"}]}});
+        assert_eq!(payload_of(&ok).unwrap().unwrap().members.len(), 1);
+        for (key, value) in [
+            ("members", json!([])),
+            (
+                "members",
+                json!([{"dependency": "../x", "version": "v1.0.0"}]),
+            ),
+            (
+                "members",
+                json!([{"dependency": "acme/a/x", "version": "v1$(id)"}]),
+            ),
+            (
+                "members",
+                json!([{"dependency": "acme/a/x", "version": "v1.0.0"},
+                              {"dependency": "acme/a/x", "version": "v1.0.0"}]),
+            ),
+            ("version", json!("v1.0.0")),
+            ("dependency", json!("acme/a/x")),
+        ] {
+            let mut e = ok.clone();
+            e["client_payload"][key] = value;
+            assert!(payload_of(&e).is_err(), "{key}: {e}");
+        }
     }
 }

@@ -17,6 +17,10 @@ pub struct Metadata {
     pub environment: Option<String>,
     /// Versions the environment was on before.
     pub previous: Vec<String>,
+    /// The group (`group-<name>`) the pull request moves this dependency with; every member
+    /// has its own block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 impl Metadata {
@@ -34,6 +38,7 @@ impl Metadata {
             version,
             environment: environment.map(str::to_string),
             previous: dep.current_versions.clone(),
+            group: None,
         })
     }
 
@@ -83,6 +88,21 @@ pub fn parse_metadata(body: &str) -> Vec<Metadata> {
         .unwrap_or_default()
 }
 
+/// The group every block names: a group's pull request has one block per member, each with
+/// the group. `None` when any block names no group or another one.
+pub fn common_group(blocks: &[Metadata]) -> Option<&str> {
+    let first = blocks.first()?.group.as_deref()?;
+    blocks
+        .iter()
+        .all(|b| b.group.as_deref() == Some(first))
+        .then_some(first)
+}
+
+/// Whether the blocks say what one pull request moves: one dependency, or one group's members.
+pub fn one_target(blocks: &[Metadata]) -> bool {
+    matches!(blocks, [one] if one.group.is_none()) || common_group(blocks).is_some()
+}
+
 /// Text from the tree or a module repository as an inline code span that cannot leave its
 /// line or its table cell: control characters are shown escaped, `|` is escaped for tables and
 /// the fence is longer than any run of backticks inside. No such text can then start a line of
@@ -118,6 +138,8 @@ fn one_line(text: &str) -> String {
 /// Everything the body mentions besides the dependencies themselves.
 pub struct BodyContext<'a> {
     pub environment: Option<&'a str>,
+    /// The group the pull request moves, when it moves one.
+    pub group: Option<&'a str>,
     pub shared: &'a [crate::model::Usage],
     /// Files that do not parse, so nothing in them was updated.
     pub unreadable: &'a [crate::model::FileError],
@@ -189,6 +211,14 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
              follow `README-TO-COMPLETE-UPDATE.md` in each folder listed below, then delete it.\n\n",
         );
     }
+    if let Some(group) = ctx.group {
+        let _ = writeln!(
+            out,
+            "Group {} (`groups:` in the environments file): the dependencies below move \
+             together, and are promoted together once this pull request merges.\n",
+            code(group)
+        );
+    }
     let mut rows_left = MAX_ROWS;
     for dep in deps {
         write_dependency(&mut out, dep, ctx, &mut rows_left);
@@ -197,7 +227,8 @@ pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
     let _ = writeln!(out, "{OPENED_BY}");
     for dep in deps {
         if let Some(meta) = Metadata::of(dep, ctx.environment) {
-            let _ = writeln!(out, "{}", meta.to_comment());
+            let group = ctx.group.map(str::to_string);
+            let _ = writeln!(out, "{}", Metadata { group, ..meta }.to_comment());
         }
     }
     out
@@ -286,6 +317,7 @@ mod tests {
             version: "v1.2.3".into(),
             environment: Some("dev-->".into()),
             previous: vec!["v1.0.0".into()],
+            group: None,
         };
         let body = format!("text before\n{OPENED_BY}\n{}\n", meta.to_comment());
         assert_eq!(body.matches("-->").count(), 1);
@@ -304,6 +336,7 @@ mod tests {
             version: v.into(),
             environment: Some("dev".into()),
             previous: vec![],
+            group: None,
         };
         let forged = meta("v2.1.1").to_comment();
         let ours = meta("v1.2.0").to_comment();

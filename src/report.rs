@@ -1,6 +1,8 @@
 //! `patcher report`: environment → scan → resolve → plan → spec.
 
+use crate::cooldown::Cooldown;
 use crate::environment::{Environment, EnvironmentError};
+use crate::group::{Ask, Groups, Member};
 use crate::model::ScanResult;
 use crate::plan::{self, Plan, Strategy};
 use crate::policy::Policy;
@@ -16,9 +18,22 @@ pub struct ReportOptions {
     pub dependency: Option<String>,
     /// With `dependency`: plan exactly this version (a promotion) instead of the strategy's.
     pub version: Option<String>,
+    /// With a group as `dependency`: its members at the exact versions of a promotion.
+    pub members: Vec<Member>,
     pub concurrency: usize,
     /// Ignore rules of the environments file.
     pub policy: Policy,
+    /// Groups of the environments file: each is one entry of the spec.
+    pub groups: Groups,
+    /// `minimum_release_age`; not applied to a promotion's exact versions.
+    pub cooldown: Option<Cooldown>,
+}
+
+impl ReportOptions {
+    pub fn ask(&self) -> Ask<'_> {
+        let (dependency, version) = (self.dependency.as_deref(), self.version.as_deref());
+        Ask::new(dependency, version, &self.members, &self.groups)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,35 +42,51 @@ pub enum ReportError {
     Environment(#[from] EnvironmentError),
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
+    #[error(transparent)]
+    Group(#[from] crate::group::GroupError),
 }
 
 pub struct Report {
+    /// Skipped sources and file errors; the usages were moved into `plan`.
     pub scan: ScanResult,
     pub plan: Plan,
     pub spec: Spec,
+    /// What the cooldown held back, or could not apply to.
+    pub notes: Vec<String>,
 }
 
 pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, ReportError> {
+    let ask = opts.ask();
+    ask.check()?;
     let mut scan = scan::scan(&opts.env)?;
-    if let Some(id) = &opts.dependency {
-        scan.usages.retain(|u| &u.source.id == id);
-    }
+    scan.usages.retain(|u| ask.selects(&u.source.id));
     opts.policy.skip_ignored(&mut scan);
     let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
-    let mut plan = opts.policy.plan(&scan, &listings, opts.strategy);
-    if let Some(version) = &opts.version {
-        for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
-            *dep = plan::retarget(dep, version, &listings)?;
+    let cooldown = opts.cooldown.filter(|_| !ask.is_promotion());
+    let filtered =
+        crate::cooldown::apply(cooldown, &scan.usages, listings, lister, opts.concurrency);
+    let usages = std::mem::take(&mut scan.usages);
+    let mut plan = opts.policy.plan(usages, &filtered.listings, opts.strategy);
+    for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
+        if let Some(version) = ask.exact(&dep.source.id) {
+            *dep = plan::retarget(dep, version, &filtered.listings)?;
         }
     }
-    let spec = spec::from_plan(
+    let mut spec = spec::from_plan(
         &plan,
         &opts.env.include_dirs,
         &opts.env.exclude_dirs,
         opts.strategy,
         &scan,
     );
-    Ok(Report { scan, plan, spec })
+    ask.bundle(&mut spec);
+    spec.notes = filtered.notes.clone();
+    Ok(Report {
+        scan,
+        plan,
+        spec,
+        notes: filtered.notes,
+    })
 }
 
 /// The human-readable table printed by the CLI.
@@ -128,6 +159,18 @@ pub fn render_summary(plan: &Plan) -> String {
     out
 }
 
+/// The job summary's list of cooldown notes; empty without any.
+pub fn render_notes(notes: &[String]) -> String {
+    if notes.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n#### Cooldown (`minimum_release_age`)\n\n");
+    for note in notes {
+        out.push_str(&format!("* {}\n", crate::pull_request::code(note)));
+    }
+    out
+}
+
 /// The target column: the usages' targets, "up to date", or the listing error.
 fn target_cell(dep: &plan::DependencyPlan) -> Result<String, &str> {
     match (&dep.error, dep.has_update()) {
@@ -168,6 +211,7 @@ pub fn problems(report: &Report) -> Vec<String> {
             out.push(format!("warning: {}: {err}", dep.source.id));
         }
     }
+    out.extend(report.notes.iter().map(|n| format!("note: {n}")));
     if !report.scan.skipped.is_empty() {
         out.push(format!(
             "note: {} module source(s) are not versioned and were skipped (see `Skipped` in the spec)",

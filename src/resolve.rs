@@ -9,6 +9,7 @@ mod registry;
 
 pub use config::ResolveConfig;
 
+use crate::cooldown::Dates;
 use crate::model::{Listings, Origin, Usage};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,6 +42,19 @@ pub enum ResolveError {
 /// Lists the versions of one origin. `Sync` so one lister serves every worker thread.
 pub trait VersionLister: Sync {
     fn list(&self, origin: &Origin) -> Result<Vec<String>, ResolveError>;
+
+    /// When `versions` of `origin` were published, for `minimum_release_age`; `github_repo` is
+    /// the `owner/name` of a module on github.com. Err says why no dates can be had. Versions
+    /// the answer lacks have no known date.
+    fn release_dates(
+        &self,
+        origin: &Origin,
+        github_repo: Option<&str>,
+        versions: &[String],
+    ) -> Result<Dates, String> {
+        let _ = (origin, github_repo, versions);
+        Err("the version source gives no publication dates".to_string())
+    }
 }
 
 /// The listings of every origin the usages reference.
@@ -56,20 +70,34 @@ pub fn resolve_all(
     concurrency: usize,
 ) -> Listings {
     let origins: Vec<&Origin> = origins.iter().collect();
+    let listings = concurrently(&origins, concurrency, |origin| {
+        lister.list(origin).map_err(|e| e.to_string())
+    });
+    origins.into_iter().cloned().zip(listings).collect()
+}
+
+/// `work` applied to every item, at most `concurrency` at once; results in the items' order.
+pub fn concurrently<T: Sync, R: Send>(
+    items: &[T],
+    concurrency: usize,
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let next = AtomicUsize::new(0);
-    let results = Mutex::new(Listings::new());
-    let workers = concurrency.max(1).min(origins.len());
+    let results = Mutex::new(Vec::with_capacity(items.len()));
+    let workers = concurrency.max(1).min(items.len());
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| {
-                while let Some(origin) = origins.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let listing = lister.list(origin).map_err(|e| e.to_string());
-                    lock(&results).insert((*origin).clone(), listing);
-                }
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(index) else { break };
+                let result = work(item);
+                lock(&results).push((index, result));
             });
         }
     });
-    results.into_inner().unwrap_or_else(|e| e.into_inner())
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 /// A map whose values are computed once, even when several threads ask for the same key at the
@@ -159,6 +187,40 @@ impl VersionLister for Resolver {
     fn list(&self, origin: &Origin) -> Result<Vec<String>, ResolveError> {
         self.listings
             .get_or_init(origin, || self.list_uncached(origin))
+    }
+
+    /// Registry: the per-version documents' `published_at` (OpenTofu's registry: its docs
+    /// API). git: the tag dates of a github.com repository, one GraphQL query per repository.
+    fn release_dates(
+        &self,
+        origin: &Origin,
+        github_repo: Option<&str>,
+        versions: &[String],
+    ) -> Result<Dates, String> {
+        let dates = match origin {
+            Origin::Git { .. } => {
+                let Some(repo) = github_repo else {
+                    return Err("tag dates are known only for repositories on github.com".into());
+                };
+                git::tag_dates(&self.client, &self.config, repo)
+            }
+            Origin::Registry {
+                host,
+                namespace,
+                name,
+                provider,
+            } => {
+                let module = registry::Module {
+                    host,
+                    namespace,
+                    name,
+                    provider,
+                };
+                self.registries
+                    .release_dates(&self.client, &self.config, &module, versions)
+            }
+        };
+        dates.map_err(|e| e.to_string())
     }
 }
 

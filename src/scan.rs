@@ -13,10 +13,10 @@ use hcl_edit::structure::{Block, Body};
 use hcl_edit::template::Element;
 use hcl_edit::Span;
 use ignore::{DirEntry, WalkBuilder, WalkState};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Folders never scanned: git internals and the module copies Terraform and Terragrunt download.
 const SKIP_DIRS: [&str; 3] = [".git", ".terraform", ".terragrunt-cache"];
@@ -34,7 +34,7 @@ pub fn scan(env: &Environment) -> Result<ScanResult, EnvironmentError> {
     let matcher = env.matcher()?;
     let root = absolute_dir(&env.working_dir)?;
     let root = root.as_path();
-    let found = Mutex::new(ScanResult::default());
+    let found = Mutex::new(Collected::default());
     WalkBuilder::new(root)
         .standard_filters(false)
         .filter_entry(|entry| !is_skipped_dir(entry))
@@ -46,9 +46,16 @@ pub fn scan(env: &Environment) -> Result<ScanResult, EnvironmentError> {
                 WalkState::Continue
             })
         });
-    let mut result = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut result = found.into_inner().unwrap_or_else(|e| e.into_inner()).result;
     sort(&mut result);
     Ok(result)
+}
+
+/// What the walk found so far, and one shared copy of every source address seen.
+#[derive(Default)]
+struct Collected {
+    result: ScanResult,
+    sources: HashSet<Arc<Source>>,
 }
 
 /// The working dir as one absolute path without `.` or `..`, so that every path a Terragrunt
@@ -158,7 +165,8 @@ fn visit(root: &Path, matcher: &DirMatcher, entry: Result<DirEntry, ignore::Erro
         Ok(entry) => entry,
         Err(err) => return Outcome::Error(walk_error(root, &err)),
     };
-    if !entry.file_type().is_some_and(|t| t.is_file()) {
+    let is_link = entry.file_type().is_some_and(|t| t.is_symlink());
+    if !is_link && !entry.file_type().is_some_and(|t| t.is_file()) {
         return Outcome::Nothing;
     }
     let rel = relative(root, entry.path());
@@ -167,8 +175,14 @@ fn visit(root: &Path, matcher: &DirMatcher, entry: Result<DirEntry, ignore::Erro
         return Outcome::Nothing;
     }
     let rel_path = PathBuf::from(&rel);
+    if is_link {
+        // A link could lead anywhere (`/proc/self/environ`, another checkout): said, not read.
+        let message =
+            "is a symbolic link: patcher neither reads nor writes through links, left untouched";
+        return Outcome::Error(io_error(rel_path, message));
+    }
     let dir = entry.path().parent().unwrap_or(root);
-    match std::fs::read(entry.path()) {
+    match crate::edit::read_regular(entry.path()) {
         Ok(bytes) if is_module_file(&rel, &bytes) => match scan_file_in(dir, &rel_path, &bytes) {
             Ok((usages, skipped)) => Outcome::Found(usages, skipped),
             Err(err) => Outcome::Error(err),
@@ -178,15 +192,24 @@ fn visit(root: &Path, matcher: &DirMatcher, entry: Result<DirEntry, ignore::Erro
     }
 }
 
-fn merge(found: &Mutex<ScanResult>, outcome: Outcome) {
+fn merge(found: &Mutex<Collected>, outcome: Outcome) {
     let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
+    let Collected { result, sources } = &mut *found;
     match outcome {
         Outcome::Nothing => {}
         Outcome::Found(usages, skipped) => {
-            found.usages.extend(usages);
-            found.skipped.extend(skipped);
+            for mut usage in usages {
+                match sources.get(&usage.source) {
+                    Some(shared) => usage.source = Arc::clone(shared),
+                    None => {
+                        sources.insert(Arc::clone(&usage.source));
+                    }
+                }
+                result.usages.push(usage);
+            }
+            result.skipped.extend(skipped);
         }
-        Outcome::Error(err) => found.errors.push(err),
+        Outcome::Error(err) => result.errors.push(err),
     }
 }
 
@@ -451,7 +474,7 @@ impl<'a> FileScan<'a> {
             line,
             column,
             span,
-            source,
+            source: source.into(),
             current: composed.text[range].to_string(),
             form,
         })

@@ -619,4 +619,139 @@ mod tests {
         assert_eq!(reason("not a source"), "unrecognised source address");
         assert_eq!(reason(""), "empty source");
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Pieces that source addresses are made of, and pieces that break them.
+        fn fragment() -> impl Strategy<Value = String> {
+            let pieces = vec![
+                "git::",
+                "https://",
+                "ssh://git@",
+                "git@github.com:",
+                "github.com/",
+                "tfr://",
+                "tfr:///",
+                "registry.terraform.io/",
+                "acme/",
+                "mods",
+                ".git",
+                "//",
+                "/",
+                "?ref=",
+                "?version=",
+                "&depth=1",
+                "&",
+                "=",
+                "v1.2.3",
+                "1.0.0",
+                "-rc.1",
+                "+b",
+                "..",
+                "./",
+                "@",
+                ":",
+                "x-access-token:s3cret@",
+                " ",
+                "\n",
+                "%2F",
+                "\u{e9}",
+                "\u{fffd}",
+            ];
+            prop_oneof![
+                3 => proptest::sample::select(pieces).prop_map(str::to_string),
+                1 => "[ -~]{0,6}",
+                1 => any::<String>(),
+            ]
+        }
+
+        /// Addresses of every form DESIGN.md lists, with odd names, versions and blanks.
+        fn well_formed() -> impl Strategy<Value = String> {
+            let prefix = proptest::sample::select(vec![
+                "git::https://github.com/",
+                "git::ssh://git@github.com/",
+                "git::git@github.com:",
+                "github.com/",
+                "git::https://git.example.com:8443/",
+                "tfr:///",
+                "tfr://registry.example.com/",
+            ]);
+            let name = "[a-z0-9][a-z0-9._-]{0,8}";
+            let subdir = proptest::sample::select(vec!["", "//modules/sqs", "//x/y", "//"]);
+            let version = prop_oneof![
+                proptest::sample::select(vec!["v1.2.3", "1.0.0", "v0.1.0-rc.1", "2.0.0+b1"])
+                    .prop_map(str::to_string),
+                "[A-Za-z0-9.+-]{1,8}",
+            ];
+            let extra = proptest::sample::select(vec!["", "&depth=1", "&sshkey=k"]);
+            let blank = proptest::sample::select(vec!["", " ", "\t", "\n"]);
+            (
+                prefix,
+                name,
+                name,
+                subdir,
+                version,
+                extra,
+                blank.clone(),
+                blank,
+            )
+                .prop_map(|(prefix, org, repo, subdir, version, extra, lead, tail)| {
+                    if prefix.starts_with("tfr") {
+                        format!("{lead}{prefix}{org}/{repo}/aws?version={version}{tail}")
+                    } else {
+                        format!("{lead}{prefix}{org}/{repo}.git{subdir}?ref={version}{extra}{tail}")
+                    }
+                })
+        }
+
+        fn address() -> impl Strategy<Value = String> {
+            prop_oneof![
+                well_formed(),
+                proptest::collection::vec(fragment(), 0..10).prop_map(|parts| parts.concat()),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: 1024,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            })]
+
+            /// Whatever it is given, parsing answers; what it accepts as versioned it reads back
+            /// the same after the version is replaced, as `update` replaces it.
+            #[test]
+            fn never_panics_and_round_trips_what_it_accepts(raw in address()) {
+                let Parsed::Versioned { source, version, version_range, form } = parse_source(&raw)
+                else {
+                    return Ok(());
+                };
+                prop_assert_eq!(&raw[version_range.clone()], version.as_str());
+                let new = if version.starts_with('v') { "v9.8.7" } else { "9.8.7" };
+                let mut edited = raw.clone();
+                edited.replace_range(version_range.clone(), new);
+                let Parsed::Versioned { source: again, version: v2, version_range: r2, form: f2 } =
+                    parse_source(&edited)
+                else {
+                    return Err(TestCaseError::fail(format!("{edited:?} no longer parses")));
+                };
+                prop_assert_eq!(again, source);
+                prop_assert_eq!(v2, new);
+                prop_assert_eq!(f2, form);
+                prop_assert_eq!(r2.start, version_range.start);
+            }
+
+            #[test]
+            fn credentials_never_reach_the_dependency_or_the_origin(raw in address()) {
+                let (Parsed::Versioned { source, .. } | Parsed::NeedsVersionAttribute(source)) =
+                    parse_source(&raw)
+                else {
+                    return Ok(());
+                };
+                prop_assert!(!format!("{source:?}").contains("s3cret"), "{:?}", source);
+            }
+        }
+    }
 }

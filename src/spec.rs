@@ -8,6 +8,7 @@ use crate::model::{Origin, ScanResult, VersionForm};
 use crate::plan::{origin_label, DependencyPlan, Plan, Strategy, UsagePlan};
 use crate::version::{parse_constraint, parse_version};
 use serde::{Deserialize, Serialize, Serializer};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 mod compact;
@@ -33,6 +34,9 @@ pub struct Spec {
     /// (`max_pull_requests`); they are not in `Dependencies` of the compact form.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deferred: Vec<String>,
+    /// What `minimum_release_age` held back, or could not apply to for want of dates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The compact form (the action's `spec` output): no usages, skipped sources or errors,
     /// which stay in the full spec (`spec_file`); `update` plans each usage afresh.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -40,9 +44,13 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// The entry `update` works on: the matrix passes only the ID.
+    /// The entry `update` works on: the matrix passes only the ID, of a dependency or of a
+    /// group; a group's members are found inside its entry.
     pub fn dependency(&self, id: &str) -> Option<&SpecDependency> {
-        self.dependencies.iter().find(|dep| dep.id == id)
+        self.dependencies.iter().find_map(|dep| match dep.id == id {
+            true => Some(dep),
+            false => dep.members.iter().find(|m| m.id == id),
+        })
     }
 }
 
@@ -97,6 +105,10 @@ pub struct SpecDependency {
     /// How many usages the dependency has (also in the compact form, which lists none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage_count: Option<usize>,
+    /// A group's entry (`ID` `group-<name>`): its members with an update, each a dependency
+    /// entry of its own; the group's pull request moves them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<SpecDependency>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -200,6 +212,7 @@ pub fn from_plan(
         skipped: skipped(scan),
         errors: problems(plan, scan),
         deferred: Vec::new(),
+        notes: Vec::new(),
         compact: false,
     }
 }
@@ -231,6 +244,7 @@ fn spec_dependency(dep: &DependencyPlan) -> SpecDependency {
         registry_address,
         usages: dep.usages.iter().map(spec_usage).collect(),
         usage_count: Some(dep.usages.len()),
+        members: Vec::new(),
     }
 }
 
@@ -312,18 +326,48 @@ fn problems(plan: &Plan, scan: &ScanResult) -> Vec<SpecProblem> {
 /// Pretty, with a trailing newline; the same spec always gives the same bytes. `'` is written
 /// as `\u0027` because workflows paste the spec into a single-quoted shell string.
 pub fn to_json(spec: &Spec) -> String {
-    let text = serde_json::to_string_pretty(spec)
-        .expect("a spec serialises: every key is a string and paths are written lossily");
-    // Outside strings JSON has no `'`, so this only touches string contents.
-    format!("{}\n", text.replace('\'', "\\u0027"))
+    let mut bytes = Vec::new();
+    write_json(spec, &mut bytes).expect("writing to memory does not fail");
+    String::from_utf8(bytes).expect("serde_json writes UTF-8")
+}
+
+/// [`to_json`] streamed into `out`: a spec of 100,000 usages is tens of megabytes, which is
+/// never held as a string.
+pub fn write_json(spec: &Spec, out: impl std::io::Write) -> std::io::Result<()> {
+    let mut out = QuoteEscaper(std::io::BufWriter::new(out));
+    serde_json::to_writer_pretty(&mut out, spec)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// Writes `'` as `\u0027`. Outside strings JSON has no `'`, so this only touches string
+/// contents; `'` is ASCII, so a UTF-8 sequence is never split.
+struct QuoteEscaper<W: std::io::Write>(W);
+
+impl<W: std::io::Write> std::io::Write for QuoteEscaper<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        for (i, part) in bytes.split(|b| *b == b'\'').enumerate() {
+            if i > 0 {
+                self.0.write_all(b"\\u0027")?;
+            }
+            self.0.write_all(part)?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// A spec file, as `report --output-spec` or a workflow step wrote it.
 pub fn read_file(path: &std::path::Path) -> Result<Spec, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SpecError::Read {
+    let read = |message: String| SpecError::Read {
         path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+        message,
+    };
+    let bytes = crate::edit::read_regular(path).map_err(|e| read(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| read(e.to_string()))?;
     from_json(&text, &path.display().to_string())
 }
 
@@ -380,7 +424,7 @@ mod tests {
             line,
             column: 12,
             span: 10..10 + current.len(),
-            source: source.clone(),
+            source: source.clone().into(),
             current: current.into(),
             form,
         }
@@ -826,9 +870,23 @@ mod tests {
         );
         let (scan, listings) = fixture();
         let mut missing = Vec::new();
+        let groups = crate::group::Groups::default();
+        let grouped = crate::group::Ask {
+            dependency: Some("group-all"),
+            version: None,
+            members: &[],
+            groups: &groups,
+        };
         for strategy in [Strategy::NextSafe, Strategy::NextBreaking] {
-            let value: Value =
-                serde_json::from_str(&to_json(&spec_for(&scan, &listings, strategy))).unwrap();
+            let mut spec = spec_for(&scan, &listings, strategy);
+            let value: Value = serde_json::from_str(&to_json(&spec)).unwrap();
+            grouped.bundle(&mut spec);
+            let group: Value = serde_json::from_str(&to_json(&spec)).unwrap();
+            assert!(!group["Dependencies"][0]["Members"][0]["Usages"]
+                .as_array()
+                .unwrap()
+                .is_empty());
+            undocumented_keys(&group, &schema, &schema, "$", &mut missing);
             assert!(!value["Dependencies"][0]["Usages"]
                 .as_array()
                 .unwrap()

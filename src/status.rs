@@ -17,7 +17,7 @@ use crate::model::{FileError, ScanResult, Skipped};
 use crate::plan::{self, Plan, Strategy};
 use crate::promote::{valid_dependency_id, valid_version};
 use crate::publish::github::{GitHubError, IssueState, IssueTracker, LabelledIssue};
-use crate::pull_request::parse_metadata;
+use crate::pull_request::{one_target, parse_metadata};
 use crate::resolve::{self, VersionLister};
 use crate::source::{parse_source, Parsed};
 use serde::Serialize;
@@ -153,9 +153,18 @@ pub struct EnvironmentStatus {
     /// The latest merged update pull request of this dependency in this environment.
     pub last_merged: Option<MergedPull>,
     pub state: PromotionState,
-    /// For `behind`: when the version waiting here was merged in the environment before.
-    pub waiting_since: Option<String>,
-    pub waiting_seconds: Option<u64>,
+    /// For `behind`: the version of the environment before that has not reached this one.
+    pub waits_on: Option<WaitsOn>,
+}
+
+/// What a `behind` environment waits for: the highest version of the environment before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaitsOn {
+    pub environment: String,
+    pub version: String,
+    /// When that version merged there, from its update pull request (none found: `None`).
+    pub merged_at: Option<String>,
+    pub age_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -346,12 +355,16 @@ fn pulls_of(
         issues
             .into_iter()
             .filter(|i| i.is_pull_request)
-            .filter_map(|issue| {
-                let mut metas = parse_metadata(&issue.body);
-                if metas.len() != 1 {
-                    return None;
-                }
-                let meta = metas.pop()?;
+            .flat_map(|issue| {
+                // A group's pull request counts for each of its members.
+                let metas = parse_metadata(&issue.body);
+                let metas = match one_target(&metas) {
+                    true => metas,
+                    false => Vec::new(),
+                };
+                metas.into_iter().map(move |meta| (issue.clone(), meta))
+            })
+            .filter_map(|(issue, meta)| {
                 let env_ok = meta
                     .environment
                     .as_deref()
@@ -424,7 +437,7 @@ fn dependency_status(id: &str, opts: &StatusOptions, holdings: &[Holding]) -> De
         anomalies: Vec::new(),
     };
     let listed = opts.lister.is_some() && status.listing_error.is_none();
-    drift::compare(&mut status, opts.now, listed);
+    drift::compare(&mut status, listed);
     status
 }
 
@@ -453,8 +466,7 @@ fn environment_status(
         pull_request: open_pull(id, &holding.open, highest.as_deref(), now),
         last_merged: last_merged(id, &holding.merged, now),
         state: PromotionState::Unknown,
-        waiting_since: None,
-        waiting_seconds: None,
+        waits_on: None,
         versions,
     }
 }

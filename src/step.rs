@@ -4,7 +4,9 @@
 
 use crate::action::{self, Inputs, Level, Outputs, Printer, Runner};
 use crate::config::{Config, EnvironmentConfig};
+use crate::cooldown::{self, Cooldown};
 use crate::environment::Environment;
+use crate::group::{is_group_id, Groups, Member};
 use crate::plan::Strategy;
 use crate::policy::Policy;
 use crate::promote::{self, Payload, PromoteOptions};
@@ -12,7 +14,7 @@ use crate::publish::git::Repo;
 use crate::publish::github::{Forge, GitHubClient, IssueTracker};
 use crate::pull_limit::{self, PullScope, Selection};
 use crate::report::{self, ReportOptions};
-use crate::resolve::{Resolver, VersionLister};
+use crate::resolve::{ResolveConfig, Resolver, VersionLister};
 use crate::spec::{self, Spec};
 use crate::status::{self, StatusOptions};
 use crate::update::{self, Outcome, PublishOptions, UpdateOptions};
@@ -65,6 +67,8 @@ struct Step {
     chain_finished: Option<String>,
     dependency: Option<String>,
     version: Option<String>,
+    /// A dispatched group's members at their exact versions.
+    members: Vec<Member>,
 }
 
 impl Step {
@@ -87,6 +91,7 @@ impl Step {
             _ => None,
         };
         let (dependency, version) = target_of(&inputs, payload.as_ref())?;
+        let members = members_of(dependency.as_deref(), payload.as_ref());
         let mut chain_finished = None;
         let environment = match (inputs.get("environment"), &config) {
             (Some(name), _) => Some(name),
@@ -123,6 +128,7 @@ impl Step {
             chain_finished,
             dependency,
             version,
+            members,
         })
     }
 
@@ -175,16 +181,42 @@ impl Step {
         }
     }
 
+    /// Listings with the token; tag dates from the GraphQL API next to `github_api_url`.
+    fn resolver(&self) -> Result<Resolver> {
+        let mut config = ResolveConfig::from_env(self.token.clone())?;
+        config.github_api_url = self.api_url();
+        Ok(Resolver::new(config))
+    }
+
+    fn api_url(&self) -> String {
+        self.inputs
+            .get("github_api_url")
+            .unwrap_or_else(|| self.runner.api_url())
+    }
+
+    /// The `minimum_release_age` input, else the environment's key in the environments file.
+    fn cooldown(&self) -> Result<Option<Cooldown>> {
+        let configured = self
+            .env_config
+            .as_ref()
+            .and_then(|e| e.minimum_release_age.as_deref());
+        let given = self.inputs.get("minimum_release_age");
+        Ok(cooldown::from_settings(given.as_deref(), configured)?)
+    }
+
     fn report(&self) -> Result<()> {
-        let resolver = Resolver::from_env(self.token.clone())?;
+        let resolver = self.resolver()?;
         let concurrency = resolver.config().concurrency;
         let opts = ReportOptions {
             env: self.env(),
             strategy: self.strategy()?,
             dependency: self.dependency.clone(),
             version: self.version.clone(),
+            members: self.members.clone(),
             concurrency,
             policy: Policy::from_config(self.config.as_ref())?,
+            groups: Groups::from_config(self.config.as_ref())?,
+            cooldown: self.cooldown()?,
         };
         self.out.command(&action::group("patcher report"));
         let mut report = report::run(&opts, &resolver)?;
@@ -194,9 +226,8 @@ impl Step {
         let selection = self.selection(&report.spec)?;
         report.spec.deferred = selection.deferred.clone();
         if let Some(file) = self.inputs.get("spec_file") {
-            let json = spec::to_json(&report.spec);
             let path = in_workspace(&self.workspace, "spec_file", &file)?;
-            crate::edit::write_atomic(&path, json.as_bytes())
+            crate::edit::write_atomic_with(&path, |out| spec::write_json(&report.spec, out))
                 .with_context(|| format!("writing spec_file {file}"))?;
         }
         let compact = spec::compact(&report.spec, &selection.listed);
@@ -211,14 +242,15 @@ impl Step {
         )?;
         let mut summary = report::render_summary(&report.plan);
         summary.push_str(&pull_limit::render_deferred(&selection));
+        summary.push_str(&report::render_notes(&report.notes));
         self.runner.append_summary(&summary)?;
         Ok(())
     }
 
-    /// The dependencies this run hands to the update matrix. A promotion (an exact version)
-    /// is never deferred; otherwise the open pull requests of the environment are counted.
+    /// The dependencies this run hands to the update matrix. A promotion (exact versions) is
+    /// never deferred; otherwise the open pull requests of the environment are counted.
     fn selection(&self, spec: &Spec) -> Result<Selection> {
-        if self.version.is_some() {
+        if self.version.is_some() || !self.members.is_empty() {
             return Ok(pull_limit::all(spec));
         }
         let scope = PullScope {
@@ -269,6 +301,10 @@ impl Step {
                     .command(&action::annotation(Level::Warning, None, None, None, &msg));
             }
         }
+        for note in &report.notes {
+            self.out
+                .command(&action::annotation(Level::Notice, None, None, None, note));
+        }
     }
 
     fn relative_to_workspace(&self, path: &Path) -> PathBuf {
@@ -296,17 +332,20 @@ impl Step {
     fn update(&self) -> Result<()> {
         let dependency = self.dependency.clone();
         let version = self.version.clone();
-        let resolver = Resolver::from_env(self.token.clone())?;
+        let resolver = self.resolver()?;
         let concurrency = resolver.config().concurrency;
         let opts = UpdateOptions {
             env: self.env(),
             spec: self.spec()?,
             dependency: dependency.clone(),
             version,
+            members: self.members.clone(),
             strategy: self.strategy()?,
             allow_shared_files: false,
             concurrency,
             policy: Policy::from_config(self.config.as_ref())?,
+            groups: Groups::from_config(self.config.as_ref())?,
+            cooldown: self.cooldown()?,
         };
         let env_name = self.environment_name();
         if self.inputs.flag("dry_run")? {
@@ -368,11 +407,11 @@ impl Step {
             .runner
             .repository()
             .context("GITHUB_REPOSITORY is not set: run inside a workflow or set it")?;
-        let api = self
-            .inputs
-            .get("github_api_url")
-            .unwrap_or_else(|| self.runner.api_url());
-        Ok(GitHubClient::new(&api, &repository, self.token.clone()))
+        Ok(GitHubClient::new(
+            &self.api_url(),
+            &repository,
+            self.token.clone(),
+        ))
     }
 
     fn update_outputs(&self, outcome: &Outcome) -> Result<()> {
@@ -386,24 +425,34 @@ impl Step {
             .chain(&outcome.readmes)
             .map(|f| f.to_string_lossy().replace('\\', "/"))
             .collect();
-        self.runner
-            .set_output("has_updates", &outcome.changed.to_string())?;
-        self.runner
-            .set_output("updated_files", &serde_json::to_string(&files)?)?;
-        self.runner.set_output(
-            "pull_request_number",
-            &outcome
-                .pull_request_number
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-        )?;
-        self.runner.set_output(
-            "pull_request_url",
-            outcome.pull_request_url.as_deref().unwrap_or_default(),
-        )?;
+        let mut outputs = Outputs::new();
+        outputs
+            .set("has_updates", outcome.changed.to_string())
+            .set("updated_files", serde_json::to_string(&files)?)
+            .set(
+                "pull_request_number",
+                outcome
+                    .pull_request_number
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+            )
+            .set(
+                "pull_request_url",
+                outcome.pull_request_url.clone().unwrap_or_default(),
+            );
+        // The summary lists every file, so it is written even when the outputs cannot be.
         self.runner
             .append_summary(&update::render_summary(outcome))?;
-        Ok(())
+        let fix = format!(
+            "`updated_files` lists {} files (all of them are in the job summary{}); narrow \
+             include_dirs so that one update changes fewer files",
+            files.len(),
+            match &outcome.pull_request_url {
+                Some(url) => format!(" and in the pull request {url}"),
+                None => String::new(),
+            }
+        );
+        outputs.write(&self.runner, &fix)
     }
 
     fn promote(&self) -> Result<()> {
@@ -430,6 +479,7 @@ impl Step {
                 .or_else(|| self.runner.var("PR_BRANCH_PREFIX"))
                 .or_else(|| env_config.map(|e| e.branch_prefix())),
             chain: self.config.as_ref().map(Config::chain).unwrap_or_default(),
+            groups: Groups::from_config(self.config.as_ref())?,
         };
         let forge = if self.inputs.flag("dry_run")? {
             None
@@ -491,7 +541,7 @@ impl Step {
             let published = status::dashboard::publish(forge, &markdown)?;
             self.runner
                 .set_output("dashboard_issue", &published.number.to_string())?;
-            summary.push_str(&format!("\nDashboard: #{}\n", published.number));
+            summary.push_str(&format!("\nDashboard: {}\n", published.describe()));
         }
         self.runner.append_summary(&summary)?;
         Ok(())
@@ -586,6 +636,14 @@ fn load_config(workspace: &Path, working_dir: &Path, inputs: &Inputs) -> Result<
     Ok(Some(config))
 }
 
+/// A dispatched group's members, when the run works on that group (the payload was checked).
+fn members_of(dependency: Option<&str>, payload: Option<&Payload>) -> Vec<Member> {
+    payload
+        .filter(|p| Some(p.dependency.as_str()) == dependency)
+        .map(|p| p.members.clone())
+        .unwrap_or_default()
+}
+
 /// The dependency and version to work on: the inputs, else the dispatch payload; both checked,
 /// since workflows fill them from event data anyone who can dispatch controls.
 fn target_of(
@@ -599,9 +657,12 @@ fn target_of(
         .get("version")
         .or_else(|| payload.and_then(|p| p.version.clone()));
     if let Some(id) = &dependency {
-        if !promote::valid_dependency_id(id) {
-            bail!("dependency {id:?} is not a dependency ID");
+        if !promote::valid_target_id(id) {
+            bail!("dependency {id:?} is not a dependency ID or a group ID (group-<name>)");
         }
+    }
+    if let (Some(id), Some(v)) = (dependency.as_deref().filter(|id| is_group_id(id)), &version) {
+        bail!("version `{v}` for group `{id}`: a group's members carry their own versions");
     }
     if let Some(v) = &version {
         if !promote::valid_version(v) {

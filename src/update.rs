@@ -3,6 +3,7 @@
 use crate::breaking::ReleaseNotes;
 use crate::edit::{self, Edit};
 use crate::environment::Environment;
+use crate::group::{Ask, Groups, Member};
 use crate::model::{FileError, Usage};
 use crate::plan::{self, DependencyPlan, Listings, Strategy};
 use crate::publish::git::{GitError, Repo};
@@ -24,6 +25,8 @@ pub enum UpdateError {
     Environment(#[from] crate::environment::EnvironmentError),
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
+    #[error(transparent)]
+    Group(#[from] crate::group::GroupError),
     #[error("{file}: {reason}")]
     Edit { file: PathBuf, reason: String },
 }
@@ -34,11 +37,25 @@ pub struct UpdateOptions {
     pub dependency: Option<String>,
     /// Exact version to move to (promotion); otherwise the spec's or a fresh plan's target.
     pub version: Option<String>,
+    /// With a group as `dependency`: its members at the exact versions of a promotion.
+    pub members: Vec<Member>,
     pub strategy: Strategy,
     pub allow_shared_files: bool,
     pub concurrency: usize,
     /// Ignore rules of the environments file.
     pub policy: crate::policy::Policy,
+    /// Groups of the environments file, for a group asked for without its members.
+    pub groups: Groups,
+    /// `minimum_release_age` for fresh plans; a promotion's exact versions and a full spec's
+    /// targets are not subject to it.
+    pub cooldown: Option<crate::cooldown::Cooldown>,
+}
+
+impl UpdateOptions {
+    pub fn ask(&self) -> Ask<'_> {
+        let (dependency, version) = (self.dependency.as_deref(), self.version.as_deref());
+        Ask::new(dependency, version, &self.members, &self.groups)
+    }
 }
 
 /// What an update would do, computed without touching a file.
@@ -50,6 +67,8 @@ pub struct Changes {
     pub shared: Vec<Usage>,
     /// Files of the environment that do not parse: left untouched, whatever they use.
     pub unreadable: Vec<FileError>,
+    /// What the cooldown held back, or could not apply to.
+    pub cooldown_notes: Vec<String>,
 }
 
 impl Changes {
@@ -64,21 +83,30 @@ pub fn plan_changes(
     opts: &UpdateOptions,
     lister: &dyn VersionLister,
 ) -> Result<Changes, UpdateError> {
+    opts.ask().check()?;
     let mut scan = scan::scan(&opts.env)?;
     opts.policy.skip_ignored(&mut scan);
-    let wanted = wanted_ids(opts);
     // Dependencies the spec says are up to date are dropped before any listing is fetched.
-    scan.usages.retain(|u| {
-        wanted.as_ref().is_none_or(|ids| ids.contains(&u.source.id))
-            && !spec_says_up_to_date(opts, &u.source.id)
-    });
+    scan.usages
+        .retain(|u| wanted(opts, &u.source.id) && !spec_says_up_to_date(opts, &u.source.id));
     let (shared, own): (Vec<Usage>, Vec<Usage>) = scan
         .usages
         .drain(..)
         .partition(|u| !opts.allow_shared_files && is_shared(u));
     scan.usages = own;
     let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
-    let fresh = opts.policy.plan(&scan, &listings, opts.strategy);
+    let cooldown = opts.cooldown.filter(|_| !opts.ask().is_promotion());
+    // The fresh plan sees the cooldown's listings; exact and spec targets are checked
+    // against everything listed.
+    let filtered = crate::cooldown::apply(
+        cooldown,
+        &scan.usages,
+        listings.clone(),
+        lister,
+        opts.concurrency,
+    );
+    let usages = std::mem::take(&mut scan.usages);
+    let fresh = opts.policy.plan(usages, &filtered.listings, opts.strategy);
     let mut dependencies = Vec::new();
     for dep in fresh.dependencies {
         if let Some(err) = &dep.error {
@@ -96,21 +124,23 @@ pub fn plan_changes(
         edits,
         shared,
         unreadable: scan.errors,
+        cooldown_notes: filtered.notes,
     })
 }
 
-fn wanted_ids(opts: &UpdateOptions) -> Option<BTreeSet<String>> {
+/// The dependency (or group) asked for, else every dependency of the spec, else all.
+fn wanted(opts: &UpdateOptions, id: &str) -> bool {
     match (&opts.dependency, &opts.spec) {
-        (Some(id), _) => Some(BTreeSet::from([id.clone()])),
-        (None, Some(spec)) => Some(spec.dependencies.iter().map(|d| d.id.clone()).collect()),
-        (None, None) => None,
+        (Some(_), _) => opts.ask().selects(id),
+        (None, Some(spec)) => spec.dependency(id).is_some(),
+        (None, None) => true,
     }
 }
 
-/// A spec lists only dependencies with an update: one it leaves out has nothing to do, unless an
-/// exact version is asked for.
+/// A spec lists only dependencies with an update (a group only its members with one): one it
+/// leaves out has nothing to do, unless exact versions are asked for.
 fn spec_says_up_to_date(opts: &UpdateOptions, id: &str) -> bool {
-    opts.version.is_none()
+    !opts.ask().is_promotion()
         && opts
             .spec
             .as_ref()
@@ -130,7 +160,7 @@ fn choose_targets(
     dep: DependencyPlan,
     listings: &Listings,
 ) -> Result<DependencyPlan, UpdateError> {
-    if let Some(version) = &opts.version {
+    if let Some(version) = opts.ask().exact(&dep.source.id) {
         return Ok(plan::retarget(&dep, version, listings)?);
     }
     // A compact spec names the dependencies but not the usages: each usage keeps the fresh
@@ -277,6 +307,7 @@ pub fn preview(
         &changes.dependencies,
         &crate::pull_request::BodyContext {
             environment,
+            group: opts.ask().group(),
             shared: &changes.shared,
             unreadable: &changes.unreadable,
             readmes: &readmes,
@@ -293,7 +324,7 @@ pub fn preview(
 
 /// Says why nothing changed when a dependency was asked for, and which shared files were left.
 fn notes_of(opts: &UpdateOptions, changes: &Changes) -> Vec<String> {
-    let mut notes = Vec::new();
+    let mut notes = changes.cooldown_notes.clone();
     if let Some(id) = opts
         .dependency
         .as_ref()
@@ -303,7 +334,8 @@ fn notes_of(opts: &UpdateOptions, changes: &Changes) -> Vec<String> {
             "`{id}` has no update in the spec: nothing to update"
         ));
     } else if let Some(id) = &opts.dependency {
-        let used = changes.dependencies.iter().any(|d| &d.source.id == id);
+        // Only what was asked for is planned, so any planned dependency is it (or a member).
+        let used = !changes.dependencies.is_empty();
         match (used, changes.shared.is_empty()) {
             (false, true) => notes.push(format!(
                 "`{id}` is not used in this environment: nothing to update"
@@ -462,6 +494,7 @@ fn publish_on_branch(
         &changes.dependencies,
         &crate::pull_request::BodyContext {
             environment: p.environment.as_deref(),
+            group: opts.ask().group(),
             shared: &changes.shared,
             unreadable: &changes.unreadable,
             readmes: &outcome.readmes,

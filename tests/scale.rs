@@ -225,3 +225,59 @@ fn update_from_the_compact_spec_gives_each_usage_its_own_target() {
         read("dev/new")
     );
 }
+
+/// The dry-run update of `acme/mod000/aws` as the runner runs it.
+fn update_dry_run(t: &RegistryTree) -> testkit::runner::StepRun {
+    t.step()
+        .input("patcher_command", "update")
+        .input("dependency", &id(0))
+        .input("dry_run", "true")
+        .run()
+}
+
+#[test]
+fn updated_files_of_an_update_across_2400_files_fit() {
+    let t = tree(1, 2400, 1, module_name);
+    let run = update_dry_run(&t);
+    assert!(run.success, "{}{}", run.stdout, run.stderr);
+    let files = list(run.output("updated_files"));
+    assert_eq!(files.len(), 2400);
+    assert_eq!(files[0], "dev/unit00000/main.tf");
+    let total: usize = run
+        .outputs
+        .iter()
+        .map(|(name, value)| utf16_size(name) + utf16_size(value))
+        .sum();
+    assert!(
+        total <= STEP_OUTPUTS_LIMIT,
+        "outputs {total} bytes as UTF-16"
+    );
+}
+
+#[test]
+fn updated_files_that_cannot_fit_are_an_error_with_no_output_written() {
+    let t = tree(1, 0, 1, module_name);
+    // 1,300 paths of about 220 characters: about 580 KB as UTF-16, over patcher's 512 KiB.
+    let folder = "a".repeat(200);
+    for f in 0..1300 {
+        t.write(
+            &format!("dev/{folder}/u{f:04}/main.tf"),
+            &module_block("m", &module_name(0), "1.0.0"),
+        );
+    }
+    let run = update_dry_run(&t);
+    assert!(!run.success, "{}", run.stdout);
+    let error = run.line("::error::");
+    assert!(
+        error.contains("UTF-16")
+            && error.contains("1 MB")
+            && error.contains("`updated_files` lists 1300 files")
+            && error.contains("narrow include_dirs"),
+        "{error}"
+    );
+    assert!(run.outputs.is_empty(), "{:?}", run.outputs.keys());
+    assert!(
+        run.summary.contains(&format!("dev/{folder}/u1299/main.tf")),
+        "the summary still lists the files"
+    );
+}

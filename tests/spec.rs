@@ -24,7 +24,7 @@ fn scan(env: &str, current: &str) -> ScanResult {
         line: 2,
         column: 80,
         span: 90..90 + current.len(),
-        source: source(),
+        source: source().into(),
         current: current.into(),
         form: VersionForm::GitRef,
     };

@@ -4,9 +4,14 @@
 //! through `insteadOf`; pull requests and the dashboard issue live on the GitHub API server on
 //! 127.0.0.1, which checks every request against GitHub's OpenAPI description.
 
+use patcher::publish::github::{
+    GitHubClient, GitHubError, IssueEdit, IssueState, IssueTracker, LabelledIssue,
+};
+use patcher::status::dashboard::{self, Published};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Barrier;
 use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo};
 use testkit::github::GitHubServer;
 use testkit::runner::Step;
@@ -275,7 +280,13 @@ fn offline_reads_every_environment_from_the_tree_alone() {
     assert_eq!(versions(env(vpc, "dev")), ["v1.2.0"]);
     assert_eq!(versions(env(vpc, "stage")), ["v1.0.0", "v1.1.0"]);
     assert_eq!(env(vpc, "stage")["state"], "behind");
+    // Behind what: dev's highest version; offline, no merge time is known.
+    assert_eq!(
+        env(vpc, "stage")["waits_on"],
+        serde_json::json!({"environment": "dev", "version": "v1.2.0", "merged_at": null, "age_seconds": null})
+    );
     assert_eq!(env(vpc, "prod")["state"], "in_sync");
+    assert!(env(vpc, "prod")["waits_on"].is_null());
     assert_eq!(
         env(vpc, "stage")["versions"][1]["files"],
         serde_json::json!(["stage/app1/terragrunt.hcl"])
@@ -327,7 +338,7 @@ fn offline_table_names_states_and_anomalies() {
     assert!(header.starts_with("DEPENDENCY") && header.contains("DEV") && header.contains("PROD"));
     let sqs = text.lines().find(|l| l.starts_with(SQS)).unwrap();
     assert!(
-        sqs.contains("v0.5.0 (behind)") && sqs.contains("v0.6.0 (AHEAD)"),
+        sqs.contains("v0.5.0 (behind, waits on dev's v0.6.0)") && sqs.contains("v0.6.0 (AHEAD)"),
         "{sqs}"
     );
     let dns = text.lines().find(|l| l.starts_with(DNS)).unwrap();
@@ -397,9 +408,18 @@ fn resolved_status_lists_each_repository_once_and_reads_pull_requests() {
     // sqs v0.6.0 merged in dev three days ago and not yet promoted to stage.
     let sqs_stage = env(dependency(&json, SQS), "stage");
     assert_eq!(sqs_stage["state"], "behind");
-    let waiting = sqs_stage["waiting_seconds"].as_u64().unwrap();
+    let waits_on = &sqs_stage["waits_on"];
+    assert_eq!(waits_on["environment"], "dev");
+    assert_eq!(waits_on["version"], "v0.6.0");
+    let waiting = waits_on["age_seconds"].as_u64().unwrap();
     assert!((3 * DAY..3 * DAY + 600).contains(&waiting), "{waiting}");
-    assert!(sqs_stage["waiting_since"].as_str().unwrap().ends_with('Z'));
+    assert!(waits_on["merged_at"].as_str().unwrap().ends_with('Z'));
+    // vpc: stage waits on dev's v1.2.0, merged two days ago, while its own promotion is in
+    // review.
+    let vpc_waits = &env(dependency(&json, VPC), "stage")["waits_on"];
+    assert_eq!(vpc_waits["version"], "v1.2.0");
+    let waiting = vpc_waits["age_seconds"].as_u64().unwrap();
+    assert!((2 * DAY..2 * DAY + 600).contains(&waiting), "{waiting}");
 
     // The forged metadata (a version that is no version) is not shown anywhere.
     let dns_prod = env(dependency(&json, DNS), "prod");
@@ -408,13 +428,7 @@ fn resolved_status_lists_each_repository_once_and_reads_pull_requests() {
 
     // One listing per repository for all three environments together: git's own trace of
     // the commands patcher ran shows each of the four repositories listed exactly once.
-    let trace = std::fs::read_to_string(&trace).unwrap();
-    let mut listed: Vec<&str> = trace
-        .lines()
-        .filter(|l| l.contains("built-in: git ls-remote"))
-        .filter_map(|l| l.split_whitespace().find(|w| w.contains("github.com")))
-        .collect();
-    listed.sort();
+    let mut listed = listed_repositories(&trace);
     assert_eq!(listed.len(), 4, "{listed:#?}");
     listed.dedup();
     assert_eq!(listed.len(), 4, "a repository was listed twice");
@@ -430,6 +444,71 @@ fn resolved_status_lists_each_repository_once_and_reads_pull_requests() {
         .filter(|r| r.path.ends_with("/issues"))
         .count();
     assert_eq!(issue_lists, 6, "open + closed per environment");
+}
+
+/// Git ls-remote runs of patcher, one entry per repository address listed.
+fn listed_repositories(trace: &Path) -> Vec<String> {
+    let trace = std::fs::read_to_string(trace).unwrap();
+    let mut listed: Vec<String> = trace
+        .lines()
+        .filter(|l| l.contains("built-in: git ls-remote"))
+        .filter_map(|l| l.split_whitespace().find(|w| w.contains("github.com")))
+        .map(str::to_string)
+        .collect();
+    listed.sort();
+    listed
+}
+
+#[test]
+fn one_listing_per_repository_and_registry_module_for_the_whole_chain() {
+    let w = world();
+    let registry = testkit::registry::Registry::start();
+    registry.add_module("acme", "platform", "aws", &["1.0.0", "1.1.0", "1.2.0"]);
+    // A second module of the vpc repository, and one registry module, in every environment
+    // at a different version or constraint.
+    for (env, subnet, platform) in [
+        ("dev", "v1.3.0", "1.2.0"),
+        ("stage", "v1.2.0", "~> 1.1.0"),
+        ("prod", "v1.1.0", "1.0.0"),
+    ] {
+        let text = format!(
+            "{}\nmodule \"platform\" {{\n  source  = \"acme/platform/aws\"\n  version = \"{platform}\"\n}}\n",
+            terragrunt_unit("terraform-aws-vpc", "subnet", subnet)
+                .replace("terraform {", "module \"subnet\" {")
+        );
+        std::fs::write(w.infra().join(format!("{env}/main.tf")), text).unwrap();
+    }
+    let trace = w.root.path().join("git-trace");
+    let base_urls = format!("registry.terraform.io={}", registry.url());
+    let json = w.json_with(
+        &[],
+        &[
+            ("GIT_TRACE", &trace),
+            ("PATCHER_REGISTRY_BASE_URLS", Path::new(&base_urls)),
+        ],
+    );
+    assert_eq!(
+        json["pull_requests"], false,
+        "no repository: no pull requests"
+    );
+
+    let subnet = dependency(&json, "acme/terraform-aws-vpc/subnet");
+    assert_eq!(versions(env(subnet, "prod")), ["v1.1.0"]);
+    assert_eq!(env(subnet, "prod")["state"], "behind");
+    let platform = dependency(&json, "acme/platform/aws");
+    assert_eq!(platform["latest"], "1.2.0");
+    assert_eq!(env(platform, "stage")["versions"][0]["resolved"], "1.1.0");
+    assert_eq!(env(platform, "stage")["waits_on"]["version"], "1.2.0");
+
+    // Five dependencies in three environments: four repositories, one registry module, each
+    // listed once.
+    let listed = listed_repositories(&trace);
+    assert_eq!(listed.len(), 4, "{listed:#?}");
+    let mut unique = listed.clone();
+    unique.dedup();
+    assert_eq!(unique, listed, "a repository was listed twice");
+    let versions_path = testkit::registry::Registry::versions_path("acme", "platform", "aws");
+    assert_eq!(registry.request_count(&versions_path), 1);
 }
 
 #[test]
@@ -456,7 +535,9 @@ fn action_status_writes_summary_and_output_and_keeps_one_dashboard() {
     assert_eq!(env(dependency(&status, SQS), "prod")["state"], "ahead");
     assert_eq!(run.output("dashboard_issue"), existing.to_string());
     assert!(run.summary.contains("### patcher status"));
-    assert!(run.summary.contains(&format!("Dashboard: #{existing}")));
+    assert!(run
+        .summary
+        .contains(&format!("Dashboard: #{existing} (edited)")));
 
     // Edited in place, not duplicated; the hand-labelled issue is left alone.
     let dashboards = w.dashboards();
@@ -467,6 +548,11 @@ fn action_status_writes_summary_and_output_and_keeps_one_dashboard() {
     assert!(
         body.contains(&format!("- #{} ", 3)),
         "stage's review is listed:\n{body}"
+    );
+    let sqs_row = body.lines().find(|l| l.contains(SQS)).unwrap();
+    assert!(
+        sqs_row.contains("behind, waits on `dev`'s `v0.6.0` merged 3d ago"),
+        "{sqs_row}"
     );
     let theirs = dashboards
         .iter()
@@ -502,6 +588,9 @@ fn action_status_writes_summary_and_output_and_keeps_one_dashboard() {
     let again = w.step().input("dashboard", "true").run();
     assert!(again.success, "{}{}", again.stdout, again.stderr);
     assert_eq!(again.output("dashboard_issue"), existing.to_string());
+    assert!(again
+        .summary
+        .contains(&format!("Dashboard: #{existing} (unchanged)")));
     assert_eq!(w.dashboards().len(), 2);
     assert_eq!(patches(&w), before, "unchanged body: no edit");
     assert!(
@@ -517,6 +606,9 @@ fn dashboard_created_once_then_edited_and_duplicates_closed() {
     let first = w.step().input("dashboard", "true").run();
     assert!(first.success, "{}{}", first.stdout, first.stderr);
     let created: u64 = first.output("dashboard_issue").parse().unwrap();
+    assert!(first
+        .summary
+        .contains(&format!("Dashboard: #{created} (created)")));
     assert_eq!(w.dashboards().len(), 1);
     assert!(w
         .server
@@ -539,6 +631,9 @@ fn dashboard_created_once_then_edited_and_duplicates_closed() {
     let second = w.step().input("dashboard", "true").run();
     assert!(second.success, "{}{}", second.stdout, second.stderr);
     assert_eq!(second.output("dashboard_issue"), created.to_string());
+    assert!(second.summary.contains(&format!(
+        "Dashboard: #{created} (edited; closed duplicate #{racer})"
+    )));
     let dashboards = w.dashboards();
     let open: Vec<u64> = dashboards
         .iter()
@@ -557,6 +652,88 @@ fn dashboard_created_once_then_edited_and_duplicates_closed() {
         .unwrap();
     let sqs_row = body.lines().find(|l| l.contains(SQS)).unwrap();
     assert!(sqs_row.contains("in sync"), "{sqs_row}");
+    assert!(
+        w.server.violations().is_empty(),
+        "{:#?}",
+        w.server.violations()
+    );
+}
+
+/// The real client, except that `create_issue` waits until every racing run reaches it: each
+/// has listed and found no dashboard, so each creates one, the race the dashboard must survive.
+struct CreateTogether<'a> {
+    client: GitHubClient,
+    barrier: &'a Barrier,
+}
+
+impl IssueTracker for CreateTogether<'_> {
+    fn list_labelled(
+        &self,
+        label: &str,
+        state: IssueState,
+    ) -> Result<Vec<LabelledIssue>, GitHubError> {
+        self.client.list_labelled(label, state)
+    }
+    fn create_issue(
+        &self,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<LabelledIssue, GitHubError> {
+        self.barrier.wait();
+        self.client.create_issue(title, body, labels)
+    }
+    fn edit_issue(&self, number: u64, edit: &IssueEdit) -> Result<LabelledIssue, GitHubError> {
+        self.client.edit_issue(number, edit)
+    }
+    fn ensure_issue_labels(&self, labels: &[String]) -> Result<(), GitHubError> {
+        self.client.ensure_issue_labels(labels)
+    }
+}
+
+#[test]
+fn racing_runs_both_create_and_agree_on_one_dashboard() {
+    let w = world();
+    let client = || GitHubClient::new(w.server.url(), REPO, Some(TOKEN.into()));
+    let barrier = Barrier::new(3);
+    let runs: Vec<Published> = std::thread::scope(|scope| {
+        let racers: Vec<_> = ["run a", "run b", "run c"]
+            .map(|text| {
+                let tracker = CreateTogether {
+                    client: client(),
+                    barrier: &barrier,
+                };
+                scope.spawn(move || dashboard::publish(&tracker, text).unwrap())
+            })
+            .into_iter()
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let mut numbers: Vec<u64> = w.dashboards().iter().map(|i| i.number).collect();
+    numbers.sort();
+    assert_eq!(numbers.len(), 3, "each run created one");
+    let kept = numbers[0];
+    assert!(runs.iter().all(|r| r.number == kept), "{runs:#?}");
+    assert_eq!(runs.iter().filter(|r| r.created).count(), 1, "{runs:#?}");
+    let mut closed: Vec<u64> = runs.iter().flat_map(|r| r.closed.clone()).collect();
+    closed.sort();
+    closed.dedup();
+    assert_eq!(closed, numbers[1..]);
+    for issue in w.dashboards() {
+        let (state, reason) = match issue.number == kept {
+            true => ("open", None),
+            false => ("closed", Some("duplicate")),
+        };
+        assert_eq!(
+            (issue.state.as_str(), issue.state_reason.as_deref()),
+            (state, reason)
+        );
+    }
+
+    // The next run edits the one dashboard and creates nothing.
+    let next = dashboard::publish(&client(), "run d").unwrap();
+    assert_eq!(next.describe(), format!("#{kept} (edited)"));
+    assert_eq!(w.dashboards().len(), 3);
     assert!(
         w.server.violations().is_empty(),
         "{:#?}",

@@ -175,8 +175,14 @@ impl Printer {
         if !self.guarded {
             return text.to_owned();
         }
+        // Ending every print at a line end makes sure a `::stop-commands::` line printed next
+        // starts its line, which the runner needs to see it.
+        let text = match text.ends_with('\n') || text.is_empty() {
+            true => text.to_owned(),
+            false => format!("{text}\n"),
+        };
         // Without randomness no token is safe: then no marker survives instead.
-        untrusted(text).unwrap_or_else(|_| text.replace(':', "%3A").replace('#', "%23"))
+        untrusted(&text).unwrap_or_else(|_| text.replace(':', "%3A").replace('#', "%23"))
     }
 }
 
@@ -249,6 +255,143 @@ mod tests {
         assert_eq!(group("Scan dev\nnow"), "::group::Scan dev%0Anow");
         assert_eq!(endgroup(), "::endgroup::");
         assert_eq!(debug("a\nb"), "::debug::a%0Ab");
+    }
+
+    use proptest::prelude::*;
+    use testkit::runner::workflow_commands;
+
+    /// Every way text can hand the runner a command, per its parsing rules.
+    const VERBS: [&str; 13] = [
+        "::set-output name=x::",
+        "::add-mask::",
+        "::stop-commands::",
+        "::warning::",
+        "::error file=a,line=1::",
+        "::group::",
+        "::endgroup::",
+        "::notice::",
+        "::debug::",
+        "::save-state name=x::",
+        "::set-env name=x::",
+        "::add-path::",
+        "##[set-output name=x;]",
+    ];
+    const LINE_STARTS: [&str; 6] = ["", "\n", "\r", "\r\n", "\n \t ", "x "];
+
+    /// `printed` holds no command but the stop-commands pair around the text, with a token of
+    /// 32 random hex digits that the text does not contain; or no command at all.
+    fn assert_inert(text: &str, printed: &str) {
+        let commands = workflow_commands(printed);
+        if commands.is_empty() {
+            return;
+        }
+        let [stop, resume] = commands.as_slice() else {
+            panic!("{text:?} printed as commands: {commands:?}");
+        };
+        let token = stop.strip_prefix("::stop-commands::").expect("stop first");
+        assert_eq!(token.len(), 32, "{stop}");
+        assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{stop}");
+        assert_eq!(resume, &format!("::{token}::"));
+        assert!(!text.contains(token), "{text:?} holds the token");
+        assert!(printed.contains(text.trim_end_matches('\n')), "text kept");
+    }
+
+    #[test]
+    fn every_verb_at_every_line_start_is_inert() {
+        let printer = Printer::action();
+        for verb in VERBS {
+            for start in LINE_STARTS {
+                let text = format!("patcher{start}{verb}PWNED");
+                let printed = printer.safe(&text);
+                assert_eq!(workflow_commands(&printed).len(), 2, "{printed:?}");
+                assert_inert(&text, &printed);
+            }
+        }
+    }
+
+    #[test]
+    fn percent_encodings_stay_literal_in_annotations() {
+        let message = "x%0A::error::y%0D%25";
+        let line = annotation(
+            Level::Warning,
+            Some(Path::new("a%0A.tf")),
+            None,
+            None,
+            message,
+        );
+        assert_eq!(workflow_commands(&line), vec![line.clone()]);
+        assert_eq!(line, "::warning file=a%250A.tf::x%250A::error::y%250D%2525");
+        assert_inert(message, &Printer::action().safe(message));
+    }
+
+    #[test]
+    fn invalid_utf8_cannot_hide_a_line_start() {
+        let bytes = b"\xff\xfe\n::warning::PWNED\r\xc3::add-mask::x\xe2\x80";
+        let text = String::from_utf8_lossy(bytes);
+        assert_inert(&text, &Printer::action().safe(&text));
+        assert_eq!(workflow_commands(&Printer::action().safe(&text)).len(), 2);
+    }
+
+    #[test]
+    fn a_text_that_does_not_end_its_line_cannot_swallow_the_next_stop_line() {
+        let printer = Printer::action();
+        let first = printer.safe("no newline");
+        let second = printer.safe("::warning::PWNED");
+        let both = format!("{first}{second}");
+        assert_inert("::warning::PWNED", &both);
+        assert_eq!(workflow_commands(&both).len(), 2);
+    }
+
+    #[test]
+    fn the_terminal_gets_text_as_it_is() {
+        let printer = Printer { guarded: false };
+        assert_eq!(printer.safe("::warning::x\n"), "::warning::x\n");
+    }
+
+    #[test]
+    fn stop_tokens_are_not_repeated() {
+        let tokens: std::collections::BTreeSet<String> =
+            (0..200).map(|_| stop_commands().unwrap().stop).collect();
+        assert_eq!(tokens.len(), 200);
+    }
+
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(VERBS.to_vec()).prop_map(str::to_string),
+            proptest::sample::select(LINE_STARTS.to_vec()).prop_map(str::to_string),
+            proptest::sample::select(vec![
+                ":", "#", "[", "%0A", "%0D", "%25", "\u{fffd}", "\u{85}"
+            ])
+            .prop_map(str::to_string),
+            "[ -~]{0,12}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn no_printed_line_is_a_command_patcher_did_not_make(
+            parts in proptest::collection::vec(fragment(), 0..12)
+        ) {
+            let text = parts.concat();
+            assert_inert(&text, &Printer::action().safe(&text));
+        }
+
+        #[test]
+        fn annotations_are_one_command_whatever_they_carry(
+            file in proptest::collection::vec(fragment(), 0..4),
+            message in proptest::collection::vec(fragment(), 0..8),
+        ) {
+            let (file, message) = (file.concat(), message.concat());
+            let line = annotation(Level::Error, Some(Path::new(&file)), Some(3), None, &message);
+            prop_assert_eq!(workflow_commands(&line), vec![line.trim().to_string()]);
+        }
     }
 
     #[test]

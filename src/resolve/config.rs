@@ -7,6 +7,8 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 const BASE_URLS_VARIABLE: &str = "PATCHER_REGISTRY_BASE_URLS";
 const CONCURRENCY_VARIABLE: &str = "PATCHER_CONCURRENCY";
 const TOKEN_PREFIX: &str = "TF_TOKEN_";
+const API_URL_VARIABLE: &str = "GITHUB_API_URL";
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 
 #[derive(Debug, Clone)]
 pub struct ResolveConfig {
@@ -18,6 +20,8 @@ pub struct ResolveConfig {
     pub concurrency: usize,
     /// Registry host (lower case) -> API token, from `TF_TOKEN_<host>` as Terraform reads them.
     pub registry_tokens: BTreeMap<String, String>,
+    /// GitHub's REST API base URL (`GITHUB_API_URL`); its GraphQL endpoint gives tag dates.
+    pub github_api_url: String,
 }
 
 impl Default for ResolveConfig {
@@ -27,6 +31,7 @@ impl Default for ResolveConfig {
             registry_base_urls: BTreeMap::new(),
             concurrency: DEFAULT_CONCURRENCY,
             registry_tokens: BTreeMap::new(),
+            github_api_url: DEFAULT_GITHUB_API_URL.to_string(),
         }
     }
 }
@@ -53,6 +58,8 @@ impl ResolveConfig {
         for (name, value) in vars {
             if name == BASE_URLS_VARIABLE {
                 config.registry_base_urls = parse_base_urls(&value)?;
+            } else if name == API_URL_VARIABLE && !value.trim().is_empty() {
+                config.github_api_url = value.trim().to_string();
             } else if name == CONCURRENCY_VARIABLE {
                 config.concurrency = parse_concurrency(&value)?;
             } else if let Some(encoded) = name.strip_prefix(TOKEN_PREFIX) {
@@ -71,6 +78,16 @@ impl ResolveConfig {
         match self.registry_base_urls.get(&host.to_ascii_lowercase()) {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("https://{host}"),
+        }
+    }
+
+    /// GitHub's GraphQL endpoint next to the REST API: `https://api.github.com/graphql`, or
+    /// `https://HOST/api/graphql` for GitHub Enterprise Server (`https://HOST/api/v3`).
+    pub fn github_graphql_url(&self) -> String {
+        let api = self.github_api_url.trim_end_matches('/');
+        match api.strip_suffix("/api/v3") {
+            Some(host) => format!("{host}/api/graphql"),
+            None => format!("{api}/graphql"),
         }
     }
 
@@ -163,9 +180,14 @@ mod tests {
                 ("TF_TOKEN_app_terraform_io", "t1"),
                 ("TF_TOKEN_my__registry_example_com", "t2"),
                 ("TF_TOKEN_empty_io", ""),
+                (API_URL_VARIABLE, "https://ghe.example.com/api/v3/"),
             ]),
         )
         .unwrap();
+        assert_eq!(
+            config.github_graphql_url(),
+            "https://ghe.example.com/api/graphql"
+        );
         assert_eq!(
             config.registry_base_url("registry.example.com"),
             "http://127.0.0.1:9"
@@ -186,6 +208,10 @@ mod tests {
         let config = ResolveConfig::from_vars(Some(String::new()), vec![]).unwrap();
         assert_eq!(config.concurrency, DEFAULT_CONCURRENCY);
         assert_eq!(config.github_token, None);
+        assert_eq!(
+            config.github_graphql_url(),
+            "https://api.github.com/graphql"
+        );
         assert!(config.registry_base_urls.is_empty());
     }
 

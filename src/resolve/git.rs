@@ -1,7 +1,12 @@
-//! Tags of a git repository on any host, through the git CLI.
+//! Tags of a git repository on any host, through the git CLI; for `minimum_release_age`, the
+//! dates of a github.com repository's tags through GitHub's GraphQL API.
 
-use super::ResolveError;
+use super::{ResolveConfig, ResolveError};
+use crate::cooldown::{parse_time, Dates};
 use crate::gitcmd;
+use crate::http::Client;
+use serde::Deserialize;
+use serde_json::json;
 use std::time::Duration;
 
 const ATTEMPTS: u32 = 3;
@@ -135,6 +140,151 @@ fn summary(stderr: &str) -> String {
     }
 }
 
+/// Every tag of a repository with the tagger's date (annotated tags) or the commit's date
+/// (lightweight tags), 100 per page: one query per repository, whatever its number of tags.
+const TAG_DATES_QUERY: &str = "query($owner: String!, $name: String!, $cursor: String) { \
+  repository(owner: $owner, name: $name) { \
+    refs(refPrefix: \"refs/tags/\", first: 100, after: $cursor) { \
+      pageInfo { hasNextPage endCursor } \
+      nodes { name target { __typename \
+        ... on Tag { tagger { date } } \
+        ... on Commit { committedDate } } } } } }";
+
+/// A tag answers pages at most this many times; more means a misbehaving server.
+const MAX_TAG_PAGES: usize = 100;
+
+#[derive(Deserialize)]
+struct GraphQlAnswer {
+    data: Option<TagData>,
+    #[serde(default)]
+    errors: Vec<GraphQlError>,
+}
+
+#[derive(Deserialize)]
+struct GraphQlError {
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct TagData {
+    repository: Option<TagRepository>,
+}
+
+#[derive(Deserialize)]
+struct TagRepository {
+    refs: TagRefs,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TagRefs {
+    page_info: PageInfo,
+    nodes: Vec<TagNode>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageInfo {
+    has_next_page: bool,
+    end_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TagNode {
+    name: String,
+    target: Option<TagTarget>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TagTarget {
+    tagger: Option<Tagger>,
+    committed_date: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Tagger {
+    date: Option<String>,
+}
+
+impl TagNode {
+    fn date(&self) -> Option<u64> {
+        let target = self.target.as_ref()?;
+        let text = target
+            .tagger
+            .as_ref()
+            .and_then(|t| t.date.as_deref())
+            .or(target.committed_date.as_deref())?;
+        parse_time(text)
+    }
+}
+
+/// The date of every tag of `github_repo` (`owner/name`) that has one.
+pub fn tag_dates(
+    client: &Client,
+    config: &ResolveConfig,
+    github_repo: &str,
+) -> Result<Dates, ResolveError> {
+    let failed = |message: String| ResolveError::Git {
+        url: format!("https://github.com/{github_repo}"),
+        message,
+    };
+    let Some(token) = config.github_token.as_deref() else {
+        return Err(failed(
+            "tag dates need a GitHub token (GraphQL API); none is set".into(),
+        ));
+    };
+    let (owner, name) = github_repo
+        .split_once('/')
+        .ok_or_else(|| failed("not an owner/name repository".into()))?;
+    let url = config.github_graphql_url();
+    let headers = [("Authorization", format!("Bearer {token}"))];
+    let mut dates = Dates::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..MAX_TAG_PAGES {
+        let body = json!({
+            "query": TAG_DATES_QUERY,
+            "variables": {"owner": owner, "name": name, "cursor": cursor},
+        })
+        .to_string();
+        let resp = client
+            .send("POST", &url, &headers, Some(&body))
+            .map_err(|e| failed(crate::redact::redact(&e.to_string(), Some(token))))?;
+        if resp.status != 200 {
+            return Err(failed(format!(
+                "GitHub GraphQL API answered HTTP {}",
+                resp.status
+            )));
+        }
+        let refs = parse_tag_page(&resp.body).map_err(failed)?;
+        dates.extend(
+            refs.nodes
+                .iter()
+                .filter_map(|n| Some((n.name.clone(), n.date()?))),
+        );
+        match (refs.page_info.has_next_page, refs.page_info.end_cursor) {
+            (true, Some(next)) => cursor = Some(next),
+            _ => return Ok(dates),
+        }
+    }
+    Err(failed(format!(
+        "GitHub GraphQL API kept paging after {MAX_TAG_PAGES} pages"
+    )))
+}
+
+fn parse_tag_page(body: &str) -> Result<TagRefs, String> {
+    let answer: GraphQlAnswer =
+        serde_json::from_str(body).map_err(|e| format!("invalid GitHub GraphQL answer: {e}"))?;
+    if let Some(error) = answer.errors.first() {
+        return Err(format!("GitHub GraphQL API: {}", error.message));
+    }
+    answer
+        .data
+        .and_then(|d| d.repository)
+        .map(|r| r.refs)
+        .ok_or_else(|| "GitHub GraphQL API: no such repository".to_string())
+}
+
 fn parse_tags(stdout: &str) -> Vec<String> {
     stdout
         .lines()
@@ -173,6 +323,24 @@ mod tests {
     fn tags_are_read_from_ls_remote_output() {
         let out = "aaa\trefs/tags/v1.0.0\nbbb\trefs/tags/release/2\nccc\trefs/heads/main\n";
         assert_eq!(parse_tags(out), ["v1.0.0", "release/2"]);
+    }
+
+    #[test]
+    fn tag_dates_come_from_the_tagger_else_the_commit() {
+        let page = r#"{"data":{"repository":{"refs":{"pageInfo":{"hasNextPage":false,"endCursor":null},"nodes":[
+            {"name":"v1.0.0","target":{"__typename":"Tag","tagger":{"date":"2026-01-01T02:00:00+02:00"}}},
+            {"name":"v1.1.0","target":{"__typename":"Commit","committedDate":"2026-01-02T00:00:00Z"}},
+            {"name":"odd","target":{"__typename":"Blob"}}]}}}}"#;
+        let refs = parse_tag_page(page).unwrap();
+        let dates: Vec<Option<u64>> = refs.nodes.iter().map(TagNode::date).collect();
+        assert_eq!(
+            dates,
+            [Some(1_767_225_600), Some(1_767_312_000), None],
+            "{dates:?}"
+        );
+        let missing = r#"{"data":{"repository":null},"errors":[{"type":"NOT_FOUND","message":"Could not resolve to a Repository with the name 'o/x'."}]}"#;
+        assert!(matches!(parse_tag_page(missing), Err(e) if e.contains("Could not resolve")));
+        assert!(parse_tag_page("<html>").is_err());
     }
 
     #[test]

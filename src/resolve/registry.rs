@@ -1,11 +1,20 @@
 //! Module versions from a Terraform/OpenTofu registry, through the documented protocol:
 //! service discovery (`/.well-known/terraform.json`, `modules.v1`), then
-//! `GET {modules.v1}{namespace}/{name}/{provider}/versions`.
+//! `GET {modules.v1}{namespace}/{name}/{provider}/versions`. Publication dates, for
+//! `minimum_release_age`, from the per-version document of the registry API
+//! (`GET {modules.v1}{namespace}/{name}/{provider}/{version}`, `published_at`), and for
+//! OpenTofu's registry from its documentation API (one document per module).
 
 use super::config::token_variable;
 use super::{OnceMap, ResolveConfig, ResolveError};
+use crate::cooldown::{parse_time, Dates};
 use crate::http::{Client, Response};
 use serde::Deserialize;
+
+/// OpenTofu's registry has no per-version documents; its documentation API lists every
+/// version of a module with its publication date.
+const OPENTOFU_HOST: &str = "registry.opentofu.org";
+const OPENTOFU_API_HOST: &str = "api.opentofu.org";
 
 pub struct Module<'a> {
     pub host: &'a str,
@@ -54,6 +63,22 @@ struct ModuleVersion {
     version: String,
 }
 
+#[derive(Deserialize)]
+struct VersionDocument {
+    published_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OpenTofuModule {
+    versions: Vec<OpenTofuVersion>,
+}
+
+#[derive(Deserialize)]
+struct OpenTofuVersion {
+    id: String,
+    published: Option<String>,
+}
+
 impl Discovery {
     pub fn list_versions(
         &self,
@@ -61,31 +86,126 @@ impl Discovery {
         config: &ResolveConfig,
         module: &Module,
     ) -> Result<Vec<String>, ResolveError> {
+        let url = format!("{}versions", self.module_url(client, config, module)?);
+        let resp = get(client, config, module.host, &url)?;
+        match resp.status {
+            200 => parse_versions(module.host, &resp.body),
+            status => Err(failure(module, &url, status)),
+        }
+    }
+
+    /// `{modules.v1}{namespace}/{name}/{provider}/`.
+    fn module_url(
+        &self,
+        client: &Client,
+        config: &ResolveConfig,
+        module: &Module,
+    ) -> Result<String, ResolveError> {
         let host = module.host;
         let modules_url = self.hosts.get_or_init(&host.to_ascii_lowercase(), || {
             discover(client, config, host)
         })?;
-        let url = format!(
-            "{modules_url}{}/{}/{}/versions",
+        Ok(format!(
+            "{modules_url}{}/{}/{}/",
             segment(module.namespace),
             segment(module.name),
             segment(module.provider)
-        );
-        let resp = get(client, config, host, &url)?;
-        match resp.status {
-            200 => parse_versions(host, &resp.body),
-            404 => Err(ResolveError::ModuleNotFound {
-                host: host.to_string(),
-                module: module.address(),
-            }),
-            401 | 403 => Err(ResolveError::RegistryAccess {
-                host: host.to_string(),
-                module: module.address(),
-                status: resp.status,
-                token_variable: token_variable(host),
-            }),
-            status => Err(unexpected(host, &url, status)),
+        ))
+    }
+
+    /// When each of `versions` was published: one request per version, stopping at the first
+    /// answer without a date (a registry that implements only the module registry protocol).
+    pub fn release_dates(
+        &self,
+        client: &Client,
+        config: &ResolveConfig,
+        module: &Module,
+        versions: &[String],
+    ) -> Result<Dates, ResolveError> {
+        if module.host.eq_ignore_ascii_case(OPENTOFU_HOST) {
+            return opentofu_dates(client, config, module);
         }
+        let base = self.module_url(client, config, module)?;
+        let mut dates = Dates::new();
+        for version in versions {
+            let url = format!("{base}{}", segment(version));
+            let resp = get(client, config, module.host, &url)?;
+            match resp.status {
+                200 => {}
+                404 => {
+                    return Err(ResolveError::Registry {
+                        host: module.host.to_string(),
+                        message: format!("no per-version document ({url} answered HTTP 404)"),
+                    })
+                }
+                status => return Err(failure(module, &url, status)),
+            }
+            let document: VersionDocument =
+                serde_json::from_str(&resp.body).map_err(|e| registry_error(module, e))?;
+            let Some(published) = document.published_at.as_deref().and_then(parse_time) else {
+                return Err(ResolveError::Registry {
+                    host: module.host.to_string(),
+                    message: format!("{url} has no published_at"),
+                });
+            };
+            dates.insert(version.clone(), published);
+        }
+        Ok(dates)
+    }
+}
+
+/// `GET https://api.opentofu.org/registry/docs/modules/{namespace}/{name}/{target}/index.json`,
+/// whose `versions` carry `published`; its ids have a `v` the registry's versions may lack.
+fn opentofu_dates(
+    client: &Client,
+    config: &ResolveConfig,
+    module: &Module,
+) -> Result<Dates, ResolveError> {
+    let url = format!(
+        "{}/registry/docs/modules/{}/{}/{}/index.json",
+        config.registry_base_url(OPENTOFU_API_HOST),
+        segment(&module.namespace.to_ascii_lowercase()),
+        segment(&module.name.to_ascii_lowercase()),
+        segment(&module.provider.to_ascii_lowercase())
+    );
+    let resp = get(client, config, OPENTOFU_API_HOST, &url)?;
+    if resp.status != 200 {
+        return Err(failure(module, &url, resp.status));
+    }
+    let document: OpenTofuModule =
+        serde_json::from_str(&resp.body).map_err(|e| registry_error(module, e))?;
+    let mut dates = Dates::new();
+    for version in document.versions {
+        if let Some(published) = version.published.as_deref().and_then(parse_time) {
+            let bare = version.id.trim_start_matches('v').to_string();
+            dates.insert(format!("v{bare}"), published);
+            dates.insert(bare, published);
+        }
+    }
+    Ok(dates)
+}
+
+fn failure(module: &Module, url: &str, status: u16) -> ResolveError {
+    let host = module.host;
+    match status {
+        404 => ResolveError::ModuleNotFound {
+            host: host.to_string(),
+            module: module.address(),
+        },
+        401 | 403 => ResolveError::RegistryAccess {
+            host: host.to_string(),
+            module: module.address(),
+            status,
+            token_variable: token_variable(host),
+        },
+        status => unexpected(host, url, status),
+    }
+}
+
+fn registry_error(module: &Module, error: serde_json::Error) -> ResolveError {
+    ResolveError::Registry {
+        host: module.host.to_string(),
+        message: format!("invalid document for {}: {error}", module.address()),
     }
 }
 

@@ -18,6 +18,7 @@ pub fn compact(spec: &Spec, listed: &[String]) -> Spec {
         skipped: Vec::new(),
         errors: Vec::new(),
         deferred: Vec::new(),
+        notes: Vec::new(),
         compact: true,
     }
 }
@@ -42,6 +43,7 @@ fn without_usages(dep: &SpecDependency) -> SpecDependency {
         registry_address: dep.registry_address.clone(),
         usages: Vec::new(),
         usage_count: dep.usage_count.or(Some(dep.usages.len())),
+        members: dep.members.iter().map(without_usages).collect(),
     }
 }
 

@@ -23,8 +23,28 @@ pub struct Published {
     pub created: bool,
     /// False when the body already said the same.
     pub updated: bool,
-    /// Duplicates closed (created by a concurrent run).
+    /// Duplicates closed (created by concurrent runs, perhaps this one).
     pub closed: Vec<u64>,
+}
+
+impl Published {
+    /// `#5 (edited)`, `#5 (created; closed duplicate #6)`: for the log and the job summary.
+    pub fn describe(&self) -> String {
+        let what = match (self.created, self.updated) {
+            (true, _) => "created",
+            (false, true) => "edited",
+            (false, false) => "unchanged",
+        };
+        let closed: Vec<String> = self.closed.iter().map(|n| format!("#{n}")).collect();
+        match closed.is_empty() {
+            true => format!("#{} ({what})", self.number),
+            false => format!(
+                "#{} ({what}; closed duplicate {})",
+                self.number,
+                closed.join(", ")
+            ),
+        }
+    }
 }
 
 /// Creates or edits the dashboard so its body is `markdown` (the marker is added here).
@@ -32,17 +52,20 @@ pub fn publish(tracker: &dyn IssueTracker, markdown: &str) -> Result<Published, 
     let body = format!("{MARKER}\n{markdown}");
     tracker.ensure_issue_labels(&[LABEL.to_string()])?;
     let mut dashboards = find(tracker)?;
-    let mut created = false;
+    let mut created = None;
     if dashboards.is_empty() {
-        tracker.create_issue(TITLE, &body, &[LABEL.to_string()])?;
-        created = true;
+        let new = tracker.create_issue(TITLE, &body, &[LABEL.to_string()])?;
+        created = Some(new.number);
         dashboards = find(tracker)?;
+        // A listing that lags behind the create must not make this run forget its own issue.
+        if !dashboards.iter().any(|d| d.number == new.number) {
+            dashboards.push(new);
+            dashboards.sort_by_key(|d| d.number);
+        }
     }
-    let Some((keep, duplicates)) = dashboards.split_first() else {
-        return Err(GitHubError::NotFound {
-            what: "the dashboard issue just created (the issue listing does not show it)".into(),
-        });
-    };
+    // Not empty: one was found or just created. The lowest number is the dashboard.
+    let keep = dashboards.remove(0);
+    let duplicates = dashboards;
     let mut closed = Vec::new();
     for duplicate in duplicates.iter().filter(|d| d.state == "open") {
         let close = IssueEdit {
@@ -53,6 +76,8 @@ pub fn publish(tracker: &dyn IssueTracker, markdown: &str) -> Result<Published, 
         tracker.edit_issue(duplicate.number, &close)?;
         closed.push(duplicate.number);
     }
+    // A concurrent run's dashboard may be the one kept, and this run's the duplicate.
+    let created = created == Some(keep.number);
     let reopen = keep.state != "open";
     let updated = keep.body != body || reopen;
     if updated {

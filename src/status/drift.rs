@@ -2,7 +2,7 @@
 //! state against the one before it, and the anomalies worth a human's look. Pure: the tree's
 //! versions decide; pull requests only add what is waiting for review and since when.
 
-use super::{Anomaly, AnomalyKind, DependencyStatus, EnvironmentStatus, PromotionState};
+use super::{Anomaly, AnomalyKind, DependencyStatus, EnvironmentStatus, PromotionState, WaitsOn};
 use crate::version::parse_version;
 use std::cmp::Ordering;
 
@@ -28,7 +28,7 @@ fn highest(env: &EnvironmentStatus) -> Option<&str> {
 
 /// `resolved`: the dependency's versions were listed, so the first environment can be
 /// compared with its releases.
-pub(super) fn compare(dep: &mut DependencyStatus, now: u64, resolved: bool) {
+pub(super) fn compare(dep: &mut DependencyStatus, resolved: bool) {
     let mut anomalies = Vec::new();
     // Updates enter the chain in its first environment; without the dependency there, no
     // environment tests them.
@@ -42,15 +42,12 @@ pub(super) fn compare(dep: &mut DependencyStatus, now: u64, resolved: bool) {
             .iter()
             .rev()
             .find(|e| !e.versions.is_empty());
-        let (state, waiting) = state_of(&dep.environments[i], before, now, resolved);
+        let (state, waits_on) = state_of(&dep.environments[i], before, resolved);
         let untested = untested_from.as_deref().filter(|_| i > 0);
         anomalies.extend(anomalies_of(&dep.environments[i], before, untested));
         let env = &mut dep.environments[i];
         env.state = state;
-        if let Some((since, seconds)) = waiting {
-            env.waiting_since = Some(since);
-            env.waiting_seconds = seconds;
-        }
+        env.waits_on = waits_on;
     }
     dep.anomalies = anomalies;
 }
@@ -59,13 +56,12 @@ fn is_present(env: &EnvironmentStatus) -> bool {
     !env.versions.is_empty() || !env.pins.is_empty()
 }
 
-/// The state, and for a version waiting to be promoted here: since when (and how long ago).
+/// The state, and for a version waiting to be promoted here: which one, from where, since when.
 fn state_of(
     env: &EnvironmentStatus,
     before: Option<&EnvironmentStatus>,
-    now: u64,
     resolved: bool,
-) -> (PromotionState, Option<(String, Option<u64>)>) {
+) -> (PromotionState, Option<WaitsOn>) {
     if env.versions.is_empty() {
         let state = match env.pins.is_empty() {
             true => PromotionState::Absent,
@@ -86,15 +82,15 @@ fn state_of(
             _ => PromotionState::Unknown,
         },
     };
-    let waiting = match (base, before) {
-        (PromotionState::Behind, Some(prev)) => merged_into(prev, now),
+    let waits_on = match (base, before) {
+        (PromotionState::Behind, Some(prev)) => waits_on(prev),
         _ => None,
     };
     let state = match (&env.pull_request, base) {
         (Some(_), state) if state != PromotionState::Ahead => PromotionState::InReview,
         (_, state) => state,
     };
-    (state, waiting)
+    (state, waits_on)
 }
 
 /// The first environment (or the first one using the dependency) is compared with releases.
@@ -113,14 +109,19 @@ fn against_releases(env: &EnvironmentStatus) -> PromotionState {
     }
 }
 
-/// When the environment before got its highest version, from its merged update pull request.
-fn merged_into(prev: &EnvironmentStatus, now: u64) -> Option<(String, Option<u64>)> {
-    let merged = prev.last_merged.as_ref()?;
-    let same = highest(prev)
-        .is_some_and(|v| compare_versions(v, &merged.version) == Some(Ordering::Equal));
-    same.then(|| {
-        let seconds = super::parse_timestamp(&merged.merged_at).map(|t| now.saturating_sub(t));
-        (merged.merged_at.clone(), seconds)
+/// The highest version of the environment before, and when it merged there when its merged
+/// update pull request is the one that brought it.
+fn waits_on(prev: &EnvironmentStatus) -> Option<WaitsOn> {
+    let version = highest(prev)?;
+    let merged = prev
+        .last_merged
+        .as_ref()
+        .filter(|m| compare_versions(version, &m.version) == Some(Ordering::Equal));
+    Some(WaitsOn {
+        environment: prev.name.clone(),
+        version: version.to_string(),
+        merged_at: merged.map(|m| m.merged_at.clone()),
+        age_seconds: merged.and_then(|m| m.age_seconds),
     })
 }
 

@@ -221,8 +221,15 @@ fn cell(env: &EnvironmentStatus, style: &Style) -> String {
                 .map(|s| format!(", {}", age(s)))
                 .unwrap_or_default()
         ),
-        (PromotionState::Behind, _) => match env.waiting_seconds {
-            Some(s) => format!("behind, waiting {}", age(s)),
+        (PromotionState::Behind, _) => match &env.waits_on {
+            Some(w) => format!(
+                "behind, waits on {}'s {}{}",
+                value(&w.environment),
+                value(&w.version),
+                w.age_seconds
+                    .map(|s| format!(" merged {} ago", age(s)))
+                    .unwrap_or_default()
+            ),
             None => "behind".into(),
         },
         (state, _) => state_word(state).into(),

@@ -152,6 +152,37 @@ impl ModuleRepo {
         sha
     }
 
+    /// [`ModuleRepo::release`] at `date` (`2026-01-01T00:00:00Z`, or git's `@<seconds> +0000`):
+    /// commit and tagger dates both, as if published then. `annotated: false` makes a
+    /// lightweight tag, whose only date is the commit's.
+    pub fn release_at(&self, tag: &str, date: &str, annotated: bool) -> String {
+        let dated = |args: &[&str]| {
+            let output = command(&self.work)
+                .env("GIT_AUTHOR_DATE", date)
+                .env("GIT_COMMITTER_DATE", date)
+                .args(args)
+                .output()
+                .expect("run git");
+            assert!(output.status.success(), "git {args:?} failed");
+        };
+        let changelog = self.work.join("CHANGELOG.md");
+        let mut text = std::fs::read_to_string(&changelog).unwrap_or_default();
+        text.push_str(&format!("## {tag}\n"));
+        write_file(&changelog, &text);
+        run(&self.work, &["add", "--all"]);
+        dated(&["commit", "--quiet", "-m", &format!("Release {tag}")]);
+        match annotated {
+            true => dated(&["tag", "-a", "-m", tag, "--", tag]),
+            false => dated(&["tag", "--", tag]),
+        }
+        run(&self.work, &["push", "--quiet", "origin", "main"]);
+        run(
+            &self.work,
+            &["push", "--quiet", "origin", &format!("refs/tags/{tag}")],
+        );
+        run(&self.work, &["rev-parse", "HEAD"])
+    }
+
     /// Tags an existing commit (annotated) and pushes the tag.
     pub fn tag(&self, tag: &str, commit: &str) {
         run(&self.work, &["tag", "-a", "-m", tag, "--", tag, commit]);
@@ -284,6 +315,17 @@ impl WorkingRepo {
         run(&self.dir, &["rev-parse", "HEAD"])
     }
 
+    /// A fresh clone of origin at `dir`, replacing whatever is there, as `actions/checkout`
+    /// gives each job.
+    pub fn fresh_clone(&self, dir: &Path, gitconfig: &GitConfig) -> PathBuf {
+        let _ = std::fs::remove_dir_all(dir);
+        let mut clone = Command::new("git");
+        clone.args(["clone", "--quiet"]).arg(&self.origin).arg(dir);
+        let status = gitconfig.apply(&mut clone).status().unwrap();
+        assert!(status.success(), "git clone {}", self.origin.display());
+        dir.to_path_buf()
+    }
+
     /// Runs git in the checkout (see [`run`]).
     pub fn git(&self, args: &[&str]) -> String {
         run(&self.dir, args)
@@ -298,6 +340,19 @@ impl WorkingRepo {
         .lines()
         .map(str::to_string)
         .collect()
+    }
+
+    /// A fresh clone of origin at `dir`, as `actions/checkout` gives each job.
+    pub fn clone_origin(&self, dir: &Path, config: &GitConfig) {
+        let _ = std::fs::remove_dir_all(dir);
+        let status = config
+            .apply(&mut Command::new("git"))
+            .args(["clone", "--quiet"])
+            .arg(&self.origin)
+            .arg(dir)
+            .status()
+            .expect("cannot run git clone");
+        assert!(status.success(), "git clone of {}", self.origin.display());
     }
 
     /// Content of `path` at `rev` in `origin` (e.g. a pushed branch), if it exists.

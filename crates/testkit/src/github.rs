@@ -149,6 +149,8 @@ struct State {
     /// Bare repositories standing for a repository's git side, by `owner/name`.
     origins: BTreeMap<String, PathBuf>,
     deny_writes: bool,
+    /// Nodes per page of GraphQL tag listings (GitHub's largest is 100).
+    graphql_page: usize,
     requests: Vec<LoggedRequest>,
     violations: Vec<String>,
     counter: u64,
@@ -239,9 +241,15 @@ impl GitHubServer {
     /// Backs `repo` with a bare git repository: pull requests then need their head and base
     /// branches to exist there, report the head branch's real sha, and merging creates a real
     /// merge commit on the base branch (what a workflow triggered by the merge would check out).
+    /// Its tags answer the GraphQL tag query (a module repository on github.com).
     pub fn attach_origin(&self, repo: &str, bare: &Path) {
         let mut state = self.shared.lock();
         state.origins.insert(repo.into(), bare.to_path_buf());
+    }
+
+    /// GraphQL pages hold at most `nodes` tags, so tests see pagination with a few tags.
+    pub fn set_graphql_page(&self, nodes: usize) {
+        self.shared.lock().graphql_page = nodes;
     }
 
     pub fn add_release(&self, repo: &str, tag: &str, body: &str) {
@@ -494,6 +502,15 @@ fn answer(
 ) -> Answer {
     if !authorized(authorization, &shared.token) {
         return Answer::error(401, "Bad credentials");
+    }
+    // GraphQL is not part of the REST description: its one query is checked by `graphql`.
+    if req.method == "POST" && req.path == "/graphql" {
+        let page = match state.graphql_page {
+            0 => crate::graphql::MAX_PAGE,
+            n => n,
+        };
+        let (status, body) = crate::graphql::answer(&state.origins, page, &req.raw_body);
+        return Answer::json(status, body);
     }
     let Some(op) = spec.operation(&req.method, &req.raw_path) else {
         let (method, path) = (&req.method, &req.path);
@@ -1256,7 +1273,7 @@ fn now() -> u64 {
 }
 
 /// RFC 3339 UTC, as GitHub writes times (`2026-01-01T00:00:00Z`).
-fn timestamp(seconds: u64) -> String {
+pub fn timestamp(seconds: u64) -> String {
     let days = (seconds / 86_400) as i64;
     let rest = seconds % 86_400;
     // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).

@@ -3,6 +3,7 @@
 
 pub mod git;
 pub mod github;
+pub mod graphql;
 pub mod openapi;
 pub mod registry;
 pub mod registry_tree;

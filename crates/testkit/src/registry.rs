@@ -1,6 +1,10 @@
 //! A Terraform module registry on 127.0.0.1, following the module registry protocol:
 //! service discovery (`GET /.well-known/terraform.json` -> `{"modules.v1":"/v1/modules/"}`)
-//! and `GET /v1/modules/{namespace}/{name}/{provider}/versions`.
+//! and `GET /v1/modules/{namespace}/{name}/{provider}/versions`; with publication dates
+//! ([`Registry::add_dated`]), also the registry API's per-version document
+//! (`GET /v1/modules/{namespace}/{name}/{provider}/{version}`, `published_at`) and, for a
+//! registry standing in for OpenTofu's, its documentation API's module document
+//! (`GET /registry/docs/modules/{namespace}/{name}/{target}/index.json`, `versions[].published`).
 //!
 //! Modules and versions can be added while it runs (a new release). Tests can inject faults
 //! ([`Registry::fail_next`]), slow every answer down ([`Registry::set_latency`]), require a
@@ -15,6 +19,7 @@ use std::time::Duration;
 use tiny_http::{Header, Response, Server};
 
 const MODULES_PREFIX: &str = "/v1/modules/";
+const OPENTOFU_DOCS_PREFIX: &str = "/registry/docs/modules/";
 
 /// One request as the server saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +42,8 @@ struct Fault {
 struct State {
     /// "ns/name/provider" -> versions in insertion order.
     modules: BTreeMap<String, Vec<String>>,
+    /// ("ns/name/provider", version) -> `published_at`, RFC 3339.
+    published: BTreeMap<(String, String), String>,
     faults: HashMap<String, Fault>,
     latency: Duration,
     token: Option<String>,
@@ -95,6 +102,26 @@ impl Registry {
             .entry(format!("{namespace}/{name}/{provider}"))
             .or_default();
         entry.extend(versions.iter().map(|v| v.to_string()));
+    }
+
+    /// Adds versions with their publication times (RFC 3339, e.g. `2026-01-01T00:00:00.000Z`).
+    pub fn add_dated(
+        &self,
+        namespace: &str,
+        name: &str,
+        provider: &str,
+        versions: &[(&str, &str)],
+    ) {
+        let plain: Vec<&str> = versions.iter().map(|(v, _)| *v).collect();
+        self.add_module(namespace, name, provider, &plain);
+        let address = format!("{namespace}/{name}/{provider}");
+        let mut state = self.state();
+        for (version, published) in versions {
+            state.published.insert(
+                (address.clone(), version.to_string()),
+                published.to_string(),
+            );
+        }
     }
 
     /// Path of a module's versions endpoint, e.g. for [`Registry::fail_next`].
@@ -207,9 +234,11 @@ fn answer(state: &mut State, request: &LoggedRequest) -> Answer {
         .filter(|f| f.remaining > 0)
     {
         fault.remaining -= 1;
+        // A careless server echoes what it was sent: callers must redact error bodies.
+        let sent = request.authorization.as_deref().unwrap_or("nothing");
         return Answer {
             status: fault.status,
-            body: json!({"errors": ["injected fault"]}),
+            body: json!({"errors": [format!("injected fault; you sent Authorization: {sent}")]}),
             retry_after: fault.retry_after,
         };
     }
@@ -219,21 +248,105 @@ fn answer(state: &mut State, request: &LoggedRequest) -> Answer {
     if request.path == "/.well-known/terraform.json" {
         return Answer::json(200, json!({"modules.v1": MODULES_PREFIX}));
     }
-    let Some(address) = request
+    if let Some(address) = request
         .path
-        .strip_prefix(MODULES_PREFIX)
-        .and_then(|rest| rest.strip_suffix("/versions"))
-    else {
-        return Answer::json(404, json!({"errors": ["Not Found"]}));
+        .strip_prefix(OPENTOFU_DOCS_PREFIX)
+        .and_then(|rest| rest.strip_suffix("/index.json"))
+    {
+        return opentofu_document(state, address);
+    }
+    let Some(rest) = request.path.strip_prefix(MODULES_PREFIX) else {
+        return not_found();
     };
     let expected = state.token.as_ref().map(|t| format!("Bearer {t}"));
     if expected.is_some() && request.authorization != expected {
         return Answer::json(401, json!({"errors": ["unauthorized"]}));
     }
-    match state.modules.get(address) {
-        Some(versions) => Answer::json(200, versions_document(address, versions)),
-        None => Answer::json(404, json!({"errors": ["Not Found"]})),
+    let parts: Vec<&str> = rest.split('/').collect();
+    match parts.as_slice() {
+        [ns, name, provider, "versions"] => {
+            let address = format!("{ns}/{name}/{provider}");
+            match state.modules.get(&address) {
+                Some(versions) => Answer::json(200, versions_document(&address, versions)),
+                None => not_found(),
+            }
+        }
+        [ns, name, provider, version] => version_document(state, ns, name, provider, version),
+        _ => not_found(),
     }
+}
+
+fn not_found() -> Answer {
+    Answer::json(404, json!({"errors": ["Not Found"]}))
+}
+
+/// The registry API's document of one version, shaped as registry.terraform.io answers it;
+/// `published_at` only where the test gave a date (a registry without dates has no such key).
+fn version_document(state: &State, ns: &str, name: &str, provider: &str, version: &str) -> Answer {
+    let address = format!("{ns}/{name}/{provider}");
+    let Some(versions) = state.modules.get(&address) else {
+        return not_found();
+    };
+    if !versions.iter().any(|v| v == version) {
+        return not_found();
+    }
+    let mut document = json!({
+        "id": format!("{address}/{version}"),
+        "owner": "",
+        "namespace": ns,
+        "name": name,
+        "version": version,
+        "provider": provider,
+        "provider_logo_url": "",
+        "description": "",
+        "source": format!("https://github.com/{ns}/terraform-{provider}-{name}"),
+        "tag": format!("v{version}"),
+        "downloads": 0,
+        "verified": false,
+        "root": {"path": "", "readme": "", "empty": false, "inputs": [], "outputs": [],
+                 "dependencies": [], "provider_dependencies": [], "resources": []},
+        "submodules": [],
+        "examples": [],
+        "providers": [provider],
+        "versions": versions,
+    });
+    if let Some(published) = state.published.get(&(address, version.to_string())) {
+        document["published_at"] = json!(published);
+    }
+    Answer::json(200, document)
+}
+
+/// OpenTofu's documentation API document of a module: every version (`v`-prefixed id) with
+/// the time it was published.
+fn opentofu_document(state: &State, address: &str) -> Answer {
+    let Some(versions) = state.modules.get(address) else {
+        return not_found();
+    };
+    let parts: Vec<&str> = address.split('/').collect();
+    let [ns, name, target] = parts.as_slice() else {
+        return not_found();
+    };
+    let listed: Vec<_> = versions
+        .iter()
+        .rev()
+        .filter_map(|v| {
+            let published = state.published.get(&(address.to_string(), v.clone()))?;
+            Some(json!({"id": format!("v{}", v.trim_start_matches('v')), "published": published}))
+        })
+        .collect();
+    Answer::json(
+        200,
+        json!({
+            "addr": {"display": address, "namespace": ns, "name": name, "target": target},
+            "description": "",
+            "versions": listed,
+            "is_blocked": false,
+            "popularity": 0,
+            "fork_count": 0,
+            "upstream_popularity": 0,
+            "upstream_fork_count": 0,
+        }),
+    )
 }
 
 fn versions_document(address: &str, versions: &[String]) -> serde_json::Value {
@@ -292,9 +405,44 @@ mod tests {
         assert_eq!(get(&registry, &path, None).0, 500);
         assert_eq!(get(&registry, &path, None).0, 200);
 
+        registry.add_dated(
+            "acme",
+            "vpc",
+            "aws",
+            &[("1.2.0", "2026-01-01T00:00:00.000Z")],
+        );
+        let (status, body) = get(&registry, "/v1/modules/acme/vpc/aws/1.2.0", None);
+        assert_eq!(status, 200);
+        let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(doc["published_at"], "2026-01-01T00:00:00.000Z");
+        let (_, body) = get(&registry, "/v1/modules/acme/vpc/aws/1.0.0", None);
+        assert!(!body.contains("published_at"), "{body}");
+        assert_eq!(
+            get(&registry, "/v1/modules/acme/vpc/aws/9.9.9", None).0,
+            404
+        );
+        let (status, body) = get(
+            &registry,
+            "/registry/docs/modules/acme/vpc/aws/index.json",
+            None,
+        );
+        assert_eq!(status, 200);
+        let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(doc["versions"][0]["id"], "v1.2.0");
+        assert_eq!(doc["versions"].as_array().unwrap().len(), 1);
+
         registry.require_token("s3");
         assert_eq!(get(&registry, &path, Some("Bearer nope")).0, 401);
         assert_eq!(get(&registry, &path, Some("Bearer s3")).0, 200);
         assert_eq!(registry.request_count(&path), 5);
+        assert_eq!(
+            get(
+                &registry,
+                "/v1/modules/acme/vpc/aws/1.2.0",
+                Some("Bearer s3")
+            )
+            .0,
+            200
+        );
     }
 }

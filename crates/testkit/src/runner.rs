@@ -156,6 +156,29 @@ pub fn parse_output_file(text: &str) -> BTreeMap<String, String> {
     out
 }
 
+/// The workflow commands the runner would act on in a step's stdout or stderr, read with the
+/// runner's rules: lines end at `\n` and at `\r`; a line is a command when, trimmed, it starts
+/// with `::`, or when it holds an old-style `##[` anywhere; after `::stop-commands::<token>` every
+/// line is plain text until the line `::<token>::`. Both of those lines are listed too.
+pub fn workflow_commands(text: &str) -> Vec<String> {
+    let mut commands = Vec::new();
+    let mut stopped: Option<String> = None;
+    for line in text.split(['\n', '\r']).map(str::trim) {
+        if let Some(token) = &stopped {
+            if line == format!("::{token}::") {
+                commands.push(line.to_string());
+                stopped = None;
+            }
+            continue;
+        }
+        if line.starts_with("::") || line.contains("##[") {
+            stopped = line.strip_prefix("::stop-commands::").map(str::to_string);
+            commands.push(line.to_string());
+        }
+    }
+    commands
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +190,20 @@ mod tests {
         assert_eq!(out["a"], "1");
         assert_eq!(out["spec"], "{\"k\":\n\"v\"}");
         assert_eq!(out["b"], "x=y");
+    }
+
+    #[test]
+    fn commands_follow_the_runners_line_and_stop_rules() {
+        let text = "plain\n  ::warning::a\rx ##[error]b\n::stop-commands::t0k\n::error::hidden\n::t0k::\n::debug::c";
+        assert_eq!(
+            workflow_commands(text),
+            [
+                "::warning::a",
+                "x ##[error]b",
+                "::stop-commands::t0k",
+                "::t0k::",
+                "::debug::c"
+            ]
+        );
     }
 }
