@@ -8,19 +8,23 @@
 #   3. a newer sqs release appears; update-stage.yml, that repository_dispatch: one stage pull
 #      request moving sqs to exactly the version dev was tested with, not the newer one.
 #
-# Jobs run on the host (-P ubuntu-latest=-self-hosted); the action's Docker image is built by
-# act from this checkout's Dockerfile (the workflows' `uses: patcher-dev/patcher@<sha>` is
-# mapped to the checkout with --local-repository). The fake github.com is `fake-github` (crate
+# Jobs run on the host (-P ubuntu-latest=-self-hosted); the action's Docker image is built from
+# this checkout's Dockerfile. The workflows run as a user copies them: the placeholder
+# `uses: OWNER/patcher@<sha>` replaced by a pin (this checkout's commit), which act maps to the
+# checkout with --local-repository. The fake github.com is `fake-github` (crate
 # testkit): the GitHub REST API on 127.0.0.1, module and infrastructure repositories as bare
 # git repositories, reached from their github.com addresses through a gitconfig `insteadOf`.
 # See docs/act.md for what act does and does not do offline.
 #
-# Env: KEEP=1 keeps the scratch folder (printed) for inspection.
+# Env: KEEP=1 keeps the scratch folder (printed) for inspection. ACTION_IMAGE=NAME:TAG@sha256:…
+# runs the action as a release does: action.yml pinned to that pushed image (scripts/release.sh
+# pin-image), nothing built; each log must then show no build (.ci/registry.sh sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo_root=$PWD
 
 ACT_VERSION=0.2.89
+PLACEHOLDER='OWNER/patcher@<sha>'
 INFRA_REPO=acme/infrastructure-live
 SQS=acme/terraform-aws-sqs/sqs
 VPC=acme/terraform-aws-vpc/vpc
@@ -44,11 +48,14 @@ ensure_act() {
   fi
 }
 
-# The pinned ref the example workflows use for `owner/name`: act is told to serve that exact ref
-# from a local folder, so the examples stay as users copy them.
-pinned_ref() {
-  grep -hoE "uses: $1@[0-9a-f]{40}" "$repo_root"/examples/workflows/update-{dev,stage}.yml |
-    sed 's/.*@//' | sort -u
+# The example workflows with the placeholder replaced by $ACTION_PIN, as a user adopts them.
+pin_examples() {
+  local dest=$1 file
+  mkdir -p "$dest"
+  for file in "$repo_root"/examples/workflows/update-{dev,stage}.yml; do
+    grep -qF "uses: $PLACEHOLDER " "$file" || fail "${file##*/} does not use $PLACEHOLDER"
+    sed "s#uses: $PLACEHOLDER #uses: $ACTION_PIN #" "$file" >"$dest/${file##*/}"
+  done
 }
 
 # What a push of this checkout would publish (tracked and untracked-but-not-ignored files):
@@ -93,15 +100,13 @@ checkout_infrastructure() {
     git clone --quiet "https://github.com/$INFRA_REPO.git" "$workdir"
 }
 
-# The image act would build for `uses: patcher-dev/patcher@<ref>` (a Docker action), built here
+# The image act would build for `uses: $ACTION_PIN` (a Docker action), built here
 # once from the exported checkout so that every job reuses it (act --rebuild=false) instead of
 # each job rebuilding it, concurrently, from a fresh copy of the folder.
 build_action_image() {
-  docker build -t "$action_image" "$scratch/action" \
-    >"$scratch/image.log" 2>&1 || {
-    tail -n 40 "$scratch/image.log" >&2
-    fail "docker build of the action image"
-  }
+  # shellcheck source=.ci/base-images.sh
+  source "$repo_root/.ci/base-images.sh"
+  "$scratch/action/scripts/build-image.sh" "$action_image" || fail "docker build of the action image"
 }
 
 # act serves actions/checkout from the workdir only when the step names no `ref`; the promote
@@ -132,6 +137,33 @@ YAML
 sed -i "s|WORKDIR|$workdir|" "$scratch/checkout/action.yml"
 }
 
+# act fetches every remote action a job names, even one whose `if` skips it. The App token step
+# is skipped here (no PATCHER_APP_CLIENT_ID variable); this stand-in fails the job if it ran.
+app_token_sha=1b10c78c7865c340bc4f6099eb2f838309f1e8c3
+make_app_token_standin() {
+  mkdir -p "$scratch/app-token"
+  cat >"$scratch/app-token/action.yml" <<'YAML'
+name: create-github-app-token stand-in
+description: must be skipped offline
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: echo "the App token step ran without PATCHER_APP_CLIENT_ID" >&2; exit 1
+YAML
+}
+
+# Prefixes each line with the seconds since the epoch it was read at.
+stamp() {
+  python3 -u -c 'import sys, time
+for line in sys.stdin: sys.stdout.write(f"{time.time():.3f} {line}")'
+}
+
+# Seconds from the first job's start ("Set up job") to the first line patcher printed (`]   | `).
+startup_seconds() {
+  awk '!start && /Run Set up job/ { start = $1 } start && /\]   \| / { printf "%.1f", $1 - start; exit }' "$1"
+}
+
 # run_act NAME EVENT WORKFLOW PAYLOAD [act arguments…]
 run_act() {
   local name=$1 event=$2 workflow=$3 payload=$4 status=0
@@ -142,7 +174,7 @@ run_act() {
   # --action-cache-path), and the gitconfig's insteadOf targets are host paths too.
   act "$event" \
     -C "$workdir" \
-    -W "$repo_root/examples/workflows/$workflow" \
+    -W "$scratch/workflows/$workflow" \
     -e "$payload" \
     -P ubuntu-latest=-self-hosted \
     --pull=false \
@@ -150,19 +182,21 @@ run_act() {
     --rebuild=false \
     --no-cache-server \
     --action-cache-path "$scratch/act-cache" \
-    --local-repository "patcher-dev/patcher@$patcher_ref=$scratch/action" \
+    --local-repository "$ACTION_PIN=$scratch/action" \
     --local-repository "actions/checkout@$checkout_sha=$scratch/checkout" \
+    --local-repository "actions/create-github-app-token@$app_token_sha=$scratch/app-token" \
     --container-options "--network host -v $scratch:$scratch" \
     --env "GITHUB_API_URL=$api_url" \
     --env "GIT_CONFIG_GLOBAL=$gitconfig" \
     --env GIT_CONFIG_NOSYSTEM=1 \
     -s GITHUB_TOKEN \
     "$@" \
-    >"$scratch/$name.log" 2>&1 || status=$?
+    2>&1 | stamp >"$scratch/$name.log" || status=$?
   if ((status != 0)); then
     tail -n 60 "$scratch/$name.log" >&2
     fail "act $event on $workflow exited with $status"
   fi
+  log "$name: job start -> first patcher line: $(startup_seconds "$scratch/$name.log")s"
   # Had act named the image otherwise, it would build (and later reuse) its own, stale, copy.
   if grep -q 'docker build' "$scratch/$name.log" ||
     ! grep -qF "docker run image=$action_image " "$scratch/$name.log"; then
@@ -257,16 +291,21 @@ main() {
   scratch=$(cd "$scratch" && pwd -P)
   workdir=$scratch/workdir
   make_checkout_standin
+  make_app_token_standin
   trap cleanup EXIT
-  patcher_ref=$(pinned_ref patcher-dev/patcher)
-  [[ $patcher_ref =~ ^[0-9a-f]{40}$ ]] || fail "examples pin patcher-dev/patcher at '$patcher_ref'"
-  action_image=act-patcher-dev-patcher-$patcher_ref-dockeraction:latest
+  ACTION_PIN=octo-org/patcher@$(git -C "$repo_root" rev-parse HEAD)
+  pin_examples "$scratch/workflows"
+  action_image=act-${ACTION_PIN//[\/@]/-}-dockeraction:latest
   export_action "$scratch/action"
+  if [[ -n ${ACTION_IMAGE:-} ]]; then
+    ROOT=$scratch/action "$repo_root/scripts/release.sh" pin-image "$ACTION_IMAGE" >&2
+    action_image=${ACTION_IMAGE}
+  fi
 
   # One token for the run, shared with fake-github through the environment, never argv.
   GITHUB_TOKEN=ghs_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
   export GITHUB_TOKEN FAKE_GITHUB_TOKEN=$GITHUB_TOKEN
-  timed "action image" build_action_image
+  if [[ -z ${ACTION_IMAGE:-} ]]; then timed "action image" build_action_image; fi
   start_fake_github
   checkout_infrastructure
 

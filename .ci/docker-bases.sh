@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Makes the two base images the repository's Dockerfile names, under exactly the tags GitHub's
-# runner would pull (debian:bookworm-slim, rust:1.95-slim-bookworm), on a machine that reaches
-# Debian's mirror but no container registry. The debian image is a debootstrap'ed rootfs; the rust
+# Makes stand-ins for the two base images the repository's Dockerfile defaults to
+# (debian:bookworm-slim, rust:1.95-slim-bookworm) on a machine that reaches Debian's mirror but no
+# container registry, under local names (.ci/base-images.sh) that the CI scripts pass to the
+# Dockerfile as DEBIAN_IMAGE and RUST_IMAGE. The debian image is a debootstrap'ed rootfs; the rust
 # image adds the host's rustup toolchain laid out like the official rust image (/usr/local/rustup,
 # /usr/local/cargo). Images that already exist are kept, so a warm run costs nothing.
 #
@@ -9,8 +10,10 @@
 #      FORCE=1 to rebuild both images. Runs as root (debootstrap, apt-get).
 set -euo pipefail
 
-DEBIAN_TAG=debian:bookworm-slim
-RUST_TAG=rust:1.95-slim-bookworm
+# shellcheck source=.ci/base-images.sh
+source "$(dirname "$0")/base-images.sh"
+DEBIAN_TAG=$DEBIAN_IMAGE
+RUST_TAG=$RUST_IMAGE
 RUST_VERSION=${RUST_VERSION:-1.95.0}
 TRIPLE=x86_64-unknown-linux-gnu
 

@@ -8,7 +8,8 @@
 # (https://github.com/acme/...) are local bare repos mounted at /remotes, reached through an
 # insteadOf rule in the container's ~/.gitconfig: the binary runs its real git code path.
 #
-# Needs the base images: .ci/docker-bases.sh makes them (cached). Env: IMAGE (default
+# Needs the base images: .ci/docker-bases.sh makes them (cached). Also checks that the image's git
+# reaches its HTTPS helper, which the file:// remotes here do not exercise. Env: IMAGE (default
 # patcher-action:ci), RUNNER_UID (owner of the mounted checkout, default 1001). Runs as root (chown).
 set -euo pipefail
 
@@ -20,10 +21,9 @@ log() { printf '[docker-check] %s\n' "$*" >&2; }
 fail() { log "FAIL: $*"; exit 1; }
 
 build_image() {
-  local start=$SECONDS size
-  docker build -q -t "$IMAGE" "$ROOT" >/dev/null
-  size=$(docker image inspect -f '{{.Size}}' "$IMAGE")
-  log "built $IMAGE in $((SECONDS - start))s; size $(numfmt --to=iec-i --suffix=B "$size") ($size bytes)"
+  # shellcheck source=.ci/base-images.sh
+  source "$ROOT/.ci/base-images.sh"
+  "$ROOT/scripts/build-image.sh" "$IMAGE"
 }
 
 git_quiet() { git -c user.name=ci -c user.email=ci@example.invalid -c init.defaultBranch=main "$@" >/dev/null; }
@@ -132,11 +132,22 @@ PY
   [[ "$(stat -c %u "$TMP/workspace/dev")" == "$RUNNER_UID" ]] || fail "checkout ownership changed"
 }
 
+# An HTTPS fetch from a port nothing listens on must fail to connect, which shows git found
+# git-remote-https and its TLS libraries (a missing helper or library fails differently).
+check_https_helper() {
+  local out
+  out=$(docker run --rm --entrypoint git "$IMAGE" ls-remote https://127.0.0.1:9/none.git 2>&1) &&
+    fail "git ls-remote to a closed port succeeded"
+  grep -qiE "failed to connect|couldn't connect" <<<"$out" || fail "git over HTTPS: $out"
+  log "git over HTTPS: helper and libraries present ($out)"
+}
+
 main() {
   local start=$SECONDS
   TMP=$(mktemp -d)
   trap 'rm -rf "$TMP"' EXIT
   build_image
+  check_https_helper
   prepare
   run_action
   check_outputs

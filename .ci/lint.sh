@@ -4,20 +4,22 @@
 # install the `zizmor` and `actionlint` executables).
 #
 # * examples/workflows/*.yml: actionlint + zizmor.
+# * .github/workflows/*.yml (the release workflow): actionlint + zizmor.
 # * the seed guide's three workflows (what our users run today, extracted from
 #   ../shared/seed/promotion-workflows-guide.md with only `uses: gruntwork-io/patcher-action@…`
 #   swapped for this action): actionlint, which checks every `with:` key they pass against
 #   our action.yml, so an input dropped or renamed here fails the build.
 #
 # actionlint checks inputs only against a local action, so the workflows are copied into a
-# temporary repository holding our action.yml, with `uses: patcher-dev/patcher@<sha>` -> `./`.
+# temporary repository holding our action.yml, with the placeholder `uses: OWNER/patcher@<sha>`
+# -> `./`; zizmor lints those copies too, since a user runs them with the placeholder replaced.
 set -euo pipefail
 
 root=$(git rev-parse --show-toplevel)
 cd "$root"
 guide="$root/../shared/seed/promotion-workflows-guide.md"
-# The one ref the examples use for this action (a placeholder owner until it is published).
-action_ref='patcher-dev/patcher@[0-9a-f]{40}'
+# The one placeholder the examples use for this action: users replace it with a release.
+action_ref='OWNER/patcher@<sha>'
 
 fail() { echo "lint: $*" >&2; exit 1; }
 # Every check runs, so one CI run shows all findings; the script fails if any check did.
@@ -50,11 +52,11 @@ trap 'rm -rf "$tmp"' EXIT
 pinned() {
   local unpinned
   unpinned=$(grep -nE '^\s*(-\s+)?uses:' examples/workflows/*.yml |
-    grep -vE 'uses:\s+[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40} # v[0-9]' || true)
+    grep -vE "uses:\s+([A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}|$action_ref) # v[0-9]" || true)
   [ -z "$unpinned" ] || { echo "not pinned as owner/repo@<sha> # vX:"; echo "$unpinned"; return 1; }
   # One release of this action throughout, so a user who bumps it bumps every file.
   local ours
-  ours=$(grep -ohE "$action_ref" examples/workflows/*.yml | sort -u)
+  ours=$(grep -ohE 'uses:\s+[A-Za-z0-9_.-]+/patcher@[^[:space:]]+' examples/workflows/*.yml | sort -u)
   [ "$(printf '%s' "$ours" | grep -c .)" -eq 1 ] || { echo "expected one ref to this action, got:"; echo "$ours"; return 1; }
 }
 check "pins: examples/workflows" pinned
@@ -78,8 +80,8 @@ repo_with_action "$examples"
 for file in examples/workflows/*.yml; do
   sed -E "s#uses:([[:space:]]+)$action_ref#uses:\1./#" "$file" >"$examples/.github/workflows/${file##*/}"
 done
-if grep -rqE 'patcher-dev/patcher@' "$examples/.github/workflows"; then
-  fail "a reference to this action is not pinned to a 40-hex SHA"
+if grep -rqE 'uses:[[:space:]]+[^[:space:]]+/patcher@' "$examples/.github/workflows"; then
+  fail "a reference to this action is not the placeholder $action_ref"
 fi
 check "actionlint: examples/workflows" actionlint_in "$examples"
 
@@ -105,8 +107,28 @@ check "actionlint: seed workflows of ${guide##*/}" actionlint_in "$seed" -shellc
   -ignore 'the runtime or service used by "actions/checkout@v[34]" action is retired' \
   -ignore 'runtime "node20" is deprecated .* "actions/checkout@v[34]"'
 
+# The fake GitHub server's committed OpenAPI subset is what the full description gives.
+openapi_subset() {
+  if [ -f "$root/../shared/github-rest-api/api.github.com.json" ]; then
+    python3 scripts/github-openapi-subset.py --check
+  else
+    echo "../shared/github-rest-api absent: subset not re-derived"
+  fi
+}
+check "OpenAPI subset: crates/testkit/openapi" openapi_subset
+
+# zizmor sees the examples as a user runs them: the placeholder replaced by a pinned release.
+pinned_copies="$tmp/pinned"
+mkdir -p "$pinned_copies"
+for file in examples/workflows/*.yml; do
+  sed "s#$action_ref#octo-org/patcher@0123456789abcdef0123456789abcdef01234567#" "$file" >"$pinned_copies/${file##*/}"
+done
 check "zizmor: examples/workflows, action.yml" \
-  zizmor --offline --strict-collection --no-progress examples/workflows/*.yml action.yml
+  zizmor --offline --strict-collection --no-progress "$pinned_copies"/*.yml action.yml
+
+# The project's own workflows (the release): actionlint in this repository, zizmor.
+check "actionlint: .github/workflows" actionlint_in "$root"
+check "zizmor: .github/workflows" zizmor --offline --strict-collection --no-progress .github/workflows/*.yml
 
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'lint: failed: %s\n' "${failed[@]}" >&2

@@ -519,6 +519,13 @@ fn answer(
         ));
         return Answer::not_found();
     };
+    if op.omitted() {
+        state.violations.push(format!(
+            "{} {}: {} is outside the committed OpenAPI subset (scripts/github-openapi-subset.py)",
+            req.method, req.path, op.template
+        ));
+        return Answer::not_found();
+    }
     match checked_body(spec, op, req) {
         Ok(body) => req.body = body,
         Err((problem, answer)) => {

@@ -8,27 +8,22 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// Where the description is looked for, first match wins.
-fn candidates() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Some(path) = std::env::var_os("PATCHER_GITHUB_OPENAPI") {
-        out.push(PathBuf::from(path));
+/// The committed subset of the description (scripts/github-openapi-subset.py derives it from
+/// GitHub's full file), or the file PATCHER_GITHUB_OPENAPI names, e.g. the full description.
+fn location() -> PathBuf {
+    match std::env::var_os("PATCHER_GITHUB_OPENAPI") {
+        Some(path) => PathBuf::from(path),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/api.github.com.json"),
     }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // CI clones the repository with `shared/` beside it.
-    out.push(manifest.join("../../../shared/github-rest-api/api.github.com.json"));
-    out
 }
 
-/// The description of api.github.com, parsed once per test process (13 MB of JSON).
+/// The description of api.github.com, parsed once per test process.
 pub fn github() -> &'static Spec {
     static SPEC: OnceLock<Spec> = OnceLock::new();
     SPEC.get_or_init(|| {
-        let path = candidates()
-            .into_iter()
-            .find(|p| p.is_file())
-            .expect("GitHub OpenAPI description not found: set PATCHER_GITHUB_OPENAPI");
-        Spec::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        let path = location();
+        Spec::load(&path)
+            .unwrap_or_else(|e| panic!("GitHub OpenAPI description {}: {e}", path.display()))
     })
 }
 
@@ -41,6 +36,14 @@ pub struct Spec {
 pub struct Operation<'a> {
     pub template: &'a str,
     op: &'a Value,
+}
+
+impl Operation<'_> {
+    /// An operation GitHub has but the committed subset keeps only the name of: the fake cannot
+    /// check it, so it must not serve it either.
+    pub fn omitted(&self) -> bool {
+        self.op.get("x-patcher-omitted").and_then(Value::as_bool) == Some(true)
+    }
 }
 
 impl Spec {
@@ -420,5 +423,18 @@ mod tests {
         assert!(s
             .validate(s.response_schema(op, 201).unwrap(), &pr)
             .is_empty());
+    }
+
+    #[test]
+    fn the_subset_tells_omitted_operations_from_unknown_ones() {
+        let s = github();
+        let omitted = s.operation("DELETE", "/repos/o/r").unwrap();
+        assert!(omitted.omitted());
+        assert!(s.request_schema(omitted).is_none());
+        assert!(!s
+            .operation("POST", "/repos/o/r/dispatches")
+            .unwrap()
+            .omitted());
+        assert!(s.operation("POST", "/repos/o/r/pulls/7").is_none());
     }
 }
