@@ -200,20 +200,9 @@ impl Resolver {
     }
 
     fn list_uncached(&self, origin: &Origin) -> Result<Vec<Listed>, ResolveError> {
-        match origin {
-            Origin::Git { url } => git::list_tags(url, self.config.github_token.as_deref()),
-            Origin::Registry {
-                host,
-                namespace,
-                name,
-                provider,
-            } => {
-                let module = registry::Module {
-                    host,
-                    namespace,
-                    name,
-                    provider,
-                };
+        match listed_at(origin) {
+            ListedAt::Git(url) => git::list_tags(url, self.config.github_token.as_deref()),
+            ListedAt::Registry(module) => {
                 self.registries
                     .list_versions(&self.client, &self.config, &module)
             }
@@ -235,30 +224,42 @@ impl VersionLister for Resolver {
         github_repo: Option<&str>,
         versions: &[String],
     ) -> Result<Dates, String> {
-        let dates = match origin {
-            Origin::Git { .. } => {
+        let dates = match listed_at(origin) {
+            ListedAt::Git(_) => {
                 let Some(repo) = github_repo else {
                     return Err("tag dates are known only for repositories on github.com".into());
                 };
                 git::tag_dates(&self.client, &self.config, repo)
             }
-            Origin::Registry {
-                host,
-                namespace,
-                name,
-                provider,
-            } => {
-                let module = registry::Module {
-                    host,
-                    namespace,
-                    name,
-                    provider,
-                };
+            ListedAt::Registry(module) => {
                 self.registries
                     .release_dates(&self.client, &self.config, &module, versions)
             }
         };
         dates.map_err(|e| e.to_string())
+    }
+}
+
+/// Where an origin's versions are listed: a git URL or a registry module.
+enum ListedAt<'a> {
+    Git(&'a str),
+    Registry(registry::Module<'a>),
+}
+
+fn listed_at(origin: &Origin) -> ListedAt<'_> {
+    match origin {
+        Origin::Git { url } => ListedAt::Git(url),
+        Origin::Registry {
+            host,
+            namespace,
+            name,
+            provider,
+        } => ListedAt::Registry(registry::Module {
+            host,
+            namespace,
+            name,
+            provider,
+        }),
     }
 }
 
