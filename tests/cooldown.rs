@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 use testkit::git::{GitConfig, ModuleRepo};
 use testkit::github::timestamp;
 use testkit::registry_tree::{RegistryTree, TOKEN};
+use testkit::spec::find_dependency;
 
 const DAY: u64 = 86_400;
 /// `acme/net/aws`: 1.0.0 in use, 1.1.0 ten days old, 1.2.0 an hour old.
@@ -47,12 +48,7 @@ fn dated_tree(source: &str) -> RegistryTree {
 }
 
 fn target(spec: &Value, id: &str) -> Option<String> {
-    spec["Dependencies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["ID"] == id)
-        .map(|d| d["TargetVersion"].as_str().unwrap().to_string())
+    find_dependency(spec, id).map(|d| d["TargetVersion"].as_str().unwrap().to_string())
 }
 
 fn notes(spec: &Value) -> Vec<String> {

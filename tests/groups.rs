@@ -12,6 +12,7 @@ use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo, WorkingRepo};
 use testkit::github::GitHubServer;
 use testkit::registry::Registry;
 use testkit::runner::{Step, StepRun};
+use testkit::spec::dependency_ids;
 
 const REPO: &str = "acme/infrastructure-live";
 const TOKEN: &str = "ghs_groupsTestToken0123456789";
@@ -421,12 +422,7 @@ fn groups_from_the_command_line() {
         &["report", "--environment", "dev", "--output", "json"],
     )))
     .unwrap();
-    let ids: Vec<&str> = spec["Dependencies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["ID"].as_str().unwrap())
-        .collect();
+    let ids = dependency_ids(&spec);
     assert_eq!(ids, [RDS, GROUP]);
     assert_eq!(members(&spec["Dependencies"][1]), dev_versions());
     let usages = &spec["Dependencies"][1]["Members"][0]["Usages"];

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use testkit::git::{GitConfig, ModuleRepo, WorkingRepo};
 use testkit::registry::Registry;
+use testkit::spec::dependency;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/layouts");
 const DEV: &str = "dev/**";
@@ -183,12 +184,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// `(file, line, current version)` of every usage of the dependency `id`.
 fn usages(spec: &Value, id: &str) -> Vec<(String, u64, String)> {
-    let dep = spec["Dependencies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["ID"] == id)
-        .unwrap_or_else(|| panic!("{id} not in {spec:#}"));
+    let dep = dependency(spec, id);
     dep["Usages"]
         .as_array()
         .unwrap()
@@ -334,10 +330,7 @@ fn report_reads_every_layout_form_where_its_version_is_written() {
             (OTHER_FORMS.to_string(), 8, w.pin.clone()),
         ]
     );
-    let target = |id: &str| {
-        let deps = spec["Dependencies"].as_array().unwrap();
-        deps.iter().find(|d| d["ID"] == id).unwrap()["TargetSafeVersion"].clone()
-    };
+    let target = |id: &str| dependency(&spec, id)["TargetSafeVersion"].clone();
     assert_eq!(target("acme/catalog/units/api"), "v1.1.0");
     assert_eq!(target("acme/terraform-google-gke/cluster"), "v1.3.0");
     assert_eq!(target("terraform-aws-modules/vpc/aws"), "5.1.0");

@@ -2,9 +2,9 @@
 //! dependencies, versions to skip) and the inline `# patcher:ignore` comment, over registry
 //! modules served by the local registry.
 
-use serde_json::Value;
 use std::path::Path;
 use testkit::registry_tree::{module_id as id, module_name, RegistryTree};
+use testkit::spec::find_dependency;
 
 const RULES: &str = "\
 ignore:
@@ -35,31 +35,29 @@ fn tree() -> RegistryTree {
     t
 }
 
-fn dependency<'a>(spec: &'a Value, id: &str) -> Option<&'a Value> {
-    spec["Dependencies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["ID"] == id)
-}
-
 #[test]
 fn ignored_dependencies_and_usages_are_skipped_with_their_rule() {
     let t = tree();
     let run = t.report(&[]);
     assert!(run.success, "{}{}", run.stdout, run.stderr);
     let spec = t.spec_file();
-    assert!(dependency(&spec, &id(1)).is_none(), "ignored altogether");
     assert!(
-        dependency(&spec, &id(3)).is_none(),
+        find_dependency(&spec, &id(1)).is_none(),
+        "ignored altogether"
+    );
+    assert!(
+        find_dependency(&spec, &id(3)).is_none(),
         "no allowed version ahead"
     );
-    let skip_12 = dependency(&spec, &id(2)).unwrap();
+    let skip_12 = find_dependency(&spec, &id(2)).unwrap();
     assert_eq!(skip_12["TargetVersion"], "1.1.0", "1.2.0 is skipped");
-    assert_eq!(dependency(&spec, &id(0)).unwrap()["TargetVersion"], "1.1.0");
+    assert_eq!(
+        find_dependency(&spec, &id(0)).unwrap()["TargetVersion"],
+        "1.1.0"
+    );
     // mod004 and mod005 still move where no comment stands.
     for i in [4, 5] {
-        let dep = dependency(&spec, &id(i)).unwrap();
+        let dep = find_dependency(&spec, &id(i)).unwrap();
         let files: Vec<&str> = dep["Usages"]
             .as_array()
             .unwrap()
@@ -133,7 +131,10 @@ fn a_promotion_moves_to_its_exact_version_whatever_the_version_rules() {
     let run = t.report(&[("dependency", &id(2)), ("version", "1.2.0")]);
     assert!(run.success, "{}{}", run.stdout, run.stderr);
     let spec = t.spec_file();
-    assert_eq!(dependency(&spec, &id(2)).unwrap()["TargetVersion"], "1.2.0");
+    assert_eq!(
+        find_dependency(&spec, &id(2)).unwrap()["TargetVersion"],
+        "1.2.0"
+    );
 }
 
 #[test]

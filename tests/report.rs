@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use testkit::git::{GitConfig, ModuleRepo};
 use testkit::registry::Registry;
+use testkit::spec::dependency;
 
 struct World {
     root: tempfile::TempDir,
@@ -136,15 +137,6 @@ impl World {
         ]
         .into()
     }
-}
-
-fn dependency<'a>(spec: &'a Value, id: &str) -> &'a Value {
-    spec["Dependencies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["ID"] == id)
-        .unwrap_or_else(|| panic!("{id} not in {spec:#}"))
 }
 
 fn stderr(out: &Output) -> String {

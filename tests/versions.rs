@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 use testkit::git::{file_url, GitConfig, ModuleRepo, WorkingRepo};
 use testkit::registry::Registry;
 use testkit::runner::Step;
+use testkit::spec::{dependency, dependency_ids};
 
 /// Commits of the `acme/pinned` repository.
 struct Pins {
@@ -212,15 +213,6 @@ impl World {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn dependency<'a>(spec: &'a Value, id: &str) -> &'a Value {
-    spec["Dependencies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["ID"] == id)
-        .unwrap_or_else(|| panic!("{id} not in {spec:#}"))
 }
 
 /// The reason `Skipped` gives for the usage in `file` at `line`.
@@ -510,12 +502,7 @@ fn the_action_reads_the_same_forms_and_fails_when_no_listing_succeeds() {
     let run = step(&w.base_urls()).run();
     assert!(run.success, "{}{}", run.stdout, run.stderr);
     let spec: Value = serde_json::from_str(run.output("spec")).unwrap();
-    let ids: Vec<&str> = spec["Dependencies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["ID"].as_str().unwrap())
-        .collect();
+    let ids = dependency_ids(&spec);
     assert_eq!(
         ids,
         ["acme/pinned/net", "registry.opentofu.org/acme/db/aws"]

@@ -8,3 +8,4 @@ pub mod openapi;
 pub mod registry;
 pub mod registry_tree;
 pub mod runner;
+pub mod spec;
