@@ -16,7 +16,7 @@
 use patcher::environment::Environment;
 use patcher::model::{Origin, ScanResult};
 use patcher::plan::{self, Strategy};
-use patcher::resolve::{self, ResolveConfig, Resolver};
+use patcher::resolve::{self, ResolveSettings, Resolver};
 use patcher::spec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -433,15 +433,15 @@ pub(crate) fn check_scan(scan: &ScanResult) {
     );
 }
 
-pub(crate) fn resolve_config(registry: &Registry) -> ResolveConfig {
-    ResolveConfig {
+pub(crate) fn resolve_config(registry: &Registry) -> ResolveSettings {
+    ResolveSettings {
         registry_base_urls: BTreeMap::from([(REGISTRY_HOST.to_string(), registry.url())]),
-        ..ResolveConfig::default()
+        ..ResolveSettings::default()
     }
 }
 
 /// A new resolver each time: its per-run cache would otherwise answer every later run.
-fn resolve_fresh(config: &ResolveConfig, origins: &BTreeSet<Origin>, concurrency: usize) {
+fn resolve_fresh(config: &ResolveSettings, origins: &BTreeSet<Origin>, concurrency: usize) {
     let resolver = Resolver::new(config.clone());
     let listings = resolve::resolve_all(origins, &resolver, concurrency);
     let failed: Vec<_> = listings.iter().filter(|(_, l)| l.is_err()).collect();

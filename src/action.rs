@@ -8,6 +8,7 @@ mod inputs;
 mod markdown;
 mod output_limits;
 mod runner;
+pub mod step;
 
 pub use commands::{
     add_mask, annotation, debug, endgroup, escape_data, escape_property, group, stop_commands,

@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn the_sample_environments_file_sets_a_cooldown() {
-        let config = crate::config::Config::parse(
+        let config = crate::environments_file::EnvironmentsFile::parse(
             include_str!("../examples/patcher.yml"),
             std::path::Path::new("examples/patcher.yml"),
         )

@@ -5,7 +5,7 @@
 //! Dependency IDs always have an owner and a name (`org/repo…`, `namespace/name/provider`), so
 //! an ID without `/` can only be a group's; and `group-<name>` is a valid branch suffix.
 
-use crate::config::{Config, ConfigError};
+use crate::environments_file::{EnvironmentsFile, EnvironmentsFileError};
 use crate::spec::{Spec, SpecDependency};
 use globset::GlobMatcher;
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ pub fn group_id(name: &str) -> String {
 /// Whether `id` names a group rather than a dependency.
 pub fn is_group_id(id: &str) -> bool {
     id.strip_prefix(PREFIX)
-        .is_some_and(crate::config::valid_name)
+        .is_some_and(crate::environments_file::valid_name)
 }
 
 /// One member of a promoted group at the exact version the lower environment merged.
@@ -44,13 +44,13 @@ struct Group {
 
 impl Groups {
     /// The groups of the environments file, checked: a bad glob names the file and the group.
-    pub fn from_config(config: Option<&Config>) -> Result<Groups, ConfigError> {
+    pub fn from_config(config: Option<&EnvironmentsFile>) -> Result<Groups, EnvironmentsFileError> {
         let Some(config) = config else {
             return Ok(Groups::default());
         };
-        let group = |g: &crate::config::GroupConfig| {
+        let group = |g: &crate::environments_file::GroupConfig| {
             let matchers = g.dependencies.iter().map(|glob| {
-                crate::policy::id_glob(glob).map_err(|e| ConfigError::Invalid {
+                crate::policy::id_glob(glob).map_err(|e| EnvironmentsFileError::Invalid {
                     file: config.file.clone(),
                     message: format!("groups: `{}`: dependency `{glob}`: {e}", g.name),
                 })
@@ -217,8 +217,8 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn groups(text: &str) -> Result<Groups, ConfigError> {
-        let config = Config::parse(text, Path::new(".github/patcher.yml"))?;
+    fn groups(text: &str) -> Result<Groups, EnvironmentsFileError> {
+        let config = EnvironmentsFile::parse(text, Path::new(".github/patcher.yml"))?;
         Groups::from_config(Some(&config))
     }
 

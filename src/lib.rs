@@ -24,10 +24,10 @@ pub mod action;
 pub mod publish;
 
 // commands
-pub mod breaking;
-pub mod config;
+pub mod breaking_readme;
 pub mod cooldown;
 pub mod demo;
+pub mod environments_file;
 pub mod group;
 pub mod policy;
 pub mod promote;
@@ -35,5 +35,4 @@ pub mod pull_limit;
 pub mod pull_request;
 pub mod report;
 pub mod status;
-pub mod step;
 pub mod update;

@@ -1,9 +1,9 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use patcher::action::Printer;
-use patcher::config::Config;
 use patcher::cooldown::{self, Cooldown};
 use patcher::environment::Environment;
+use patcher::environments_file::EnvironmentsFile;
 use patcher::group::{Groups, Member};
 use patcher::plan::Strategy;
 use patcher::policy::Policy;
@@ -14,7 +14,7 @@ use patcher::publish::refs;
 use patcher::pull_limit;
 use patcher::report::{self, ReportOptions};
 use patcher::resolve::VersionLister;
-use patcher::resolve::{ResolveConfig, Resolver};
+use patcher::resolve::{ResolveSettings, Resolver};
 use patcher::spec;
 use patcher::status::{self, StatusOptions};
 use patcher::update::{self, PublishOptions, UpdateOptions};
@@ -64,7 +64,7 @@ struct EnvArgs {
     #[arg(long)]
     environment: Option<String>,
     /// The environments file.
-    #[arg(long, default_value = patcher::config::DEFAULT_PATH)]
+    #[arg(long, default_value = patcher::environments_file::DEFAULT_PATH)]
     config: PathBuf,
     /// next-safe: highest version before the next breaking change; next-breaking: the next
     /// breaking version itself.
@@ -83,7 +83,7 @@ impl EnvArgs {
     /// Globs given on the command line win over the config file's; without the file,
     /// `--environment` only names the environment (labels, pull request body).
     fn environment(&self) -> Result<Environment> {
-        let default_registry = patcher::config::default_registry(
+        let default_registry = patcher::environments_file::default_registry(
             self.default_registry.as_deref(),
             self.config_file()?.as_ref(),
         )?;
@@ -96,7 +96,7 @@ impl EnvArgs {
     fn folders(&self) -> Result<Environment> {
         let from_config = self.include_dirs.is_empty() && self.config.exists();
         if let (Some(name), true) = (&self.environment, from_config) {
-            let config = Config::load(&self.config)?;
+            let config = EnvironmentsFile::load(&self.config)?;
             config.check_globs(&self.working_dir)?;
             if let Some(entry) = config.entry(name)? {
                 return Ok(entry.environment(&self.working_dir));
@@ -111,15 +111,15 @@ impl EnvArgs {
     }
 
     /// The environments file, when there is one.
-    fn config_file(&self) -> Result<Option<Config>> {
+    fn config_file(&self) -> Result<Option<EnvironmentsFile>> {
         Ok(match self.config.exists() {
-            true => Some(Config::load(&self.config)?),
+            true => Some(EnvironmentsFile::load(&self.config)?),
             false => None,
         })
     }
 
     /// The environment's entry in the environments file, when it has one.
-    fn entry(&self) -> Result<Option<patcher::config::EnvironmentConfig>> {
+    fn entry(&self) -> Result<Option<patcher::environments_file::EnvironmentConfig>> {
         match (&self.environment, self.config_file()?) {
             (Some(name), Some(config)) => Ok(config.entry(name)?.cloned()),
             _ => Ok(None),
@@ -321,7 +321,7 @@ struct StatusArgs {
     #[arg(long = "environment", value_name = "NAME=GLOB")]
     environments: Vec<String>,
     /// The environments file.
-    #[arg(long, default_value = patcher::config::DEFAULT_PATH)]
+    #[arg(long, default_value = patcher::environments_file::DEFAULT_PATH)]
     config: PathBuf,
     /// Read the tree only: no version listings, no pull requests, no server needed.
     #[arg(long)]
@@ -355,7 +355,7 @@ fn main() -> ExitCode {
         Command::Update(args) => (Printer::cli(), run_update(args)),
         Command::Promote(args) => (Printer::cli(), run_promote(args)),
         Command::Status(args) => (Printer::cli(), run_status(args)),
-        Command::Action => (Printer::action(), patcher::step::run()),
+        Command::Action => (Printer::action(), patcher::action::step::run()),
         Command::Demo(args) => (Printer::cli(), patcher::demo::run(args.keep.as_deref())),
     };
     match result {
@@ -447,7 +447,7 @@ fn run_report(args: ReportArgs) -> Result<()> {
 
 /// Listings with the token, and tag dates from the GraphQL API next to `--github-api-url`.
 fn resolver(env: &EnvArgs, github: &GitHubArgs) -> Result<Resolver> {
-    let mut config = ResolveConfig::from_env(env.github_token.clone())?;
+    let mut config = ResolveSettings::from_env(env.github_token.clone())?;
     config.github_api_url = github.github_api_url.clone();
     Ok(Resolver::new(config))
 }
@@ -461,10 +461,10 @@ fn cli_selection(args: &ReportArgs, spec: &spec::Spec) -> Result<pull_limit::Sel
         .or(entry.as_ref().and_then(|e| e.max_pull_requests))
         .unwrap_or(0);
     let scope = pull_limit::PullScope {
-        label: patcher::config::labels_of(entry.as_ref(), name)
+        label: patcher::environments_file::labels_of(entry.as_ref(), name)
             .into_iter()
             .next(),
-        branch_prefix: patcher::config::branch_prefix_of(entry.as_ref(), name),
+        branch_prefix: patcher::environments_file::branch_prefix_of(entry.as_ref(), name),
     };
     let github = match (&args.github.repository, &args.env.github_token) {
         (Some(_), Some(token)) => Some(args.github.client(Some(token.clone()))?),
@@ -509,7 +509,7 @@ fn run_update(args: UpdateArgs) -> Result<()> {
         let repo = Repo::open(&opts.env.working_dir, args.env.github_token.clone())?;
         update::run_published(&opts, &publish_options(&args), &repo, &forge, &resolver)?
     } else {
-        update::run_local(&opts, &resolver, &patcher::breaking::NoReleaseNotes)?
+        update::run_local(&opts, &resolver, &patcher::breaking_readme::NoReleaseNotes)?
     };
     print_notes(&outcome.notes);
     match args.output {
@@ -522,10 +522,10 @@ fn run_update(args: UpdateArgs) -> Result<()> {
 /// The environment's label always, as the action does: the promote job filters on it.
 fn publish_options(args: &UpdateArgs) -> PublishOptions {
     let environment = args.env.environment.clone();
-    let labels = patcher::config::merge_labels(
+    let labels = patcher::environments_file::merge_labels(
         environment
             .iter()
-            .map(|e| patcher::config::environment_label(e))
+            .map(|e| patcher::environments_file::environment_label(e))
             .collect(),
         args.pr_labels.clone(),
     );
@@ -575,7 +575,10 @@ fn run_promote(args: PromoteArgs) -> Result<()> {
         environment: args.env.environment.clone(),
         event_type: args.event_type.clone(),
         branch_prefix: args.branch_prefix.clone(),
-        chain: config.as_ref().map(Config::chain).unwrap_or_default(),
+        chain: config
+            .as_ref()
+            .map(EnvironmentsFile::chain)
+            .unwrap_or_default(),
         groups: Groups::from_config(config.as_ref())?,
     };
     let forge = match args.dry_run {
@@ -591,7 +594,7 @@ fn run_promote(args: PromoteArgs) -> Result<()> {
 
 fn run_status(args: StatusArgs) -> Result<()> {
     let chain = if args.environments.is_empty() && args.config.exists() {
-        let config = Config::load(&args.config)?;
+        let config = EnvironmentsFile::load(&args.config)?;
         config.check_globs(&args.working_dir)?;
         status::chain_from_config(&config, &args.working_dir)
     } else {

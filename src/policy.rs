@@ -2,7 +2,7 @@
 //! or versions to skip) and the inline `# patcher:ignore` comment. Plain data in, plain data
 //! out: the scan's usages are moved to `Skipped`, and the listings a plan sees are filtered.
 
-use crate::config::{Config, ConfigError, IgnoreConfig};
+use crate::environments_file::{EnvironmentsFile, EnvironmentsFileError, IgnoreConfig};
 use crate::model::{Listed, Listings, ScanResult, Skipped, Usage};
 use crate::plan::{self, Plan, Strategy};
 use crate::version::{parse_constraint, parse_version, Constraint};
@@ -42,7 +42,7 @@ struct IgnoreRule {
 
 impl Policy {
     /// The rules of the environments file, checked: a bad glob or constraint names the file.
-    pub fn from_config(config: Option<&Config>) -> Result<Policy, ConfigError> {
+    pub fn from_config(config: Option<&EnvironmentsFile>) -> Result<Policy, EnvironmentsFileError> {
         let Some(config) = config else {
             return Ok(Policy::default());
         };
@@ -123,8 +123,8 @@ impl Policy {
 }
 
 impl IgnoreRule {
-    fn new(rule: &IgnoreConfig, file: &Path) -> Result<IgnoreRule, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
+    fn new(rule: &IgnoreConfig, file: &Path) -> Result<IgnoreRule, EnvironmentsFileError> {
+        let invalid = |message: String| EnvironmentsFileError::Invalid {
             file: file.to_path_buf(),
             message,
         };
@@ -210,8 +210,8 @@ mod tests {
         assert!(!has_ignore_comment("  version = \"5.1.0\""));
     }
 
-    fn config(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(text, Path::new(".github/patcher.yml"))
+    fn config(text: &str) -> Result<EnvironmentsFile, EnvironmentsFileError> {
+        EnvironmentsFile::parse(text, Path::new(".github/patcher.yml"))
     }
 
     #[test]

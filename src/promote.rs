@@ -62,7 +62,7 @@ impl Payload {
         if let Some(env) = self
             .environment
             .as_ref()
-            .filter(|e| !crate::config::valid_name(e))
+            .filter(|e| !crate::environments_file::valid_name(e))
         {
             return Err(PayloadError::BadEnvironment(env.clone()));
         }
@@ -777,7 +777,7 @@ mod tests {
     }
 
     fn group_opts() -> PromoteOptions {
-        let config = crate::config::Config::parse(
+        let config = crate::environments_file::EnvironmentsFile::parse(
             "groups:\n  - name: acme\n    dependencies: ['acme/*']\n",
             std::path::Path::new(".github/patcher.yml"),
         )

@@ -3,11 +3,11 @@
 //! user's `insteadOf`, credential helpers and ssh config apply exactly as git applies them);
 //! registry origins through the module registry protocol.
 
-mod config;
 mod git;
 mod registry;
+mod settings;
 
-pub use config::ResolveConfig;
+pub use settings::ResolveSettings;
 
 use crate::cooldown::Dates;
 use crate::model::{Listed, Listings, Origin, Usage};
@@ -164,7 +164,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The production lister: git tags and registry versions, cached per origin for the run.
 pub struct Resolver {
-    config: ResolveConfig,
+    config: ResolveSettings,
     client: crate::http::Client,
     listings: OnceMap<Origin, Result<Vec<Listed>, ResolveError>>,
     registries: registry::Discovery,
@@ -173,15 +173,15 @@ pub struct Resolver {
 impl Resolver {
     /// Configured as a run is: the token given, the rest from the environment.
     pub fn from_env(github_token: Option<String>) -> Result<Resolver, ResolveError> {
-        Ok(Resolver::new(ResolveConfig::from_env(github_token)?))
+        Ok(Resolver::new(ResolveSettings::from_env(github_token)?))
     }
 
-    pub fn new(config: ResolveConfig) -> Resolver {
+    pub fn new(config: ResolveSettings) -> Resolver {
         Resolver::with_client(config, crate::http::Client::default())
     }
 
     /// A resolver whose registry requests go through `client` (e.g. another retry policy).
-    pub fn with_client(config: ResolveConfig, client: crate::http::Client) -> Resolver {
+    pub fn with_client(config: ResolveSettings, client: crate::http::Client) -> Resolver {
         Resolver {
             config,
             client,
@@ -190,7 +190,7 @@ impl Resolver {
         }
     }
 
-    pub fn config(&self) -> &ResolveConfig {
+    pub fn config(&self) -> &ResolveSettings {
         &self.config
     }
 

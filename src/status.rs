@@ -11,8 +11,8 @@ mod drift;
 pub mod render;
 mod time;
 
-use crate::config::{environment_label, valid_name, Config};
 use crate::environment::{Environment, EnvironmentError};
+use crate::environments_file::{environment_label, valid_name, EnvironmentsFile};
 use crate::model::{FileError, Origin, ScanResult, Skipped, Usage, VersionForm};
 use crate::plan::{self, Plan, Strategy};
 use crate::promote::{valid_dependency_id, valid_version};
@@ -36,7 +36,7 @@ pub struct ChainEnvironment {
 }
 
 /// The chain of an environments file, in its order.
-pub fn chain_from_config(config: &Config, working_dir: &Path) -> Vec<ChainEnvironment> {
+pub fn chain_from_config(config: &EnvironmentsFile, working_dir: &Path) -> Vec<ChainEnvironment> {
     config
         .environments
         .iter()

@@ -10,7 +10,7 @@
 //! names per test so the shared mirror root is safe for parallel tests.
 
 use patcher::model::{Listed, Origin};
-use patcher::resolve::{resolve_all, ResolveConfig, ResolveError, Resolver, VersionLister};
+use patcher::resolve::{resolve_all, ResolveError, ResolveSettings, Resolver, VersionLister};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -54,10 +54,10 @@ fn registry_module(host: &str, namespace: &str, name: &str) -> Origin {
     }
 }
 
-fn config_for(registry: &Registry, host: &str) -> ResolveConfig {
-    ResolveConfig {
+fn config_for(registry: &Registry, host: &str) -> ResolveSettings {
+    ResolveSettings {
         registry_base_urls: BTreeMap::from([(host.to_string(), registry.url())]),
-        ..ResolveConfig::default()
+        ..ResolveSettings::default()
     }
 }
 
@@ -76,9 +76,9 @@ fn tags_are_listed_from_https_scp_and_ssh_github_addresses() {
     );
     let expected = strings(&["latest", "v1.0.0", "v1.1.0", "v2.0.0"]);
     for token in [None, Some("ghs_secret")] {
-        let resolver = Resolver::new(ResolveConfig {
+        let resolver = Resolver::new(ResolveSettings {
             github_token: token.map(str::to_string),
-            ..ResolveConfig::default()
+            ..ResolveSettings::default()
         });
         for url in [
             "https://github.com/acme/net-forms.git",
@@ -100,7 +100,7 @@ fn a_listing_is_cached_for_the_run_and_a_new_run_sees_new_releases() {
     let root = mirror();
     let repo = ModuleRepo::with_tags(root, "acme", "net-cache", &["v1.0.0"]);
     let origin = git("https://github.com/acme/net-cache.git");
-    let run = Resolver::new(ResolveConfig::default());
+    let run = Resolver::new(ResolveSettings::default());
     assert_eq!(names(run.list(&origin)), Ok(strings(&["v1.0.0"])));
 
     repo.release("v1.1.0");
@@ -109,7 +109,7 @@ fn a_listing_is_cached_for_the_run_and_a_new_run_sees_new_releases() {
         Ok(strings(&["v1.0.0"])),
         "listed twice in one run"
     );
-    let next_run = Resolver::new(ResolveConfig::default());
+    let next_run = Resolver::new(ResolveSettings::default());
     assert_eq!(
         names(next_run.list(&origin)),
         Ok(strings(&["v1.0.0", "v1.1.0"]))
@@ -128,7 +128,7 @@ fn a_missing_repository_fails_only_its_own_origin() {
     let origins = BTreeSet::from([ok.clone(), missing.clone(), module.clone()]);
 
     let token = "ghs_do_not_print";
-    let resolver = Resolver::new(ResolveConfig {
+    let resolver = Resolver::new(ResolveSettings {
         github_token: Some(token.into()),
         ..config_for(&registry, REGISTRY_HOST)
     });
@@ -201,7 +201,7 @@ fn the_tf_token_of_the_host_is_sent_as_bearer() {
     let origin = registry_module(REGISTRY_HOST, "corp", "vpc-private");
     let base_urls = format!("{REGISTRY_HOST}={}", registry.url());
 
-    let anonymous = ResolveConfig::from_vars(
+    let anonymous = ResolveSettings::from_vars(
         None,
         [("PATCHER_REGISTRY_BASE_URLS".to_string(), base_urls.clone())],
     )
@@ -218,7 +218,7 @@ fn the_tf_token_of_the_host_is_sent_as_bearer() {
         "{refused}"
     );
 
-    let with_token = ResolveConfig::from_vars(
+    let with_token = ResolveSettings::from_vars(
         None,
         [
             ("PATCHER_REGISTRY_BASE_URLS".to_string(), base_urls),
@@ -265,7 +265,7 @@ fn many_origins_resolve_concurrently_against_a_slow_registry() {
         ModuleRepo::with_tags(root, "fleet", &format!("repo{i}"), &["v1.0.0"]);
         origins.insert(git(&format!("https://github.com/fleet/repo{i}.git")));
     }
-    let resolver = Resolver::new(ResolveConfig {
+    let resolver = Resolver::new(ResolveSettings {
         concurrency: 8,
         ..config_for(&registry, REGISTRY_HOST)
     });
@@ -316,9 +316,9 @@ fn failing_git_host(status: Option<u16>) -> (String, std::sync::Arc<std::sync::M
 fn transient_git_failures_are_retried_and_missing_repositories_are_not() {
     mirror();
     let token = "ghs_only_for_github";
-    let resolver = Resolver::new(ResolveConfig {
+    let resolver = Resolver::new(ResolveSettings {
         github_token: Some(token.into()),
-        ..ResolveConfig::default()
+        ..ResolveSettings::default()
     });
     for status in [Some(503), None] {
         let (base, seen) = failing_git_host(status);

@@ -1,7 +1,7 @@
 //! Tags of a git repository on any host, through the git CLI; for `minimum_release_age`, the
 //! dates of a github.com repository's tags through GitHub's GraphQL API.
 
-use super::{ResolveConfig, ResolveError};
+use super::{ResolveError, ResolveSettings};
 use crate::cooldown::{parse_time, Dates};
 use crate::gitcmd;
 use crate::http::Client;
@@ -224,7 +224,7 @@ impl TagNode {
 /// The date of every tag of `github_repo` (`owner/name`) that has one.
 pub fn tag_dates(
     client: &Client,
-    config: &ResolveConfig,
+    config: &ResolveSettings,
     github_repo: &str,
 ) -> Result<Dates, ResolveError> {
     let failed = |message: String| ResolveError::Git {

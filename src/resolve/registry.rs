@@ -5,8 +5,8 @@
 //! (`GET {modules.v1}{namespace}/{name}/{provider}/{version}`, `published_at`), and for
 //! OpenTofu's registry from its documentation API (one document per module).
 
-use super::config::token_variable;
-use super::{OnceMap, ResolveConfig, ResolveError};
+use super::settings::token_variable;
+use super::{OnceMap, ResolveError, ResolveSettings};
 use crate::cooldown::{parse_time, Dates};
 use crate::http::{Client, Response};
 use crate::model::Listed;
@@ -84,7 +84,7 @@ impl Discovery {
     pub fn list_versions(
         &self,
         client: &Client,
-        config: &ResolveConfig,
+        config: &ResolveSettings,
         module: &Module,
     ) -> Result<Vec<Listed>, ResolveError> {
         let url = format!("{}versions", self.module_url(client, config, module)?);
@@ -99,7 +99,7 @@ impl Discovery {
     fn module_url(
         &self,
         client: &Client,
-        config: &ResolveConfig,
+        config: &ResolveSettings,
         module: &Module,
     ) -> Result<String, ResolveError> {
         let host = module.host;
@@ -119,7 +119,7 @@ impl Discovery {
     pub fn release_dates(
         &self,
         client: &Client,
-        config: &ResolveConfig,
+        config: &ResolveSettings,
         module: &Module,
         versions: &[String],
     ) -> Result<Dates, ResolveError> {
@@ -159,7 +159,7 @@ impl Discovery {
 /// whose `versions` carry `published`; its ids have a `v` the registry's versions may lack.
 fn opentofu_dates(
     client: &Client,
-    config: &ResolveConfig,
+    config: &ResolveSettings,
     module: &Module,
 ) -> Result<Dates, ResolveError> {
     let url = format!(
@@ -210,7 +210,7 @@ fn registry_error(module: &Module, error: serde_json::Error) -> ResolveError {
     }
 }
 
-fn discover(client: &Client, config: &ResolveConfig, host: &str) -> Result<String, ResolveError> {
+fn discover(client: &Client, config: &ResolveSettings, host: &str) -> Result<String, ResolveError> {
     let document_url = format!(
         "{}/.well-known/terraform.json",
         config.registry_base_url(host)
@@ -238,7 +238,7 @@ fn discover(client: &Client, config: &ResolveConfig, host: &str) -> Result<Strin
 
 fn get(
     client: &Client,
-    config: &ResolveConfig,
+    config: &ResolveSettings,
     host: &str,
     url: &str,
 ) -> Result<Response, ResolveError> {

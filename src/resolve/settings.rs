@@ -11,7 +11,7 @@ const API_URL_VARIABLE: &str = "GITHUB_API_URL";
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 
 #[derive(Debug, Clone)]
-pub struct ResolveConfig {
+pub struct ResolveSettings {
     /// Sent to github.com by git as an HTTP header (see `gitcmd`), never in a URL.
     pub github_token: Option<String>,
     /// Registry host -> base URL replacing `https://{host}` (mirrors, private registries, tests).
@@ -24,9 +24,9 @@ pub struct ResolveConfig {
     pub github_api_url: String,
 }
 
-impl Default for ResolveConfig {
+impl Default for ResolveSettings {
     fn default() -> Self {
-        ResolveConfig {
+        ResolveSettings {
             github_token: None,
             registry_base_urls: BTreeMap::new(),
             concurrency: DEFAULT_CONCURRENCY,
@@ -36,24 +36,24 @@ impl Default for ResolveConfig {
     }
 }
 
-impl ResolveConfig {
+impl ResolveSettings {
     /// Reads `PATCHER_REGISTRY_BASE_URLS`, `PATCHER_CONCURRENCY` and every `TF_TOKEN_*`.
-    pub fn from_env(github_token: Option<String>) -> Result<ResolveConfig, ResolveError> {
-        ResolveConfig::from_vars(
+    pub fn from_env(github_token: Option<String>) -> Result<ResolveSettings, ResolveError> {
+        ResolveSettings::from_vars(
             github_token,
             std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
         )
     }
 
-    /// [`ResolveConfig::from_env`] over any set of variables.
+    /// [`ResolveSettings::from_env`] over any set of variables.
     pub fn from_vars(
         github_token: Option<String>,
         vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<ResolveConfig, ResolveError> {
-        let mut config = ResolveConfig {
+    ) -> Result<ResolveSettings, ResolveError> {
+        let mut config = ResolveSettings {
             github_token: github_token.filter(|t| !t.is_empty()),
-            ..ResolveConfig::default()
+            ..ResolveSettings::default()
         };
         for (name, value) in vars {
             if name == BASE_URLS_VARIABLE {
@@ -169,7 +169,7 @@ mod tests {
 
     #[test]
     fn reads_base_urls_concurrency_and_tokens() {
-        let config = ResolveConfig::from_vars(
+        let config = ResolveSettings::from_vars(
             Some("gh".into()),
             vars(&[
                 (
@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn defaults_without_variables() {
-        let config = ResolveConfig::from_vars(Some(String::new()), vec![]).unwrap();
+        let config = ResolveSettings::from_vars(Some(String::new()), vec![]).unwrap();
         assert_eq!(config.concurrency, DEFAULT_CONCURRENCY);
         assert_eq!(config.github_token, None);
         assert_eq!(
@@ -229,7 +229,7 @@ mod tests {
     fn malformed_settings_are_reported_clearly() {
         for bad in ["registry.io", "=http://x", "h=ftp://x", "a/b=http://x"] {
             let err =
-                ResolveConfig::from_vars(None, vars(&[(BASE_URLS_VARIABLE, bad)])).unwrap_err();
+                ResolveSettings::from_vars(None, vars(&[(BASE_URLS_VARIABLE, bad)])).unwrap_err();
             let text = err.to_string();
             assert!(
                 text.starts_with("invalid PATCHER_REGISTRY_BASE_URLS: entry"),
@@ -239,7 +239,7 @@ mod tests {
         }
         for bad in ["0", "-1", "many"] {
             let err =
-                ResolveConfig::from_vars(None, vars(&[(CONCURRENCY_VARIABLE, bad)])).unwrap_err();
+                ResolveSettings::from_vars(None, vars(&[(CONCURRENCY_VARIABLE, bad)])).unwrap_err();
             assert!(err.to_string().contains("PATCHER_CONCURRENCY"), "{err}");
         }
     }

@@ -3,17 +3,19 @@
 //! through git's `insteadOf` (as a mirror would be); pull requests live in an in-memory forge;
 //! merging is a real `git merge` pushed to a real bare `origin`.
 
-use crate::config::Config;
+mod local_forge;
+
+use crate::environments_file::EnvironmentsFile;
 use crate::promote::{self, PromoteOptions};
 use crate::publish::git::Repo;
-use crate::publish::github::{Forge, GitHubError, NewPull, PullRequest};
+use crate::publish::github::PullRequest;
 use crate::report::{self, ReportOptions};
 use crate::resolve::Resolver;
 use crate::update::{self, PublishOptions, UpdateOptions};
 use anyhow::{bail, Context, Result};
+use local_forge::LocalForge;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 const MODULES: [(&str, &str, &str); 2] = [
     ("terraform-aws-sqs", "sqs", "v1.0.0"),
@@ -61,7 +63,7 @@ fn walk_chain(root: &Path) -> Result<()> {
         )?;
     }
     let infra = make_infra_repo(&root)?;
-    let config = Config::parse(CHAIN, Path::new(crate::config::DEFAULT_PATH))?;
+    let config = EnvironmentsFile::parse(CHAIN, Path::new(crate::environments_file::DEFAULT_PATH))?;
     let forge = LocalForge::default();
     let resolver = Resolver::from_env(None)?;
 
@@ -122,7 +124,7 @@ fn walk_chain(root: &Path) -> Result<()> {
 
 fn update_environment(
     infra: &Path,
-    config: &Config,
+    config: &EnvironmentsFile,
     name: &str,
     payload: &Value,
     forge: &LocalForge,
@@ -266,7 +268,7 @@ fn make_infra_repo(root: &Path) -> Result<PathBuf> {
         }
     }
     std::fs::create_dir_all(infra.join(".github"))?;
-    std::fs::write(infra.join(crate::config::DEFAULT_PATH), CHAIN)?;
+    std::fs::write(infra.join(crate::environments_file::DEFAULT_PATH), CHAIN)?;
     git(&infra, &["add", "-A"])?;
     git(&infra, &["commit", "-q", "-m", "infrastructure"])?;
     git(&infra, &["branch", "-M", "main"])?;
@@ -316,125 +318,4 @@ fn print_summary(infra: &Path) -> Result<()> {
     }
     say("\nstage and prod got the versions dev was tested with, not the newer v1.2.0.");
     Ok(())
-}
-
-/// Pull requests, labels and dispatches kept in memory: the demo's stand-in for GitHub.
-#[derive(Default)]
-struct LocalForge {
-    state: Mutex<ForgeState>,
-}
-
-#[derive(Default)]
-struct ForgeState {
-    pulls: Vec<(PullRequest, Option<String>)>,
-    dispatches: Vec<(String, Value)>,
-}
-
-impl LocalForge {
-    fn get(&self, number: u64) -> Result<PullRequest> {
-        let state = self.state.lock().expect("forge lock");
-        state
-            .pulls
-            .iter()
-            .find(|(p, _)| p.number == number)
-            .map(|(p, _)| p.clone())
-            .context("no such pull request")
-    }
-
-    fn mark_merged(&self, number: u64, sha: &str) {
-        let mut state = self.state.lock().expect("forge lock");
-        if let Some(entry) = state.pulls.iter_mut().find(|(p, _)| p.number == number) {
-            entry.1 = Some(sha.to_string());
-        }
-    }
-
-    /// The `pull_request` event GitHub would deliver when the pull request is merged.
-    fn closed_event(&self, number: u64) -> Result<Value> {
-        let state = self.state.lock().expect("forge lock");
-        let (pr, merged) = state
-            .pulls
-            .iter()
-            .find(|(p, _)| p.number == number)
-            .context("no such pull request")?;
-        Ok(
-            json!({"action": "closed", "number": number, "pull_request": {
-            "number": number, "merged": merged.is_some(), "body": pr.body, "title": pr.title,
-            "head": {"ref": pr.head_ref}, "base": {"ref": "main"},
-            "merge_commit_sha": merged,
-            "labels": pr.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()}}),
-        )
-    }
-
-    fn take_dispatches(&self) -> Vec<(String, Value)> {
-        std::mem::take(&mut self.state.lock().expect("forge lock").dispatches)
-    }
-}
-
-impl Forge for LocalForge {
-    fn find_open_pull(&self, head_branch: &str) -> Result<Option<PullRequest>, GitHubError> {
-        let state = self.state.lock().expect("forge lock");
-        Ok(state
-            .pulls
-            .iter()
-            .find(|(p, merged)| p.head_ref == head_branch && merged.is_none())
-            .map(|(p, _)| p.clone()))
-    }
-
-    fn create_pull(&self, pull: &NewPull) -> Result<PullRequest, GitHubError> {
-        let mut state = self.state.lock().expect("forge lock");
-        let number = state.pulls.len() as u64 + 1;
-        let pr = PullRequest {
-            number,
-            html_url: format!("local://pull/{number}"),
-            title: pull.title.clone(),
-            body: pull.body.clone(),
-            labels: Vec::new(),
-            head_ref: pull.head.clone(),
-        };
-        state.pulls.push((pr.clone(), None));
-        Ok(pr)
-    }
-
-    fn update_pull(
-        &self,
-        number: u64,
-        title: &str,
-        body: &str,
-    ) -> Result<PullRequest, GitHubError> {
-        let mut state = self.state.lock().expect("forge lock");
-        let (pr, _) = state
-            .pulls
-            .iter_mut()
-            .find(|(p, _)| p.number == number)
-            .ok_or_else(|| GitHubError::NotFound {
-                what: format!("pull request #{number}"),
-            })?;
-        pr.title = title.to_string();
-        pr.body = body.to_string();
-        Ok(pr.clone())
-    }
-
-    fn ensure_labels(&self, _: &[String]) -> Result<(), GitHubError> {
-        Ok(())
-    }
-
-    fn add_labels(&self, number: u64, labels: &[String]) -> Result<(), GitHubError> {
-        let mut state = self.state.lock().expect("forge lock");
-        if let Some((pr, _)) = state.pulls.iter_mut().find(|(p, _)| p.number == number) {
-            pr.labels.extend(labels.iter().cloned());
-        }
-        Ok(())
-    }
-
-    fn release_notes(&self, _: &str, _: &str) -> Result<Option<String>, GitHubError> {
-        Ok(None)
-    }
-
-    fn dispatch(&self, event_type: &str, client_payload: &Value) -> Result<(), GitHubError> {
-        let mut state = self.state.lock().expect("forge lock");
-        state
-            .dispatches
-            .push((event_type.to_string(), client_payload.clone()));
-        Ok(())
-    }
 }

@@ -10,7 +10,7 @@ use thiserror::Error;
 pub const DEFAULT_PATH: &str = ".github/patcher.yml";
 
 #[derive(Debug, Error)]
-pub enum ConfigError {
+pub enum EnvironmentsFileError {
     #[error("{file}: {message}")]
     Read { file: PathBuf, message: String },
     #[error("{file}: {message}")]
@@ -25,7 +25,7 @@ pub enum ConfigError {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Config {
+pub struct EnvironmentsFile {
     /// In promotion order: the first is updated from new releases, each next one from the
     /// merges of the one before.
     #[serde(default)]
@@ -121,7 +121,7 @@ fn check_registry_host(host: &str) -> Result<(), BadRegistryHost> {
 /// The registry of host-less addresses: the input or flag, else the environments file's.
 pub fn default_registry(
     given: Option<&str>,
-    config: Option<&Config>,
+    config: Option<&EnvironmentsFile>,
 ) -> Result<Option<String>, BadRegistryHost> {
     let chosen = given
         .filter(|g| !g.is_empty())
@@ -133,23 +133,23 @@ pub fn default_registry(
     Ok(chosen.map(|h| h.to_ascii_lowercase()))
 }
 
-impl Config {
-    pub fn load(file: &Path) -> Result<Config, ConfigError> {
-        let read = |message: String| ConfigError::Read {
+impl EnvironmentsFile {
+    pub fn load(file: &Path) -> Result<EnvironmentsFile, EnvironmentsFileError> {
+        let read = |message: String| EnvironmentsFileError::Read {
             file: file.to_path_buf(),
             message,
         };
         let bytes = crate::edit::read_regular(file).map_err(|e| read(e.to_string()))?;
         let text = String::from_utf8(bytes).map_err(|e| read(e.to_string()))?;
-        Config::parse(&text, file)
+        EnvironmentsFile::parse(&text, file)
     }
 
-    pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
+    pub fn parse(text: &str, file: &Path) -> Result<EnvironmentsFile, EnvironmentsFileError> {
+        let invalid = |message: String| EnvironmentsFileError::Invalid {
             file: file.to_path_buf(),
             message,
         };
-        let mut config: Config =
+        let mut config: EnvironmentsFile =
             serde_saphyr::from_str(text).map_err(|e| invalid(e.to_string()))?;
         config.file = file.to_path_buf();
         let mut seen = BTreeSet::new();
@@ -193,17 +193,16 @@ impl Config {
 
     /// Every environment's globs must select at least one folder with files under `working_dir`:
     /// a typo in a glob would otherwise silently update nothing.
-    pub fn check_globs(&self, working_dir: &Path) -> Result<(), ConfigError> {
+    pub fn check_globs(&self, working_dir: &Path) -> Result<(), EnvironmentsFileError> {
         for env in &self.environments {
-            let matcher =
-                env.environment(working_dir)
-                    .matcher()
-                    .map_err(|e| ConfigError::Invalid {
-                        file: self.file.clone(),
-                        message: format!("environment `{}`: {e}", env.name),
-                    })?;
+            let matcher = env.environment(working_dir).matcher().map_err(|e| {
+                EnvironmentsFileError::Invalid {
+                    file: self.file.clone(),
+                    message: format!("environment `{}`: {e}", env.name),
+                }
+            })?;
             if !selects_any(&matcher, working_dir) {
-                return Err(ConfigError::Invalid {
+                return Err(EnvironmentsFileError::Invalid {
                     file: self.file.clone(),
                     message: format!(
                         "environment `{}`: include_dirs {:?} match no folder under {}",
@@ -217,11 +216,11 @@ impl Config {
         Ok(())
     }
 
-    pub fn get(&self, name: &str) -> Result<&EnvironmentConfig, ConfigError> {
+    pub fn get(&self, name: &str) -> Result<&EnvironmentConfig, EnvironmentsFileError> {
         self.environments
             .iter()
             .find(|e| e.name == name)
-            .ok_or_else(|| ConfigError::UnknownEnvironment {
+            .ok_or_else(|| EnvironmentsFileError::UnknownEnvironment {
                 file: self.file.clone(),
                 name: name.to_string(),
                 defined: self
@@ -235,7 +234,7 @@ impl Config {
 
     /// The entry of environment `name`; `None` when the file defines no environments (only
     /// rules), so the environment is described by the inputs alone.
-    pub fn entry(&self, name: &str) -> Result<Option<&EnvironmentConfig>, ConfigError> {
+    pub fn entry(&self, name: &str) -> Result<Option<&EnvironmentConfig>, EnvironmentsFileError> {
         if self.environments.is_empty() {
             return Ok(None);
         }
@@ -248,7 +247,7 @@ impl Config {
     }
 
     /// The environment after `name` in the chain, `None` for the last one.
-    pub fn next(&self, name: &str) -> Result<Option<&EnvironmentConfig>, ConfigError> {
+    pub fn next(&self, name: &str) -> Result<Option<&EnvironmentConfig>, EnvironmentsFileError> {
         self.get(name)?;
         let pos = self.environments.iter().position(|e| e.name == name);
         Ok(pos.and_then(|i| self.environments.get(i + 1)))
@@ -347,8 +346,8 @@ fn selects_any(matcher: &crate::environment::DirMatcher, root: &Path) -> bool {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(text, Path::new(".github/patcher.yml"))
+    fn parse(text: &str) -> Result<EnvironmentsFile, EnvironmentsFileError> {
+        EnvironmentsFile::parse(text, Path::new(".github/patcher.yml"))
     }
 
     const CHAIN: &str = "environments:\n  - name: dev\n    include_dirs: ['{*dev*}/**']\n  - name: stage\n    include_dirs: ['{*stage*}/**']\n    labels: [promote-stage]\n  - name: prod\n    include_dirs: ['{*prod*}/**']\n";

@@ -3,9 +3,9 @@
 //! and answers with outputs, a job summary and annotations.
 
 use crate::action::{self, Inputs, Level, Outputs, Printer, Runner};
-use crate::config::{Config, EnvironmentConfig};
 use crate::cooldown::{self, Cooldown};
 use crate::environment::Environment;
+use crate::environments_file::{EnvironmentConfig, EnvironmentsFile};
 use crate::group::{is_group_id, Groups, Member};
 use crate::plan::Strategy;
 use crate::policy::Policy;
@@ -14,7 +14,7 @@ use crate::publish::git::Repo;
 use crate::publish::github::{Forge, GitHubClient, IssueTracker};
 use crate::pull_limit::{self, PullScope, Selection};
 use crate::report::{self, ReportOptions};
-use crate::resolve::{ResolveConfig, Resolver, VersionLister};
+use crate::resolve::{ResolveSettings, Resolver, VersionLister};
 use crate::spec::{self, Spec};
 use crate::status::{self, StatusOptions};
 use crate::update::{self, Outcome, PublishOptions, UpdateOptions};
@@ -57,7 +57,7 @@ struct Step {
     /// `working_dir`, checked to be inside the workspace.
     working_dir: PathBuf,
     token: Option<String>,
-    config: Option<Config>,
+    config: Option<EnvironmentsFile>,
     /// The environment this run works on: the `environment` input, else (with an environments
     /// file) the one after the environment that merged, else the first.
     environment: Option<String>,
@@ -116,7 +116,7 @@ impl Step {
             (Some(config), Some(name)) => config.entry(name)?.cloned(),
             _ => None,
         };
-        let default_registry = crate::config::default_registry(
+        let default_registry = crate::environments_file::default_registry(
             inputs.get("default_registry").as_deref(),
             config.as_ref(),
         )?;
@@ -198,7 +198,7 @@ impl Step {
 
     /// Listings with the token; tag dates from the GraphQL API next to `github_api_url`.
     fn resolver(&self) -> Result<Resolver> {
-        let mut config = ResolveConfig::from_env(self.token.clone())?;
+        let mut config = ResolveSettings::from_env(self.token.clone())?;
         config.github_api_url = self.api_url();
         Ok(Resolver::new(config))
     }
@@ -405,8 +405,10 @@ impl Step {
         let suffix = dependency.unwrap_or("all");
         let prefix = self.branch_prefix();
         let env_part = env.as_ref().map(|e| format!("[{e}] ")).unwrap_or_default();
-        let labels =
-            crate::config::merge_labels(self.labels(), self.inputs.list("pull_request_labels"));
+        let labels = crate::environments_file::merge_labels(
+            self.labels(),
+            self.inputs.list("pull_request_labels"),
+        );
         Ok(PublishOptions {
             branch: self
                 .inputs
@@ -427,11 +429,14 @@ impl Step {
     }
 
     fn branch_prefix(&self) -> String {
-        crate::config::branch_prefix_of(self.env_config.as_ref(), self.environment.as_deref())
+        crate::environments_file::branch_prefix_of(
+            self.env_config.as_ref(),
+            self.environment.as_deref(),
+        )
     }
 
     fn labels(&self) -> Vec<String> {
-        crate::config::labels_of(self.env_config.as_ref(), self.environment.as_deref())
+        crate::environments_file::labels_of(self.env_config.as_ref(), self.environment.as_deref())
     }
 
     fn forge(&self) -> Result<GitHubClient> {
@@ -510,7 +515,11 @@ impl Step {
                 .get("pull_request_branch")
                 .or_else(|| self.runner.var("PR_BRANCH_PREFIX"))
                 .or_else(|| env_config.map(|e| e.branch_prefix())),
-            chain: self.config.as_ref().map(Config::chain).unwrap_or_default(),
+            chain: self
+                .config
+                .as_ref()
+                .map(EnvironmentsFile::chain)
+                .unwrap_or_default(),
             groups: Groups::from_config(self.config.as_ref())?,
         };
         let forge = if self.inputs.flag("dry_run")? {
@@ -619,7 +628,10 @@ fn status_output(found: &status::Status) -> Result<String> {
 /// With an environments file and no `environment` input, the environment whose branch prefix
 /// the merged branch carries (the longest, should prefixes nest). The version promoted is still
 /// read from that environment's folders at the merge commit.
-fn environment_of_branch<'a>(config: &'a Config, branch: &str) -> Option<&'a EnvironmentConfig> {
+fn environment_of_branch<'a>(
+    config: &'a EnvironmentsFile,
+    branch: &str,
+) -> Option<&'a EnvironmentConfig> {
     config
         .environments
         .iter()
@@ -655,15 +667,19 @@ fn in_workspace(workspace: &Path, input: &str, value: &str) -> Result<PathBuf> {
 }
 
 /// The environments file, when there is one.
-fn load_config(workspace: &Path, working_dir: &Path, inputs: &Inputs) -> Result<Option<Config>> {
+fn load_config(
+    workspace: &Path,
+    working_dir: &Path,
+    inputs: &Inputs,
+) -> Result<Option<EnvironmentsFile>> {
     let name = inputs
         .get("config_file")
-        .unwrap_or_else(|| crate::config::DEFAULT_PATH.into());
+        .unwrap_or_else(|| crate::environments_file::DEFAULT_PATH.into());
     if !workspace.join(&name).exists() {
         return Ok(None);
     }
     let file = in_workspace(workspace, "config_file", &name)?;
-    let config = Config::load(&file)?;
+    let config = EnvironmentsFile::load(&file)?;
     config.check_globs(working_dir)?;
     Ok(Some(config))
 }

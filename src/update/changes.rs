@@ -1,0 +1,235 @@
+//! What an update touches: the environment scanned again, the dependencies asked for planned
+//! to their targets, and the edits that move them, computed without touching a file.
+
+use super::UpdateError;
+use super::UpdateOptions;
+use crate::edit::{self, Edit};
+use crate::model::{FileError, Usage};
+use crate::plan::{self, DependencyPlan, Listings, Strategy};
+use crate::resolve::{self, VersionLister};
+use crate::scan;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// Files under a folder of this name are included by several environments (Terragrunt's
+/// convention), so an environment's update leaves them alone unless told otherwise.
+pub const SHARED_DIR: &str = "_envcommon";
+
+/// What an update would do, computed without touching a file.
+#[derive(Debug, Clone)]
+pub struct Changes {
+    pub dependencies: Vec<DependencyPlan>,
+    pub edits: Vec<Edit>,
+    /// Usages that live in shared files and were left unchanged.
+    pub shared: Vec<Usage>,
+    /// Files of the environment that do not parse: left untouched, whatever they use.
+    pub unreadable: Vec<FileError>,
+    pub scanned: edit::Scanned,
+    /// What the cooldown held back, or could not apply to.
+    pub cooldown_notes: Vec<String>,
+}
+
+impl Changes {
+    pub fn files(&self) -> Vec<PathBuf> {
+        let set: BTreeSet<&PathBuf> = self.edits.iter().map(|e| &e.file).collect();
+        set.into_iter().cloned().collect()
+    }
+}
+
+/// Scans the environment again and works out the edits for the selected dependencies.
+pub fn plan_changes(
+    opts: &UpdateOptions,
+    lister: &dyn VersionLister,
+) -> Result<Changes, UpdateError> {
+    opts.ask().check()?;
+    let mut scan = scan::scan(&opts.env)?;
+    opts.policy.skip_ignored(&mut scan);
+    // Dependencies the spec says are up to date are dropped before any listing is fetched.
+    scan.usages
+        .retain(|u| wanted(opts, &u.source.id) && !spec_says_up_to_date(opts, &u.source.id));
+    let matcher = opts.env.matcher()?;
+    let (shared, own): (Vec<Usage>, Vec<Usage>) = scan
+        .usages
+        .drain(..)
+        .partition(|u| !opts.allow_shared_files && is_shared(u, &matcher));
+    scan.usages = own;
+    let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
+    let cooldown = opts.cooldown.filter(|_| !opts.ask().is_promotion());
+    // The fresh plan sees the cooldown's listings; exact and spec targets are checked
+    // against everything listed.
+    let filtered = crate::cooldown::apply(
+        cooldown,
+        &scan.usages,
+        listings.clone(),
+        lister,
+        opts.concurrency,
+    );
+    let usages = std::mem::take(&mut scan.usages);
+    let fresh = opts.policy.plan(usages, &filtered.listings, opts.strategy);
+    let mut dependencies = Vec::new();
+    for dep in fresh.dependencies {
+        if let Some(err) = &dep.error {
+            return Err(plan::PlanError::Listing {
+                id: dep.source.id.clone(),
+                message: err.clone(),
+            }
+            .into());
+        }
+        dependencies.push(choose_targets(opts, dep, &listings)?);
+    }
+    let edits = dependencies.iter().flat_map(edits_of).collect();
+    Ok(Changes {
+        dependencies,
+        edits,
+        shared,
+        unreadable: scan.errors,
+        scanned: scan.scanned,
+        cooldown_notes: filtered.notes,
+    })
+}
+
+/// The dependency (or group) asked for, else every dependency of the spec, else all.
+fn wanted(opts: &UpdateOptions, id: &str) -> bool {
+    match (&opts.dependency, &opts.spec) {
+        (Some(_), _) => opts.ask().selects(id),
+        (None, Some(spec)) => spec.dependency(id).is_some(),
+        (None, None) => true,
+    }
+}
+
+/// A spec lists only dependencies with an update (a group only its members with one): one it
+/// leaves out has nothing to do, unless exact versions are asked for.
+pub(super) fn spec_says_up_to_date(opts: &UpdateOptions, id: &str) -> bool {
+    !opts.ask().is_promotion()
+        && opts
+            .spec
+            .as_ref()
+            .is_some_and(|spec| spec.dependency(id).is_none())
+}
+
+/// Whether the usage lives in a file other environments use too: under a [`SHARED_DIR`]
+/// folder, or outside the environment's folders (a `common.hcl` that the environment's units
+/// read with `read_terragrunt_config`, where the version is written).
+pub fn is_shared(usage: &Usage, env: &crate::environment::DirMatcher) -> bool {
+    usage.file.components().any(|c| c.as_os_str() == SHARED_DIR)
+        || !env.selects_file(&usage.file.to_string_lossy().replace('\\', "/"))
+}
+
+/// The exact version wins; then the spec's target for each usage (matched by file and current
+/// version), then the spec's target for the dependency; without a spec or with a compact one,
+/// the fresh plan's.
+fn choose_targets(
+    opts: &UpdateOptions,
+    dep: DependencyPlan,
+    listings: &Listings,
+) -> Result<DependencyPlan, UpdateError> {
+    if let Some(version) = opts.ask().exact(&dep.source.id) {
+        return Ok(plan::retarget(&dep, version, listings)?);
+    }
+    // A compact spec names the dependencies but not the usages: each usage keeps the fresh
+    // plan's target, chosen by the same rules as the report's.
+    let Some(spec_dep) = opts
+        .spec
+        .as_ref()
+        .filter(|s| !s.compact)
+        .and_then(|s| s.dependency(&dep.source.id))
+    else {
+        return Ok(dep);
+    };
+    let fallback = pick(
+        opts.strategy,
+        &spec_dep.target_safe_version,
+        &spec_dep.target_breaking_version,
+        &spec_dep.target_version,
+    );
+    let mut by_target: BTreeMap<String, Vec<plan::UsagePlan>> = BTreeMap::new();
+    for usage in &dep.usages {
+        if let Some(target) =
+            spec_usage_target(spec_dep, &usage.usage, opts.strategy).or(fallback.clone())
+        {
+            by_target.entry(target).or_default().push(usage.clone());
+        }
+    }
+    let mut usages = Vec::new();
+    for (target, group) in by_target {
+        let part = DependencyPlan {
+            usages: group,
+            ..dep.clone()
+        };
+        usages.extend(plan::retarget(&part, &target, listings)?.usages);
+    }
+    usages.sort_by(|a, b| (&a.usage.file, a.usage.line).cmp(&(&b.usage.file, b.usage.line)));
+    Ok(DependencyPlan { usages, ..dep })
+}
+
+/// The spec may come from a report run in another working dir (the seed guide reports from the
+/// repository root and updates from `dev/`), so a spec path matches when it ends with ours.
+fn spec_usage_target(
+    spec_dep: &crate::spec::SpecDependency,
+    usage: &Usage,
+    strategy: Strategy,
+) -> Option<String> {
+    let found = spec_dep
+        .usages
+        .iter()
+        .find(|u| u.file.ends_with(&usage.file) && u.current_version == usage.current)?;
+    pick(
+        strategy,
+        &found.target_safe_version,
+        &found.target_breaking_version,
+        &found.target_version,
+    )
+}
+
+fn pick(
+    strategy: Strategy,
+    safe: &Option<String>,
+    breaking: &Option<String>,
+    chosen: &Option<String>,
+) -> Option<String> {
+    match strategy {
+        Strategy::NextSafe => safe.clone(),
+        Strategy::NextBreaking => breaking.clone(),
+    }
+    .or_else(|| chosen.clone())
+}
+
+/// The version of each usage that moves, and the `# v1.2.3` comment of a commit pin with it.
+fn edits_of(dep: &DependencyPlan) -> Vec<Edit> {
+    dep.usages
+        .iter()
+        .flat_map(|u| {
+            let version = u.new_text.as_ref().map(|new| Edit {
+                file: u.usage.file.clone(),
+                span: u.usage.span.clone(),
+                old: u.usage.current.clone(),
+                new: new.clone(),
+            });
+            let comment = u.usage.pin_comment.as_ref().zip(u.comment_text.as_ref());
+            let comment = comment.map(|(comment, new)| Edit {
+                file: u.usage.file.clone(),
+                span: comment.span.clone(),
+                old: comment.tag.clone(),
+                new: new.clone(),
+            });
+            version.into_iter().chain(comment)
+        })
+        .collect()
+}
+
+/// Applies every edit or none; a file that changed since the scan or would no longer parse is
+/// an error.
+pub fn apply(opts: &UpdateOptions, changes: &Changes) -> Result<Vec<PathBuf>, UpdateError> {
+    let mut outcome = edit::apply(&opts.env.working_dir, &changes.edits, &changes.scanned);
+    if outcome.rejected.is_empty() {
+        return Ok(outcome.changed);
+    }
+    let rejected = outcome.rejected.swap_remove(0);
+    if outcome.changed.is_empty() {
+        return Err(UpdateError::Rejected(rejected));
+    }
+    Err(UpdateError::Edit {
+        file: rejected.file,
+        reason: rejected.reason.to_string(),
+    })
+}
