@@ -5,17 +5,18 @@
 
 mod commands;
 mod inputs;
-mod markdown;
+
 mod output_limits;
 mod runner;
 pub mod step;
+pub mod summary;
 
 pub use commands::{
     add_mask, annotation, debug, endgroup, escape_data, escape_property, group, stop_commands,
     untrusted, Level, Printer, StopCommands,
 };
 pub use inputs::{input_env_name, InputError, Inputs};
-pub use markdown::{escape_cell, markdown_table};
+
 pub use output_limits::{
     utf16_size, OutputTooLarge, Outputs, INPUT_VALUE_LIMIT, STEP_OUTPUTS_LIMIT,
 };

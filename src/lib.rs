@@ -6,6 +6,7 @@ pub mod gitcmd;
 pub mod http;
 pub mod model;
 pub mod redact;
+pub mod text;
 
 // scan stage
 pub mod edit;
@@ -25,6 +26,7 @@ pub mod publish;
 
 // commands
 pub mod breaking_readme;
+pub mod cli;
 pub mod cooldown;
 pub mod demo;
 pub mod environments_file;

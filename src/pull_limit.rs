@@ -106,24 +106,6 @@ pub fn all(spec: &Spec) -> Selection {
     }
 }
 
-/// The job summary's section on deferred dependencies; empty when none is deferred.
-pub fn render_deferred(selection: &Selection) -> String {
-    if selection.deferred.is_empty() {
-        return String::new();
-    }
-    let mut out = format!(
-        "\n#### Deferred to the next run\n\n{} open patcher pull request(s), `max_pull_requests` \
-         {}: these {} dependencies get their pull requests once there is room.\n\n",
-        selection.open,
-        selection.max,
-        selection.deferred.len()
-    );
-    for id in &selection.deferred {
-        out.push_str(&format!("- `{}`\n", crate::action::escape_cell(id)));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,8 +153,6 @@ mod tests {
         assert_eq!(s.open, 1);
         assert_eq!(s.listed, ["b/x/m", "c/x/m"]);
         assert_eq!(s.deferred, ["d/x/m", "a/x/m"]);
-        let summary = render_deferred(&s);
-        assert!(summary.contains("- `d/x/m`\n- `a/x/m`"), "{summary}");
     }
 
     #[test]
@@ -198,7 +178,6 @@ mod tests {
         assert_eq!(s.deferred.len(), 300 - MATRIX_LIMIT);
         assert_eq!(s.listed[0], "org/repo000/m");
         assert_eq!(s.deferred[0], "org/repo256/m");
-        assert!(render_deferred(&all(&spec(&deps))).is_empty());
     }
 
     #[test]

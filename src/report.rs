@@ -111,91 +111,9 @@ pub fn listing_failure(plan: &Plan) -> Option<String> {
     })
 }
 
-/// The human-readable table printed by the CLI.
-pub fn render_table(plan: &Plan) -> String {
-    let mut rows = vec![[
-        "DEPENDENCY".to_string(),
-        "CURRENT".to_string(),
-        "TARGET".to_string(),
-        "USAGES".to_string(),
-        "BREAKING".to_string(),
-    ]];
-    for dep in &plan.dependencies {
-        let target = target_cell(dep).unwrap_or_else(|_| "error".into());
-        rows.push([
-            dep.source.id.clone(),
-            dep.current_versions.join(", "),
-            target,
-            dep.usages.len().to_string(),
-            if dep.is_breaking() { "yes" } else { "no" }.to_string(),
-        ]);
-    }
-    columns(&rows)
-}
-
-/// Rows as left-aligned columns two spaces apart, for the terminal tables of `report` and
-/// `status`.
-pub fn columns<R: AsRef<[String]>>(rows: &[R]) -> String {
-    let count = rows.first().map_or(0, |r| r.as_ref().len());
-    let widths: Vec<usize> = (0..count)
-        .map(|c| {
-            let width = |r: &R| r.as_ref()[c].chars().count();
-            rows.iter().map(width).max().unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let cells: Vec<String> = row
-            .as_ref()
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// The job summary: one row per dependency of the plan.
-pub fn render_summary(plan: &Plan) -> String {
-    let mut out = String::from("### patcher report\n\n");
-    if plan.dependencies.is_empty() {
-        out.push_str("No versioned module dependencies found.\n");
-        return out;
-    }
-    let rows = plan.dependencies.iter().map(|dep| {
-        let target = target_cell(dep).unwrap_or_else(|e| format!("error: {e}"));
-        [
-            format!("`{}`", dep.source.id),
-            dep.current_versions.join(", "),
-            target,
-            if dep.is_breaking() { "**yes**" } else { "no" }.into(),
-            dep.usages.len().to_string(),
-        ]
-    });
-    out.push_str(&crate::action::markdown_table(
-        ["Dependency", "Current", "Target", "Breaking", "Usages"],
-        rows,
-    ));
-    out
-}
-
-/// The job summary's list of cooldown notes; empty without any.
-pub fn render_notes(notes: &[String]) -> String {
-    if notes.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from("\n#### Cooldown (`minimum_release_age`)\n\n");
-    for note in notes {
-        out.push_str(&format!("* {}\n", crate::pull_request::code(note)));
-    }
-    out
-}
-
-/// The target column: the usages' targets, "up to date", why usages are skipped, or the
-/// listing error.
-fn target_cell(dep: &plan::DependencyPlan) -> Result<String, &str> {
+/// What a dependency's target column says: the usages' targets, "up to date", why usages are
+/// skipped, or (as the error) the listing error. Both doors' tables show it.
+pub fn target_cell(dep: &plan::DependencyPlan) -> Result<String, &str> {
     let skipped: Vec<&str> = dep
         .usages
         .iter()

@@ -2,7 +2,7 @@
 //! hands them over, runs `report`, `update` or `promote` with the same options the CLI builds,
 //! and answers with outputs, a job summary and annotations.
 
-use crate::action::{self, Inputs, Level, Outputs, Printer, Runner};
+use crate::action::{self, summary, Inputs, Level, Outputs, Printer, Runner};
 use crate::cooldown::{self, Cooldown};
 use crate::environment::Environment;
 use crate::environments_file::{EnvironmentConfig, EnvironmentsFile};
@@ -235,7 +235,7 @@ impl Step {
         };
         self.out.command(&action::group("patcher report"));
         let mut report = report::run(&opts, &resolver)?;
-        self.out.text(&report::render_table(&report.plan));
+        self.out.text(&crate::cli::report_table(&report.plan));
         self.out.command(&action::endgroup());
         self.annotate_problems(&report, &opts.env.working_dir);
         let selection = self.selection(&report.spec)?;
@@ -255,10 +255,8 @@ impl Step {
             &self.runner,
             "lower max_pull_requests, or give the update job spec_file instead of spec",
         )?;
-        let mut summary = report::render_summary(&report.plan);
-        summary.push_str(&pull_limit::render_deferred(&selection));
-        summary.push_str(&report::render_notes(&report.notes));
-        self.runner.append_summary(&summary)?;
+        self.runner
+            .append_summary(&summary::report(&report.plan, &selection, &report.notes))?;
         match report::listing_failure(&report.plan) {
             Some(message) => bail!(message),
             None => Ok(()),
@@ -478,8 +476,7 @@ impl Step {
                 outcome.pull_request_url.clone().unwrap_or_default(),
             );
         // The summary lists every file, so it is written even when the outputs cannot be.
-        self.runner
-            .append_summary(&update::render_summary(outcome))?;
+        self.runner.append_summary(&summary::update(outcome))?;
         let fix = format!(
             "`updated_files` lists {} files (all of them are in the job summary{}); narrow \
              include_dirs so that one update changes fewer files",
@@ -531,10 +528,7 @@ impl Step {
         let line =
             promote::run_in_checkout(&event, &opts, &env, forge.as_ref().map(|f| f as &dyn Forge))?;
         self.out.line(&line);
-        self.runner.append_summary(&format!(
-            "### patcher promote\n\n{}\n",
-            action::escape_cell(&line)
-        ))?;
+        self.runner.append_summary(&summary::promote(&line))?;
         Ok(())
     }
 }

@@ -83,7 +83,7 @@ fn walk_chain(root: &Path) -> Result<()> {
         },
         &resolver,
     )?;
-    crate::action::Printer::cli().text(&report::render_table(&report.plan));
+    crate::action::Printer::cli().text(&crate::cli::report_table(&report.plan));
     let mut dispatches: Vec<Value> = report
         .spec
         .dependencies

@@ -7,8 +7,7 @@
 //! the dashboard's or a metadata block. In the terminal, control characters are replaced.
 
 use super::{AnomalyKind, DependencyStatus, EnvironmentStatus, PromotionState, Status};
-use crate::action::escape_cell;
-use crate::report::columns;
+use crate::text::{columns, escape_cell};
 use std::fmt::Write;
 
 /// GitHub refuses an issue body over 65,536 characters; some room is left for the marker.

@@ -192,38 +192,3 @@ pub(super) fn shared_files(changes: &Changes) -> Vec<PathBuf> {
     let set: BTreeSet<&PathBuf> = changes.shared.iter().map(|u| &u.file).collect();
     set.into_iter().cloned().collect()
 }
-
-/// The job summary of an update: the pull request, or why there is none.
-pub fn render_summary(outcome: &Outcome) -> String {
-    let mut out = String::from("### patcher update\n\n");
-    match (&outcome.pull_request_url, outcome.changed) {
-        (Some(url), _) => out.push_str(&format!(
-            "Pull request #{}: {url}\n\n",
-            outcome.pull_request_number.unwrap_or_default()
-        )),
-        (None, true) => out.push_str("Files changed (no pull request opened).\n\n"),
-        (None, false) => out.push_str("Nothing to update.\n\n"),
-    }
-    for file in outcome.updated_files.iter().chain(&outcome.readmes) {
-        out.push_str(&format!("- `{}`\n", file.display()));
-    }
-    for note in &outcome.notes {
-        out.push_str(&format!("\n> {}\n", crate::action::escape_cell(note)));
-    }
-    out
-}
-
-/// What the CLI prints after an update.
-pub fn render_text(outcome: &Outcome) -> String {
-    let mut out = String::new();
-    for file in outcome.updated_files.iter().chain(&outcome.readmes) {
-        out.push_str(&format!("updated {}\n", file.display()));
-    }
-    if let (Some(n), Some(url)) = (outcome.pull_request_number, &outcome.pull_request_url) {
-        out.push_str(&format!("pull request #{n}: {url}\n"));
-    }
-    if !outcome.changed {
-        out.push_str("nothing to update\n");
-    }
-    out
-}

@@ -1,5 +1,7 @@
-//! Markdown for the job summary. Cell text comes from scanned files and remote listings, so it
-//! is escaped: a `|` would split the cell and a newline would end the table.
+//! Text layouts the printers share: aligned terminal columns, and GitHub-flavoured Markdown
+//! tables for the job summary, the pull request body and the dashboard. Cell text comes from
+//! scanned files and remote listings, so Markdown cells are escaped: a `|` would split the cell
+//! and a newline would end the table.
 
 /// `|` becomes `\|` (GitHub applies this escape before anything else, even in code spans) and
 /// each line break becomes `<br>`.
@@ -29,6 +31,30 @@ fn row(cells: impl Iterator<Item = String>) -> String {
         .map(|c| if c.is_empty() { " ".to_owned() } else { c })
         .collect();
     format!("| {} |\n", cells.join(" | "))
+}
+
+/// Rows as left-aligned columns two spaces apart, for the terminal tables of `report` and
+/// `status`.
+pub fn columns<R: AsRef<[String]>>(rows: &[R]) -> String {
+    let count = rows.first().map_or(0, |r| r.as_ref().len());
+    let widths: Vec<usize> = (0..count)
+        .map(|c| {
+            let width = |r: &R| r.as_ref()[c].chars().count();
+            rows.iter().map(width).max().unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .as_ref()
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]

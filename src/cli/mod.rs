@@ -1,0 +1,654 @@
+//! The CLI door: clap's arguments become the request the library runs, and the results are
+//! printed as terminal text (`text`).
+
+mod text;
+
+pub use text::report_table;
+
+use crate::action::Printer;
+use crate::cooldown::{self, Cooldown};
+use crate::environment::Environment;
+use crate::environments_file::EnvironmentsFile;
+use crate::group::{Groups, Member};
+use crate::plan::Strategy;
+use crate::policy::Policy;
+use crate::promote::{self, PromoteOptions};
+use crate::publish::git::Repo;
+use crate::publish::github::{Forge, GitHubClient, IssueTracker};
+use crate::publish::refs;
+use crate::pull_limit;
+use crate::report::{self, ReportOptions};
+use crate::resolve::VersionLister;
+use crate::resolve::{ResolveSettings, Resolver};
+use crate::spec;
+use crate::status::{self, StatusOptions};
+use crate::update::{self, PublishOptions, UpdateOptions};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Keeps Terraform, OpenTofu and Terragrunt module versions current and promotes each update
+/// through environments, one reviewed pull request at a time.
+#[derive(Parser)]
+#[command(name = "patcher", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Find every versioned module dependency of an environment and the version it should move to.
+    Report(ReportArgs),
+    /// Move dependencies of an environment to their target version; with --publish, open or
+    /// refresh the pull request.
+    Update(UpdateArgs),
+    /// On a merged pull request opened by `update`, dispatch the same version to the next
+    /// environment.
+    Promote(PromoteArgs),
+    /// Where every dependency stands in every environment of the chain: versions, latest safe
+    /// and breaking releases, update pull requests, promotion state, drift.
+    Status(StatusArgs),
+    /// Run as a GitHub Action step: inputs from INPUT_*, outputs to $GITHUB_OUTPUT.
+    Action,
+    /// Walk the whole dev → stage → prod chain offline in a temporary folder.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct EnvArgs {
+    /// Folder to scan; globs are matched against folders relative to it.
+    #[arg(default_value = ".")]
+    working_dir: PathBuf,
+    /// Glob selecting the environment's folders, e.g. '{*dev*}/**' (repeatable).
+    #[arg(long = "include-dirs", value_name = "GLOB")]
+    include_dirs: Vec<String>,
+    /// Glob of folders to leave out (repeatable).
+    #[arg(long = "exclude-dirs", value_name = "GLOB")]
+    exclude_dirs: Vec<String>,
+    /// Environment name from the config file: its globs, labels and branch prefix.
+    #[arg(long)]
+    environment: Option<String>,
+    /// The environments file.
+    #[arg(long, default_value = crate::environments_file::DEFAULT_PATH)]
+    config: PathBuf,
+    /// next-safe: highest version before the next breaking change; next-breaking: the next
+    /// breaking version itself.
+    #[arg(long, default_value = "next-safe")]
+    update_strategy: Strategy,
+    /// Token for GitHub (module repositories over HTTPS, pull requests).
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    github_token: Option<String>,
+    /// Registry of host-less module addresses in .tf and .hcl files (registry.opentofu.org for
+    /// OpenTofu); .tofu files always use registry.opentofu.org [default: registry.terraform.io]
+    #[arg(long, env = "PATCHER_DEFAULT_REGISTRY")]
+    default_registry: Option<String>,
+}
+
+impl EnvArgs {
+    /// Globs given on the command line win over the config file's; without the file,
+    /// `--environment` only names the environment (labels, pull request body).
+    fn environment(&self) -> Result<Environment> {
+        let default_registry = crate::environments_file::default_registry(
+            self.default_registry.as_deref(),
+            self.config_file()?.as_ref(),
+        )?;
+        Ok(Environment {
+            default_registry,
+            ..self.folders()?
+        })
+    }
+
+    fn folders(&self) -> Result<Environment> {
+        let from_config = self.include_dirs.is_empty() && self.config.exists();
+        if let (Some(name), true) = (&self.environment, from_config) {
+            let config = EnvironmentsFile::load(&self.config)?;
+            config.check_globs(&self.working_dir)?;
+            if let Some(entry) = config.entry(name)? {
+                return Ok(entry.environment(&self.working_dir));
+            }
+        }
+        Ok(Environment {
+            working_dir: self.working_dir.clone(),
+            include_dirs: self.include_dirs.clone(),
+            exclude_dirs: self.exclude_dirs.clone(),
+            default_registry: None,
+        })
+    }
+
+    /// The environments file, when there is one.
+    fn config_file(&self) -> Result<Option<EnvironmentsFile>> {
+        Ok(match self.config.exists() {
+            true => Some(EnvironmentsFile::load(&self.config)?),
+            false => None,
+        })
+    }
+
+    /// The environment's entry in the environments file, when it has one.
+    fn entry(&self) -> Result<Option<crate::environments_file::EnvironmentConfig>> {
+        match (&self.environment, self.config_file()?) {
+            (Some(name), Some(config)) => Ok(config.entry(name)?.cloned()),
+            _ => Ok(None),
+        }
+    }
+
+    fn policy(&self) -> Result<Policy> {
+        Ok(Policy::from_config(self.config_file()?.as_ref())?)
+    }
+
+    fn groups(&self) -> Result<Groups> {
+        Ok(Groups::from_config(self.config_file()?.as_ref())?)
+    }
+}
+
+/// What `--dependency`, `--version` and `--member` ask for; the same checks as the action's.
+#[derive(Args)]
+struct TargetArgs {
+    /// Only this dependency ID, or every member of this group (`group-<name>`).
+    #[arg(long, value_name = "ID")]
+    dependency: Option<String>,
+    /// With --dependency: exactly this version (what promotion moves to); it must exist in the
+    /// module's source.
+    #[arg(long, requires = "dependency")]
+    version: Option<String>,
+    /// With a group as --dependency: this member at exactly this version, as a promotion
+    /// dispatches it (repeatable; then only these members).
+    #[arg(long = "member", value_name = "ID=VERSION", requires = "dependency")]
+    members: Vec<String>,
+}
+
+impl TargetArgs {
+    fn members(&self) -> Result<Vec<Member>> {
+        let members = self
+            .members
+            .iter()
+            .map(|text| match text.split_once('=') {
+                Some((dependency, version)) => Ok(Member {
+                    dependency: dependency.to_string(),
+                    version: version.to_string(),
+                }),
+                None => bail!("--member {text:?} is not ID=VERSION"),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let payload = promote::Payload {
+            dependency: self.dependency.clone().unwrap_or_default(),
+            version: self.version.clone(),
+            members: members.clone(),
+            ..Default::default()
+        };
+        match payload.check() {
+            Err(e) if !members.is_empty() => bail!("--member: {e}"),
+            _ => Ok(members),
+        }
+    }
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    env: EnvArgs,
+    /// Write the upgrade spec JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    output_spec: Option<PathBuf>,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Print format.
+    #[arg(long, default_value = "table")]
+    output: Output,
+    #[command(flatten)]
+    cooldown: CooldownArgs,
+    /// Most open patcher pull requests of the environment at once (0: no limit): the
+    /// dependencies past the room left go to the spec's `Deferred`. The open ones are counted
+    /// through the API when --repository (or GITHUB_REPOSITORY) and a token are set. Without
+    /// the flag, the environments file's `max_pull_requests`, else no limit.
+    #[arg(long, value_name = "N")]
+    max_pull_requests: Option<usize>,
+    #[command(flatten)]
+    github: GitHubArgs,
+}
+
+#[derive(Args)]
+struct CooldownArgs {
+    /// A version is a candidate only once published this long, e.g. 3d, 12h, 1w (0: none).
+    /// Without it, the environments file's `minimum_release_age`. Exact --version ignores it.
+    #[arg(long, value_name = "AGE")]
+    minimum_release_age: Option<String>,
+}
+
+impl CooldownArgs {
+    fn cooldown(&self, env: &EnvArgs) -> Result<Option<Cooldown>> {
+        let entry = env.entry()?;
+        let configured = entry
+            .as_ref()
+            .and_then(|e| e.minimum_release_age.as_deref());
+        Ok(cooldown::from_settings(
+            self.minimum_release_age.as_deref(),
+            configured,
+        )?)
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Args)]
+struct UpdateArgs {
+    #[command(flatten)]
+    env: EnvArgs,
+    /// The spec written by `report --output-spec`; without it a fresh plan is made.
+    #[arg(long, value_name = "FILE")]
+    spec_file: Option<PathBuf>,
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    cooldown: CooldownArgs,
+    /// Also change files under `_envcommon`, which other environments include too.
+    #[arg(long)]
+    allow_shared_files: bool,
+    /// Branch, commit, push and open or refresh the pull request.
+    #[arg(long, requires_all = ["pr_branch", "pr_title"])]
+    publish: bool,
+    /// Branch of the pull request; refreshed (force-pushed) when it already exists.
+    #[arg(long, value_name = "BRANCH")]
+    pr_branch: Option<String>,
+    /// Title of the pull request.
+    #[arg(long, value_name = "TITLE")]
+    pr_title: Option<String>,
+    /// Label for the pull request (repeatable), besides `updates-<environment>`.
+    #[arg(long = "pr-label", value_name = "LABEL")]
+    pr_labels: Vec<String>,
+    /// Branch the pull request targets and the update branch starts from.
+    #[arg(long, default_value = "main")]
+    base: String,
+    /// 'Name <email>' for the commit.
+    #[arg(long)]
+    commit_author: Option<String>,
+    #[command(flatten)]
+    github: GitHubArgs,
+    /// Print the diff and the pull request it would open; write, push and call nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print format of the outcome.
+    #[arg(long, default_value = "table")]
+    output: Output,
+}
+
+#[derive(Args)]
+struct PromoteArgs {
+    /// The checkout of the merge commit, its environment's folders and the environment name
+    /// (the dispatched version is read there; the environments file also gives the chain).
+    #[command(flatten)]
+    env: EnvArgs,
+    /// The `pull_request` event payload (what $GITHUB_EVENT_PATH holds).
+    #[arg(long, value_name = "FILE")]
+    event: PathBuf,
+    /// Event type to send instead of `<environment>_updates_merged`.
+    #[arg(long)]
+    event_type: Option<String>,
+    /// The seed guide's PR_BRANCH_PREFIX, for pull requests without a metadata block.
+    #[arg(long, env = "PR_BRANCH_PREFIX")]
+    branch_prefix: Option<String>,
+    #[command(flatten)]
+    github: GitHubArgs,
+    /// Print the dispatch instead of sending it.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Args)]
+struct GitHubArgs {
+    /// GitHub REST API base URL (GitHub Enterprise, tests).
+    #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
+    github_api_url: String,
+    /// owner/name of the repository pull requests and dispatches go to.
+    #[arg(long, env = "GITHUB_REPOSITORY")]
+    repository: Option<String>,
+}
+
+impl GitHubArgs {
+    fn client(&self, token: Option<String>) -> Result<GitHubClient> {
+        let Some(repository) = &self.repository else {
+            bail!("--repository owner/name (or GITHUB_REPOSITORY) is needed to reach GitHub");
+        };
+        Ok(GitHubClient::new(&self.github_api_url, repository, token))
+    }
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    /// Folder to scan; globs are matched against folders relative to it.
+    #[arg(default_value = ".")]
+    working_dir: PathBuf,
+    /// NAME=GLOB, in promotion order (repeat a name for more globs), e.g. --environment
+    /// 'dev={*dev*}/**' --environment 'prod={*prod*}/**'. Without it, the environments file.
+    #[arg(long = "environment", value_name = "NAME=GLOB")]
+    environments: Vec<String>,
+    /// The environments file.
+    #[arg(long, default_value = crate::environments_file::DEFAULT_PATH)]
+    config: PathBuf,
+    /// Read the tree only: no version listings, no pull requests, no server needed.
+    #[arg(long)]
+    offline: bool,
+    /// Create or edit the repository's promotion dashboard issue (needs `issues: write`).
+    #[arg(long, conflicts_with = "offline")]
+    dashboard: bool,
+    #[arg(long, default_value = "next-safe")]
+    update_strategy: Strategy,
+    /// Token for module repositories and the GitHub API.
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    github_token: Option<String>,
+    #[command(flatten)]
+    github: GitHubArgs,
+    /// Print format.
+    #[arg(long, default_value = "table")]
+    output: Output,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Keep the demo's repositories in this folder instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
+}
+
+/// The `patcher` binary: parses the command line, runs the command, prints any error.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (out, result) = match cli.command {
+        Command::Report(args) => (Printer::cli(), run_report(args)),
+        Command::Update(args) => (Printer::cli(), run_update(args)),
+        Command::Promote(args) => (Printer::cli(), run_promote(args)),
+        Command::Status(args) => (Printer::cli(), run_status(args)),
+        Command::Action => (Printer::action(), crate::action::step::run()),
+        Command::Demo(args) => (Printer::cli(), crate::demo::run(args.keep.as_deref())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // The last net: whatever an error carries from git, GitHub or a registry.
+            let message = crate::redact::redact(&format!("{err:#}"), None);
+            if out.is_guarded() {
+                out.command(&crate::action::annotation(
+                    crate::action::Level::Error,
+                    None,
+                    None,
+                    None,
+                    &message,
+                ));
+            }
+            out.error_line(&format!("error: {message}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The dependency and version arguments, checked as the action checks its inputs.
+fn check_target(target: &TargetArgs) -> Result<()> {
+    if let Some(id) = target
+        .dependency
+        .as_deref()
+        .filter(|id| !promote::valid_target_id(id))
+    {
+        bail!("--dependency {id:?} is not a dependency ID or a group ID (group-<name>)");
+    }
+    if let Some(v) = target
+        .version
+        .as_deref()
+        .filter(|v| !promote::valid_version(v))
+    {
+        bail!("--version {v:?} is not a version");
+    }
+    if let (Some(id), Some(_)) = (target.dependency.as_deref(), &target.version) {
+        if crate::group::is_group_id(id) {
+            bail!("--version with group {id}: give each member's version with --member ID=VERSION");
+        }
+    }
+    Ok(())
+}
+
+fn run_report(args: ReportArgs) -> Result<()> {
+    check_target(&args.target)?;
+    let out = Printer::cli();
+    let resolver = resolver(&args.env, &args.github)?;
+    let concurrency = resolver.config().concurrency;
+    let opts = ReportOptions {
+        env: args.env.environment()?,
+        strategy: args.env.update_strategy,
+        dependency: args.target.dependency.clone(),
+        version: args.target.version.clone(),
+        members: args.target.members()?,
+        concurrency,
+        policy: args.env.policy()?,
+        groups: args.env.groups()?,
+        cooldown: args.cooldown.cooldown(&args.env)?,
+    };
+    let mut report = report::run(&opts, &resolver)?;
+    for problem in report::problems(&report) {
+        out.error_line(&problem.to_string());
+    }
+    if !opts.ask().is_promotion() {
+        report.spec.deferred = cli_selection(&args, &report.spec)?.deferred;
+        for id in &report.spec.deferred {
+            eprintln!("note: {id}: deferred (max_pull_requests)");
+        }
+    }
+    if let Some(path) = &args.output_spec {
+        crate::edit::write_atomic_with(path, |file| spec::write_json(&report.spec, file))
+            .with_context(|| format!("writing the spec to {}", path.display()))?;
+    }
+    match args.output {
+        Output::Table => out.text(&text::report_table(&report.plan)),
+        // Where the runner reads commands the text goes through the guard, which needs it
+        // whole; on a terminal it is streamed.
+        Output::Json if out.is_guarded() => out.text(&spec::to_json(&report.spec)),
+        Output::Json => spec::write_json(&report.spec, std::io::stdout().lock())?,
+    }
+    match report::listing_failure(&report.plan) {
+        Some(message) => bail!(message),
+        None => Ok(()),
+    }
+}
+
+/// Listings with the token, and tag dates from the GraphQL API next to `--github-api-url`.
+fn resolver(env: &EnvArgs, github: &GitHubArgs) -> Result<Resolver> {
+    let mut config = ResolveSettings::from_env(env.github_token.clone())?;
+    config.github_api_url = github.github_api_url.clone();
+    Ok(Resolver::new(config))
+}
+
+/// The flag, else the environments file's key; without either nothing is deferred.
+fn cli_selection(args: &ReportArgs, spec: &spec::Spec) -> Result<pull_limit::Selection> {
+    let name = args.env.environment.as_deref();
+    let entry = args.env.entry()?;
+    let max = args
+        .max_pull_requests
+        .or(entry.as_ref().and_then(|e| e.max_pull_requests))
+        .unwrap_or(0);
+    let scope = pull_limit::PullScope {
+        label: crate::environments_file::labels_of(entry.as_ref(), name)
+            .into_iter()
+            .next(),
+        branch_prefix: crate::environments_file::branch_prefix_of(entry.as_ref(), name),
+    };
+    let github = match (&args.github.repository, &args.env.github_token) {
+        (Some(_), Some(token)) => Some(args.github.client(Some(token.clone()))?),
+        _ => None,
+    };
+    Ok(pull_limit::count_and_select(
+        spec,
+        max,
+        github.as_ref(),
+        &scope,
+    )?)
+}
+
+fn run_update(args: UpdateArgs) -> Result<()> {
+    check_target(&args.target)?;
+    if args.publish {
+        let branch = args.pr_branch.as_deref().unwrap_or_default();
+        refs::check_branch("--pr-branch", branch)?;
+        refs::check_branch("--base", &args.base)?;
+    }
+    let out = Printer::cli();
+    let resolver = resolver(&args.env, &args.github)?;
+    let opts = UpdateOptions {
+        env: args.env.environment()?,
+        spec: args.spec_file.as_deref().map(spec::read_file).transpose()?,
+        dependency: args.target.dependency.clone(),
+        version: args.target.version.clone(),
+        members: args.target.members()?,
+        strategy: args.env.update_strategy,
+        allow_shared_files: args.allow_shared_files,
+        concurrency: resolver.config().concurrency,
+        policy: args.env.policy()?,
+        groups: args.env.groups()?,
+        cooldown: args.cooldown.cooldown(&args.env)?,
+    };
+    if args.dry_run {
+        let preview = update::preview(&opts, args.env.environment.as_deref(), &resolver)?;
+        return print_preview(&args, &preview);
+    }
+    let outcome = if args.publish {
+        let forge = args.github.client(args.env.github_token.clone())?;
+        let repo = Repo::open(&opts.env.working_dir, args.env.github_token.clone())?;
+        update::run_published(&opts, &publish_options(&args), &repo, &forge, &resolver)?
+    } else {
+        update::run_local(&opts, &resolver, &crate::breaking_readme::NoReleaseNotes)?
+    };
+    print_notes(&outcome.notes);
+    match args.output {
+        Output::Json => out.line(&serde_json::to_string_pretty(&outcome)?),
+        Output::Table => out.text(&text::update_outcome(&outcome)),
+    }
+    Ok(())
+}
+
+/// The environment's label always, as the action does: the promote job filters on it.
+fn publish_options(args: &UpdateArgs) -> PublishOptions {
+    let environment = args.env.environment.clone();
+    let labels = crate::environments_file::merge_labels(
+        environment
+            .iter()
+            .map(|e| crate::environments_file::environment_label(e))
+            .collect(),
+        args.pr_labels.clone(),
+    );
+    PublishOptions {
+        branch: args.pr_branch.clone().unwrap_or_default(),
+        title: args.pr_title.clone().unwrap_or_default(),
+        labels,
+        base: args.base.clone(),
+        author: args.commit_author.clone(),
+        environment,
+    }
+}
+
+fn print_preview(args: &UpdateArgs, preview: &update::Preview) -> Result<()> {
+    let out = Printer::cli();
+    print_notes(&preview.notes);
+    if let Output::Json = args.output {
+        out.line(&serde_json::to_string_pretty(preview)?);
+        return Ok(());
+    }
+    out.text(&preview.diff);
+    if args.publish {
+        out.line(&format!(
+            "\nWould open or refresh pull request `{}` on branch `{}`:\n",
+            args.pr_title.as_deref().unwrap_or_default(),
+            args.pr_branch.as_deref().unwrap_or_default()
+        ));
+        out.line(&preview.body);
+    }
+    Ok(())
+}
+
+fn print_notes(notes: &[String]) {
+    let out = Printer::cli();
+    for note in notes {
+        out.error_line(&format!("note: {note}"));
+    }
+}
+
+fn run_promote(args: PromoteArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.event)
+        .with_context(|| format!("reading {}", args.event.display()))?;
+    let event: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", args.event.display()))?;
+    let config = args.env.config_file()?;
+    let opts = PromoteOptions {
+        environment: args.env.environment.clone(),
+        event_type: args.event_type.clone(),
+        branch_prefix: args.branch_prefix.clone(),
+        chain: config
+            .as_ref()
+            .map(EnvironmentsFile::chain)
+            .unwrap_or_default(),
+        groups: Groups::from_config(config.as_ref())?,
+    };
+    let forge = match args.dry_run {
+        true => None,
+        false => Some(args.github.client(args.env.github_token.clone())?),
+    };
+    let env = args.env.environment()?;
+    let line =
+        promote::run_in_checkout(&event, &opts, &env, forge.as_ref().map(|f| f as &dyn Forge))?;
+    Printer::cli().line(&line);
+    Ok(())
+}
+
+fn run_status(args: StatusArgs) -> Result<()> {
+    let chain = if args.environments.is_empty() && args.config.exists() {
+        let config = EnvironmentsFile::load(&args.config)?;
+        config.check_globs(&args.working_dir)?;
+        status::chain_from_config(&config, &args.working_dir)
+    } else {
+        status::chain_from_globs(&args.environments, &args.working_dir)?
+    };
+    let resolver = match args.offline {
+        true => None,
+        false => Some(Resolver::from_env(args.github_token.clone())?),
+    };
+    let forge = match (args.offline, &args.github.repository) {
+        (false, Some(_)) => Some(args.github.client(args.github_token.clone())?),
+        (false, None) if args.dashboard => bail!("--dashboard needs --repository owner/name"),
+        (false, None) => {
+            Printer::cli().error_line(
+                "note: no --repository (or GITHUB_REPOSITORY): pull requests not looked up",
+            );
+            None
+        }
+        (true, _) => None,
+    };
+    let opts = StatusOptions {
+        chain,
+        strategy: args.update_strategy,
+        concurrency: resolver.as_ref().map_or(1, |r| r.config().concurrency),
+        lister: resolver.as_ref().map(|r| r as &dyn VersionLister),
+        pulls: forge.as_ref().map(|f| f as &dyn IssueTracker),
+        now: status::now(),
+    };
+    let status = status::collect(&opts)?;
+    let out = Printer::cli();
+    match args.output {
+        Output::Table => out.text(&status::render::table(&status)),
+        Output::Json => out.line(&serde_json::to_string_pretty(&status)?),
+    }
+    if let (true, Some(forge)) = (args.dashboard, &forge) {
+        let markdown = status::render::markdown(
+            &status,
+            status::dashboard::TITLE,
+            status::render::DASHBOARD_LIMIT,
+        );
+        let published = status::dashboard::publish(forge, &markdown)?;
+        out.error_line(&format!(
+            "dashboard {}: {}",
+            published.describe(),
+            published.url
+        ));
+    }
+    Ok(())
+}
