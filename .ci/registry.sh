@@ -86,7 +86,7 @@ act_chain() {
   local name=$1
   shift
   { env "$@" bash "$root/.ci/act.sh" 2>&1 || echo "act.sh exited with $?"; } | tee "$tmp/$name.log" |
-    { grep --line-buffered -E 'action image:|job start|passed|FAIL|\[build\] Step' || true; } |
+    { grep --line-buffered -E 'action image:|job start|passed|FAIL|\[build\] (Step |.*(Downloaded [0-9]+ crates|Compiling patcher|Finished))' || true; } |
     sed -u "s/^/[$name] /" >&2
   if grep -q '^act.sh exited with' "$tmp/$name.log"; then
     fail ".ci/act.sh ($name) failed: $(tail -n 5 "$tmp/$name.log")"

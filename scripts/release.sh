@@ -69,7 +69,7 @@ pin_image() {
 built_architectures() {
   local dist=$1 tag=$2 file
   for file in "$dist/patcher-$tag-linux-"*; do
-    [[ -f $file ]] && printf '%s\n' "${file##*-linux-}"
+    if [[ -f $file && ${file##*-linux-} =~ ^[a-z0-9]+$ ]]; then printf '%s\n' "${file##*-linux-}"; fi
   done
 }
 
