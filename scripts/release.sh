@@ -89,7 +89,7 @@ manifest() {
 # One manifest list per tag, each naming the per-architecture images; the lists are equal, so
 # the three tags share one digest, which is checked.
 index() {
-  local image=$1 tag=$2 dist=$3 arches=() sources=() digests=() name platforms
+  local image=$1 tag=$2 dist=$3 arches=() sources=() digests=() arch name platforms
   semver "$tag"
   local major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]}
   mapfile -t arches < <(built_architectures "$dist" "$tag")
