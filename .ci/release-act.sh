@@ -72,7 +72,7 @@ stand_in() {
     for input in $inputs; do printf '  %s: { required: false, default: "" }\n' "$input"; done
     printf 'runs:\n  using: composite\n  steps:\n    - shell: bash\n      env:\n%s' "$env"
     printf '      run: |\n'
-    sed 's/^/        /' <<<"$script"
+    printf '        %s\n' "${script//$'\n'/$'\n'        }"
   } >"$scratch/stand-ins/$name/action.yml"
 }
 
@@ -116,8 +116,9 @@ SH
 
 # --local-repository for every remote action release.yml uses, but checkout.
 stand_in_flags() {
-  local uses name
-  for uses in $(sed -nE 's/^ *- uses: (actions\/[a-z-]+@[0-9a-f]{40}).*/\1/p' "$repo_root/$workflow" | sort -u); do
+  local uses name all
+  mapfile -t all < <(sed -nE 's/^ *- uses: (actions\/[a-z-]+@[0-9a-f]{40}).*/\1/p' "$repo_root/$workflow" | sort -u)
+  for uses in "${all[@]}"; do
     name=${uses#actions/}
     name=${name%@*}
     [[ $name == checkout ]] && continue
