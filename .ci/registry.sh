@@ -118,7 +118,7 @@ main() {
   pulled=$(startup "$tmp/pulled.log")
   log "dev job start -> first patcher line: pulled ${pulled}s; built ($kind build cache)" \
     "${build}s image build + ${built}s = $(awk -v b="$build" -v s="$built" -v p="$pulled" \
-      'BEGIN { printf "%.1fs, %.0fx the pulled start", b + s, (b + s) / p }')"
+      'BEGIN { printf "%.1fs, %.1fx the pulled start", b + s, (b + s) / p }')"
   docker rmi "$ref" >/dev/null 2>&1 || true
 }
 
