@@ -58,16 +58,6 @@ pin_examples() {
   done
 }
 
-# What a push of this checkout would publish (tracked and untracked-but-not-ignored files):
-# act copies the action folder whole, and target/ alone would be gigabytes.
-export_action() {
-  local dest=$1
-  mkdir -p "$dest"
-  git ls-files -z --cached --others --exclude-standard |
-    while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done |
-    tar --null -T - -c | tar -x -C "$dest"
-}
-
 # --- fake github.com ---------------------------------------------------------------------------
 
 start_fake_github() {
@@ -296,7 +286,7 @@ main() {
   ACTION_PIN=octo-org/patcher@$(git -C "$repo_root" rev-parse HEAD)
   pin_examples "$scratch/workflows"
   action_image=act-${ACTION_PIN//[\/@]/-}-dockeraction:latest
-  export_action "$scratch/action"
+  "$repo_root/.ci/export-checkout.sh" "$scratch/action"
   if [[ -n ${ACTION_IMAGE:-} ]]; then
     ROOT=$scratch/action "$repo_root/scripts/release.sh" pin-image "$ACTION_IMAGE" >&2
     action_image=${ACTION_IMAGE}

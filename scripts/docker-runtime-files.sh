@@ -42,6 +42,7 @@ for link in "$core"/*; do
   esac
 done
 
+# shellcheck disable=SC2086 # $binaries: paths without spaces, one argument each
 for lib in $(ldd $binaries | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u); do
   copy "$lib"
 done
@@ -50,13 +51,13 @@ cp /etc/ssl/certs/ca-certificates.crt "$dest/etc/ssl/certs/"
 echo /etc/ssl/certs/ca-certificates.crt >>"$dest.files"
 
 # dpkg knows files by the paths packages ship them at, /bin/dash rather than /usr/bin/dash.
-for file in $(cat "$dest.files"); do
+while read -r file; do
   dpkg -S "$file" 2>/dev/null || dpkg -S "${file#/usr}"
-done | cut -d: -f1 | sort -u >"$dest.packages"
-for package in $(cat "$dest.packages"); do
+done <"$dest.files" | cut -d: -f1 | sort -u >"$dest.packages"
+while read -r package; do
   mkdir -p "$dest/usr/share/doc/$package"
   cp "/usr/share/doc/$package/copyright" "$dest/usr/share/doc/$package/"
-done
+done <"$dest.packages"
 rm "$dest.files" "$dest.packages"
 echo 'root:x:0:0:root:/root:/bin/sh' >"$dest/etc/passwd"
 echo 'root:x:0:' >"$dest/etc/group"

@@ -5,6 +5,11 @@
 #                                         CHANGELOG.md section; prints version=, minor=, major=
 #                                         lines for $GITHUB_OUTPUT
 #   scripts/release.sh notes TAG          prints TAG's CHANGELOG.md section (the release notes)
+#   scripts/release.sh index IMAGE TAG DIST
+#                                         joins the pushed IMAGE:TAG-<arch> images, one for each
+#                                         DIST/patcher-TAG-linux-<arch> binary, into one
+#                                         multi-arch image tagged TAG, vX.Y and vX; prints
+#                                         digest=sha256:… for $GITHUB_OUTPUT
 #   scripts/release.sh pin-image REF      rewrites action.yml's runs.image to docker://REF, where
 #                                         REF is NAME:TAG@sha256:<64 hex> (the pushed image)
 #
@@ -60,9 +65,56 @@ pin_image() {
   grep -E '^  image: ' "$file"
 }
 
+# The architectures the build job delivered a binary for, from the binaries' names.
+built_architectures() {
+  local dist=$1 tag=$2 file
+  for file in "$dist/patcher-$tag-linux-"*; do
+    if [[ -f $file && ${file##*-linux-} =~ ^[a-z0-9]+$ ]]; then printf '%s\n' "${file##*-linux-}"; fi
+  done
+}
+
+# Docker's daemon speaks plain HTTP to a registry on the loopback address; `docker manifest`
+# only when told to.
+#   manifest IMAGE COMMAND ARGS…   (IMAGE names the registry)
+manifest() {
+  local registry=${1%%/*} command=$2
+  shift 2
+  if [[ $registry =~ ^(127\.[0-9.]+|localhost)(:[0-9]+)?$ ]]; then
+    docker manifest "$command" --insecure "$@"
+  else
+    docker manifest "$command" "$@"
+  fi
+}
+
+# One manifest list per tag, each naming the per-architecture images; the lists are equal, so
+# the three tags share one digest, which is checked.
+index() {
+  local image=$1 tag=$2 dist=$3 arches=() sources=() digests=() arch name platforms
+  semver "$tag"
+  local major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]}
+  mapfile -t arches < <(built_architectures "$dist" "$tag")
+  ((${#arches[@]})) || fail "no $dist/patcher-$tag-linux-<arch> binary"
+  for arch in "${arches[@]}"; do sources+=("$image:$tag-$arch"); done
+  for name in "$tag" "v$major.$minor" "v$major"; do
+    manifest "$image" create "$image:$name" "${sources[@]}" >&2
+    digests+=("$(manifest "$image" push --purge "$image:$name" | tail -n 1)")
+  done
+  [[ ${digests[0]} =~ ^sha256:[0-9a-f]{64}$ ]] || fail "docker manifest push printed '${digests[0]}'"
+  [[ ${digests[1]} == "${digests[0]}" && ${digests[2]} == "${digests[0]}" ]] ||
+    fail "the tags of $image got different digests: ${digests[*]}"
+  platforms=$(manifest "$image" inspect "$image:$tag@${digests[0]}" |
+    jq -r '[.manifests[].platform | "\(.os)/\(.architecture)"] | sort | join(" ")')
+  [[ $platforms == "$(printf 'linux/%s\n' "${arches[@]}" | sort | paste -sd ' ')" ]] ||
+    fail "$image:$tag is for $platforms, the binaries for ${arches[*]}"
+  echo "[release] $image:$tag, v$major.$minor, v$major = ${digests[0]} ($platforms)" >&2
+  printf 'digest=%s\n' "${digests[0]}"
+}
+
 case ${1:-} in
   check) check "${2:?usage: release.sh check TAG}" ;;
   notes) notes "${2:?usage: release.sh notes TAG}" ;;
+  index) index "${2:?usage: release.sh index IMAGE TAG DIST}" "${3:?usage: release.sh index IMAGE TAG DIST}" \
+    "${4:?usage: release.sh index IMAGE TAG DIST}" ;;
   pin-image) pin_image "${2:?usage: release.sh pin-image NAME:TAG@sha256:DIGEST}" ;;
-  *) fail "usage: release.sh check|notes TAG, release.sh pin-image REF" ;;
+  *) fail "usage: release.sh check|notes TAG, release.sh index IMAGE TAG DIST, release.sh pin-image REF" ;;
 esac
