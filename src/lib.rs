@@ -31,6 +31,7 @@ pub mod cooldown;
 pub mod demo;
 pub mod environments_file;
 pub mod group;
+pub mod invocation;
 pub mod policy;
 pub mod promote;
 pub mod pull_limit;

@@ -1,26 +1,26 @@
-//! `patcher action`: one workflow step. Reads the step's inputs and event the way the runner
-//! hands them over, runs `report`, `update` or `promote` with the same options the CLI builds,
-//! and answers with outputs, a job summary and annotations.
+//! The action door, `patcher action`: one workflow step. Reads the step's inputs and event the
+//! way the runner hands them over, fills the same request the CLI fills (`invocation`), runs
+//! `report`, `update`, `promote` or `status`, and answers with outputs, a job summary
+//! (`summary`) and annotations.
 
 use crate::action::{self, summary, Inputs, Level, Outputs, Printer, Runner};
-use crate::cooldown::{self, Cooldown};
-use crate::environment::Environment;
-use crate::environments_file::{EnvironmentConfig, EnvironmentsFile};
-use crate::group::{is_group_id, Groups, Member};
+use crate::environments_file::EnvironmentsFile;
+use crate::invocation::{Command, Door, Given, Request};
 use crate::plan::Strategy;
-use crate::policy::Policy;
-use crate::promote::{self, Payload, PromoteOptions};
+use crate::promote;
 use crate::publish::git::Repo;
 use crate::publish::github::{Forge, GitHubClient, IssueTracker};
-use crate::pull_limit::{self, PullScope, Selection};
-use crate::report::{self, ReportOptions};
+use crate::pull_limit::{self, Selection};
+use crate::report;
 use crate::resolve::{ResolveSettings, Resolver, VersionLister};
 use crate::spec::{self, Spec};
 use crate::status::{self, StatusOptions};
-use crate::update::{self, Outcome, PublishOptions, UpdateOptions};
+use crate::update::{self, Outcome};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
+/// Runs the step: inputs and event become one request, whose command runs and answers with
+/// outputs, a job summary and annotations.
 pub fn run() -> Result<()> {
     let inputs = Inputs::from_env();
     let runner = Runner::from_env();
@@ -33,8 +33,8 @@ pub fn run() -> Result<()> {
         step.log_debug();
     }
     match step.command.as_str() {
-        "report" | "update" if step.chain_finished.is_some() => {
-            let reason = step.chain_finished.as_deref().unwrap_or_default();
+        "report" | "update" if step.request.finished.is_some() => {
+            let reason = step.request.finished.as_deref().unwrap_or_default();
             step.out.line(reason);
             step.runner.set_output("has_updates", "false")?;
             step.runner.set_output("dependencies", "[]")?;
@@ -54,23 +54,11 @@ struct Step {
     runner: Runner,
     command: String,
     workspace: PathBuf,
-    /// `working_dir`, checked to be inside the workspace.
-    working_dir: PathBuf,
     token: Option<String>,
     config: Option<EnvironmentsFile>,
-    /// The environment this run works on: the `environment` input, else (with an environments
-    /// file) the one after the environment that merged, else the first.
-    environment: Option<String>,
-    /// The environment's entry of the environments file.
-    env_config: Option<EnvironmentConfig>,
-    /// Set when the dispatch came from the last environment: nothing left to do.
-    chain_finished: Option<String>,
-    dependency: Option<String>,
-    version: Option<String>,
-    /// Registry of host-less addresses in `.tf`/`.hcl` files (input or environments file).
-    default_registry: Option<String>,
-    /// A dispatched group's members at their exact versions.
-    members: Vec<Member>,
+    /// The `pull_request` event of a promotion, or the dispatch.
+    event: Option<serde_json::Value>,
+    request: Request,
 }
 
 impl Step {
@@ -79,120 +67,44 @@ impl Step {
         let command = inputs
             .get("patcher_command")
             .unwrap_or_else(|| "report".into());
-        let token = inputs.get("github_token");
         let working_dir = in_workspace(
             &workspace,
             "working_dir",
             &inputs.get("working_dir").unwrap_or_else(|| ".".into()),
         )?;
         let config = load_config(&workspace, &working_dir, &inputs)?;
-        let payload = match runner.event()? {
-            Some(event) if runner.event_name().as_deref() == Some("repository_dispatch") => {
-                promote::payload_of(&event)?
-            }
-            _ => None,
-        };
-        let (dependency, version) = target_of(&inputs, payload.as_ref())?;
-        let members = members_of(dependency.as_deref(), payload.as_ref());
-        let mut chain_finished = None;
-        let environment = match (inputs.get("environment"), &config) {
-            (Some(name), _) => Some(name),
-            (None, Some(config)) if command != "promote" && !config.environments.is_empty() => {
-                match payload.as_ref().and_then(|p| p.environment.as_deref()) {
-                    Some(merged) => {
-                        let next = config.next(merged)?.map(|e| e.name.clone());
-                        if next.is_none() {
-                            chain_finished =
-                                Some(format!("{merged} is the last environment: nothing to do"));
-                        }
-                        next
-                    }
-                    None => config.environments.first().map(|e| e.name.clone()),
-                }
-            }
-            _ => None,
-        };
-        let env_config = match (&config, &environment) {
-            (Some(config), Some(name)) => config.entry(name)?.cloned(),
-            _ => None,
-        };
-        let default_registry = crate::environments_file::default_registry(
-            inputs.get("default_registry").as_deref(),
-            config.as_ref(),
-        )?;
+        let event = runner.event()?;
+        let given = given(&inputs, &runner, &command, working_dir, event.as_ref())?;
+        let request = Request::resolve(given, config.as_ref())?;
         Ok(Step {
             out: Printer::action(),
+            token: inputs.get("github_token"),
             inputs,
             runner,
             command,
             workspace,
-            working_dir,
-            token,
             config,
-            environment,
-            env_config,
-            chain_finished,
-            dependency,
-            version,
-            default_registry,
-            members,
+            event,
+            request,
         })
     }
 
     fn log_debug(&self) {
-        let env = self.env();
+        let (env, target) = (&self.request.env, &self.request.target);
         let facts = [
             format!("command: {}", self.command),
-            format!("environment: {:?}", self.environment),
+            format!("environment: {:?}", self.request.environment),
             format!("working_dir: {}", env.working_dir.display()),
             format!("include_dirs: {:?}", env.include_dirs),
             format!("exclude_dirs: {:?}", env.exclude_dirs),
             format!(
                 "dependency: {:?}, version: {:?}",
-                self.dependency, self.version
+                target.dependency, target.version
             ),
             format!("environments file: {}", self.config.is_some()),
         ];
         for fact in facts {
             self.out.command(&action::debug(&fact));
-        }
-    }
-
-    fn environment_name(&self) -> Option<String> {
-        self.environment.clone()
-    }
-
-    fn env(&self) -> Environment {
-        self.env_of(self.env_config.as_ref())
-    }
-
-    fn env_of(&self, env_config: Option<&EnvironmentConfig>) -> Environment {
-        Environment {
-            default_registry: self.default_registry.clone(),
-            ..self.folders_of(env_config)
-        }
-    }
-
-    fn folders_of(&self, env_config: Option<&EnvironmentConfig>) -> Environment {
-        let working_dir = self.working_dir.clone();
-        match env_config {
-            Some(env) if self.inputs.list("include_dirs").is_empty() => {
-                env.environment(&working_dir)
-            }
-            _ => Environment {
-                working_dir,
-                include_dirs: self.inputs.list("include_dirs"),
-                exclude_dirs: self.inputs.list("exclude_dirs"),
-                default_registry: None,
-            },
-        }
-    }
-
-    fn strategy(&self) -> Result<Strategy> {
-        match self.inputs.get("update_strategy").as_deref() {
-            None | Some("next-safe") => Ok(Strategy::NextSafe),
-            Some("next-breaking") => Ok(Strategy::NextBreaking),
-            Some(other) => bail!("update_strategy `{other}` is not next-safe or next-breaking"),
         }
     }
 
@@ -209,30 +121,10 @@ impl Step {
             .unwrap_or_else(|| self.runner.api_url())
     }
 
-    /// The `minimum_release_age` input, else the environment's key in the environments file.
-    fn cooldown(&self) -> Result<Option<Cooldown>> {
-        let configured = self
-            .env_config
-            .as_ref()
-            .and_then(|e| e.minimum_release_age.as_deref());
-        let given = self.inputs.get("minimum_release_age");
-        Ok(cooldown::from_settings(given.as_deref(), configured)?)
-    }
-
     fn report(&self) -> Result<()> {
         let resolver = self.resolver()?;
         let concurrency = resolver.config().concurrency;
-        let opts = ReportOptions {
-            env: self.env(),
-            strategy: self.strategy()?,
-            dependency: self.dependency.clone(),
-            version: self.version.clone(),
-            members: self.members.clone(),
-            concurrency,
-            policy: Policy::from_config(self.config.as_ref())?,
-            groups: Groups::from_config(self.config.as_ref())?,
-            cooldown: self.cooldown()?,
-        };
+        let opts = self.request.report_options(concurrency);
         self.out.command(&action::group("patcher report"));
         let mut report = report::run(&opts, &resolver)?;
         self.out.text(&crate::cli::report_table(&report.plan));
@@ -266,37 +158,19 @@ impl Step {
     /// The dependencies this run hands to the update matrix. A promotion (exact versions) is
     /// never deferred; otherwise the open pull requests of the environment are counted.
     fn selection(&self, spec: &Spec) -> Result<Selection> {
-        if self.version.is_some() || !self.members.is_empty() {
+        if self.request.target.is_promotion() {
             return Ok(pull_limit::all(spec));
         }
-        let scope = PullScope {
-            label: self.labels().into_iter().next(),
-            branch_prefix: self.branch_prefix(),
-        };
         let forge = match &self.token {
             Some(_) => Some(self.forge()?),
             None => None,
         };
         Ok(pull_limit::count_and_select(
             spec,
-            self.max_pull_requests()?,
+            self.request.max_pull_requests,
             forge.as_ref(),
-            &scope,
+            &self.request.pull_scope,
         )?)
-    }
-
-    /// The input, else the environments file, else the default.
-    fn max_pull_requests(&self) -> Result<usize> {
-        if let Some(text) = self.inputs.get("max_pull_requests") {
-            return text.parse().map_err(|_| {
-                anyhow::anyhow!("max_pull_requests `{text}` is not a whole number (0 for no limit)")
-            });
-        }
-        Ok(self
-            .env_config
-            .as_ref()
-            .and_then(|e| e.max_pull_requests)
-            .unwrap_or(pull_limit::DEFAULT_MAX_PULL_REQUESTS))
     }
 
     fn annotate_problems(&self, report: &report::Report, working_dir: &Path) {
@@ -360,26 +234,14 @@ impl Step {
     }
 
     fn update(&self) -> Result<()> {
-        let dependency = self.dependency.clone();
-        let version = self.version.clone();
         let resolver = self.resolver()?;
         let concurrency = resolver.config().concurrency;
-        let opts = UpdateOptions {
-            env: self.env(),
-            spec: self.spec()?,
-            dependency: dependency.clone(),
-            version,
-            members: self.members.clone(),
-            strategy: self.strategy()?,
-            allow_shared_files: false,
-            concurrency,
-            policy: Policy::from_config(self.config.as_ref())?,
-            groups: Groups::from_config(self.config.as_ref())?,
-            cooldown: self.cooldown()?,
-        };
-        let env_name = self.environment_name();
+        let opts = self
+            .request
+            .update_options(self.spec()?, false, concurrency);
         if self.inputs.flag("dry_run")? {
-            let preview = update::preview(&opts, env_name.as_deref(), &resolver)?;
+            let environment = self.request.environment.as_deref();
+            let preview = update::preview(&opts, environment, &resolver)?;
             self.out.command(&action::group("patcher update --dry-run"));
             self.out.text(&preview.diff);
             self.out.line(&preview.body);
@@ -391,50 +253,11 @@ impl Step {
                 ..Outcome::default()
             });
         }
-        let publish = self.publish_options(dependency.as_deref())?;
         let repo = Repo::open(&opts.env.working_dir, self.token.clone())?;
         let forge = self.forge()?;
-        let outcome = update::run_published(&opts, &publish, &repo, &forge, &resolver)?;
+        let publish = &self.request.pull_request;
+        let outcome = update::run_published(&opts, publish, &repo, &forge, &resolver)?;
         self.update_outputs(&outcome)
-    }
-
-    fn publish_options(&self, dependency: Option<&str>) -> Result<PublishOptions> {
-        let env = self.environment_name();
-        let suffix = dependency.unwrap_or("all");
-        let prefix = self.branch_prefix();
-        let env_part = env.as_ref().map(|e| format!("[{e}] ")).unwrap_or_default();
-        let labels = crate::environments_file::merge_labels(
-            self.labels(),
-            self.inputs.list("pull_request_labels"),
-        );
-        Ok(PublishOptions {
-            branch: self
-                .inputs
-                .get("pull_request_branch")
-                .unwrap_or_else(|| format!("{prefix}{suffix}")),
-            title: self
-                .inputs
-                .get("pull_request_title")
-                .unwrap_or_else(|| format!("[Patcher] {env_part}Update {suffix}")),
-            labels,
-            base: self
-                .inputs
-                .get("base_branch")
-                .unwrap_or_else(|| "main".into()),
-            author: self.inputs.get("commit_author"),
-            environment: env,
-        })
-    }
-
-    fn branch_prefix(&self) -> String {
-        crate::environments_file::branch_prefix_of(
-            self.env_config.as_ref(),
-            self.environment.as_deref(),
-        )
-    }
-
-    fn labels(&self) -> Vec<String> {
-        crate::environments_file::labels_of(self.env_config.as_ref(), self.environment.as_deref())
     }
 
     fn forge(&self) -> Result<GitHubClient> {
@@ -490,43 +313,19 @@ impl Step {
     }
 
     fn promote(&self) -> Result<()> {
-        let Some(event) = self.runner.event()? else {
+        let Some(event) = &self.event else {
             bail!("GITHUB_EVENT_PATH is not set: promote runs on a pull_request closed event");
         };
-        let head = event["pull_request"]["head"]["ref"]
-            .as_str()
-            .unwrap_or_default();
-        let env_config = match (&self.env_config, &self.config) {
-            (Some(env), _) => Some(env),
-            (None, Some(config)) => environment_of_branch(config, head),
-            (None, None) => None,
-        };
-        let opts = PromoteOptions {
-            environment: self
-                .environment_name()
-                .or_else(|| env_config.map(|e| e.name.clone())),
-            event_type: self.inputs.get("dispatch_event_type"),
-            // The seed guide's convention: the branch is `PR_BRANCH_PREFIX` + dependency ID.
-            branch_prefix: self
-                .inputs
-                .get("pull_request_branch")
-                .or_else(|| self.runner.var("PR_BRANCH_PREFIX"))
-                .or_else(|| env_config.map(|e| e.branch_prefix())),
-            chain: self
-                .config
-                .as_ref()
-                .map(EnvironmentsFile::chain)
-                .unwrap_or_default(),
-            groups: Groups::from_config(self.config.as_ref())?,
-        };
+        let opts = self
+            .request
+            .promote_options(self.inputs.get("dispatch_event_type"));
         let forge = if self.inputs.flag("dry_run")? {
             None
         } else {
             Some(self.forge()?)
         };
-        let env = self.env_of(env_config);
-        let line =
-            promote::run_in_checkout(&event, &opts, &env, forge.as_ref().map(|f| f as &dyn Forge))?;
+        let forge = forge.as_ref().map(|f| f as &dyn Forge);
+        let line = promote::run_in_checkout(event, &opts, &self.request.env, forge)?;
         self.out.line(&line);
         self.runner.append_summary(&summary::promote(&line))?;
         Ok(())
@@ -537,10 +336,10 @@ impl Step {
     /// `status`: the chain from the environments file, else from `NAME=GLOB` items of
     /// `include_dirs`; versions listed and pull requests looked up unless `offline`.
     fn status(&self) -> Result<()> {
-        let working_dir = self.env().working_dir;
+        let working_dir = &self.request.env.working_dir;
         let chain = match &self.config {
-            Some(config) => status::chain_from_config(config, &working_dir),
-            None => status::chain_from_globs(&self.inputs.list("include_dirs"), &working_dir)?,
+            Some(config) => status::chain_from_config(config, working_dir),
+            None => status::chain_from_globs(&self.inputs.list("include_dirs"), working_dir)?,
         };
         let offline = self.inputs.flag("offline")?;
         let dashboard = self.inputs.flag("dashboard")?;
@@ -557,7 +356,7 @@ impl Step {
         };
         let opts = StatusOptions {
             chain,
-            strategy: self.strategy()?,
+            strategy: self.request.strategy,
             concurrency: resolver.as_ref().map_or(1, |r| r.config().concurrency),
             lister: resolver.as_ref().map(|r| r as &dyn VersionLister),
             pulls: forge.as_ref().map(|f| f as &dyn IssueTracker),
@@ -619,20 +418,6 @@ fn status_output(found: &status::Status) -> Result<String> {
     Ok(serde_json::to_string(&slim)?)
 }
 
-/// With an environments file and no `environment` input, the environment whose branch prefix
-/// the merged branch carries (the longest, should prefixes nest). The version promoted is still
-/// read from that environment's folders at the merge commit.
-fn environment_of_branch<'a>(
-    config: &'a EnvironmentsFile,
-    branch: &str,
-) -> Option<&'a EnvironmentConfig> {
-    config
-        .environments
-        .iter()
-        .filter(|e| branch.starts_with(&e.branch_prefix()))
-        .max_by_key(|e| e.branch_prefix().len())
-}
-
 /// `value` of a path input, resolved (symbolic links included) inside the workspace; a path
 /// that does not exist yet (a spec_file to write) must have its folder there.
 fn in_workspace(workspace: &Path, input: &str, value: &str) -> Result<PathBuf> {
@@ -678,49 +463,67 @@ fn load_config(
     Ok(Some(config))
 }
 
-/// A dispatched group's members, when the run works on that group (the payload was checked).
-fn members_of(dependency: Option<&str>, payload: Option<&Payload>) -> Vec<Member> {
-    payload
-        .filter(|p| Some(p.dependency.as_str()) == dependency)
-        .map(|p| p.members.clone())
-        .unwrap_or_default()
+/// What the step was given: its inputs, and for a `repository_dispatch` the payload (checked
+/// when parsed); for `promote`, the merged pull request's branch.
+fn given(
+    inputs: &Inputs,
+    runner: &Runner,
+    command: &str,
+    working_dir: PathBuf,
+    event: Option<&serde_json::Value>,
+) -> Result<Given> {
+    let payload = match event {
+        Some(event) if runner.event_name().as_deref() == Some("repository_dispatch") => {
+            promote::payload_of(event)?
+        }
+        _ => None,
+    };
+    let merged_branch = event
+        .and_then(|e| e["pull_request"]["head"]["ref"].as_str())
+        .map(str::to_string);
+    let max_pull_requests = match inputs.get("max_pull_requests") {
+        Some(text) => Some(text.parse().map_err(|_| {
+            anyhow::anyhow!("max_pull_requests `{text}` is not a whole number (0 for no limit)")
+        })?),
+        None => None,
+    };
+    Ok(Given {
+        door: Door::Action,
+        command: match command {
+            "update" => Command::Update,
+            "promote" => Command::Promote,
+            "status" => Command::Status,
+            _ => Command::Report,
+        },
+        working_dir,
+        environment: inputs.get("environment"),
+        include_dirs: inputs.list("include_dirs"),
+        exclude_dirs: inputs.list("exclude_dirs"),
+        default_registry: inputs.get("default_registry"),
+        strategy: strategy(inputs)?,
+        dependency: inputs.get("dependency"),
+        version: inputs.get("version"),
+        members: Vec::new(),
+        payload,
+        merged_branch,
+        // For `update` the branch itself; for `promote` the seed guide's prefix of it.
+        pr_branch: inputs.get("pull_request_branch"),
+        pr_title: inputs.get("pull_request_title"),
+        pr_labels: inputs.list("pull_request_labels"),
+        base: inputs.get("base_branch"),
+        author: inputs.get("commit_author"),
+        branch_prefix: inputs
+            .get("pull_request_branch")
+            .or_else(|| runner.var("PR_BRANCH_PREFIX")),
+        minimum_release_age: inputs.get("minimum_release_age"),
+        max_pull_requests,
+    })
 }
 
-/// The dependency and version to work on: the inputs, else the dispatch payload; both checked,
-/// since workflows fill them from event data anyone who can dispatch controls.
-fn target_of(
-    inputs: &Inputs,
-    payload: Option<&Payload>,
-) -> Result<(Option<String>, Option<String>)> {
-    let dependency = inputs
-        .get("dependency")
-        .or_else(|| payload.map(|p| p.dependency.clone()));
-    let version = inputs
-        .get("version")
-        .or_else(|| payload.and_then(|p| p.version.clone()));
-    if let Some(id) = &dependency {
-        if !promote::valid_target_id(id) {
-            bail!("dependency {id:?} is not a dependency ID or a group ID (group-<name>)");
-        }
+fn strategy(inputs: &Inputs) -> Result<Option<Strategy>> {
+    match inputs.get("update_strategy").as_deref() {
+        None | Some("next-safe") => Ok(Some(Strategy::NextSafe)),
+        Some("next-breaking") => Ok(Some(Strategy::NextBreaking)),
+        Some(other) => bail!("update_strategy `{other}` is not next-safe or next-breaking"),
     }
-    if let (Some(id), Some(v)) = (dependency.as_deref().filter(|id| is_group_id(id)), &version) {
-        bail!("version `{v}` for group `{id}`: a group's members carry their own versions");
-    }
-    if let Some(v) = &version {
-        if !promote::valid_version(v) {
-            bail!("version {v:?} is not a version");
-        }
-        if dependency.is_none() {
-            bail!("version `{v}` needs a dependency");
-        }
-        if let Some(pv) = payload
-            .and_then(|p| p.version.as_ref())
-            .filter(|pv| *pv != v)
-        {
-            bail!(
-                "input `version` {v} differs from the dispatched version {pv}: refusing to guess"
-            );
-        }
-    }
-    Ok((dependency, version))
 }
