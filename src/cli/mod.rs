@@ -6,23 +6,21 @@ mod text;
 pub use text::report_table;
 
 use crate::action::Printer;
-use crate::cooldown::{self, Cooldown};
-use crate::environment::Environment;
 use crate::environments_file::EnvironmentsFile;
-use crate::group::{Groups, Member};
+use crate::group::Member;
+use crate::invocation::{self, Door, Given, Request};
 use crate::plan::Strategy;
-use crate::policy::Policy;
-use crate::promote::{self, PromoteOptions};
+use crate::promote;
 use crate::publish::git::Repo;
 use crate::publish::github::{Forge, GitHubClient, IssueTracker};
 use crate::publish::refs;
 use crate::pull_limit;
-use crate::report::{self, ReportOptions};
+use crate::report;
 use crate::resolve::VersionLister;
 use crate::resolve::{ResolveSettings, Resolver};
 use crate::spec;
 use crate::status::{self, StatusOptions};
-use crate::update::{self, PublishOptions, UpdateOptions};
+use crate::update::{self, PublishOptions};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -87,58 +85,29 @@ struct EnvArgs {
 }
 
 impl EnvArgs {
-    /// Globs given on the command line win over the config file's; without the file,
-    /// `--environment` only names the environment (labels, pull request body).
-    fn environment(&self) -> Result<Environment> {
-        let default_registry = crate::environments_file::default_registry(
-            self.default_registry.as_deref(),
-            self.config_file()?.as_ref(),
-        )?;
-        Ok(Environment {
-            default_registry,
-            ..self.folders()?
-        })
+    /// The environments file, when there is one; its globs must select folders.
+    fn file(&self) -> Result<Option<EnvironmentsFile>> {
+        if !self.config.exists() {
+            return Ok(None);
+        }
+        let file = EnvironmentsFile::load(&self.config)?;
+        file.check_globs(&self.working_dir)?;
+        Ok(Some(file))
     }
 
-    fn folders(&self) -> Result<Environment> {
-        let from_config = self.include_dirs.is_empty() && self.config.exists();
-        if let (Some(name), true) = (&self.environment, from_config) {
-            let config = EnvironmentsFile::load(&self.config)?;
-            config.check_globs(&self.working_dir)?;
-            if let Some(entry) = config.entry(name)? {
-                return Ok(entry.environment(&self.working_dir));
-            }
-        }
-        Ok(Environment {
+    /// What these flags give the request.
+    fn given(&self, command: invocation::Command) -> Given {
+        Given {
+            door: Door::Cli,
+            command,
             working_dir: self.working_dir.clone(),
+            environment: self.environment.clone(),
             include_dirs: self.include_dirs.clone(),
             exclude_dirs: self.exclude_dirs.clone(),
-            default_registry: None,
-        })
-    }
-
-    /// The environments file, when there is one.
-    fn config_file(&self) -> Result<Option<EnvironmentsFile>> {
-        Ok(match self.config.exists() {
-            true => Some(EnvironmentsFile::load(&self.config)?),
-            false => None,
-        })
-    }
-
-    /// The environment's entry in the environments file, when it has one.
-    fn entry(&self) -> Result<Option<crate::environments_file::EnvironmentConfig>> {
-        match (&self.environment, self.config_file()?) {
-            (Some(name), Some(config)) => Ok(config.entry(name)?.cloned()),
-            _ => Ok(None),
+            default_registry: self.default_registry.clone(),
+            strategy: Some(self.update_strategy),
+            ..Given::default()
         }
-    }
-
-    fn policy(&self) -> Result<Policy> {
-        Ok(Policy::from_config(self.config_file()?.as_ref())?)
-    }
-
-    fn groups(&self) -> Result<Groups> {
-        Ok(Groups::from_config(self.config_file()?.as_ref())?)
     }
 }
 
@@ -159,8 +128,9 @@ struct TargetArgs {
 }
 
 impl TargetArgs {
-    fn members(&self) -> Result<Vec<Member>> {
-        let members = self
+    /// The target flags into `given`; the request checks them as it checks the action's.
+    fn fill(&self, given: &mut Given) -> Result<()> {
+        given.members = self
             .members
             .iter()
             .map(|text| match text.split_once('=') {
@@ -171,16 +141,9 @@ impl TargetArgs {
                 None => bail!("--member {text:?} is not ID=VERSION"),
             })
             .collect::<Result<Vec<_>>>()?;
-        let payload = promote::Payload {
-            dependency: self.dependency.clone().unwrap_or_default(),
-            version: self.version.clone(),
-            members: members.clone(),
-            ..Default::default()
-        };
-        match payload.check() {
-            Err(e) if !members.is_empty() => bail!("--member: {e}"),
-            _ => Ok(members),
-        }
+        given.dependency = self.dependency.clone();
+        given.version = self.version.clone();
+        Ok(())
     }
 }
 
@@ -216,19 +179,6 @@ struct CooldownArgs {
     minimum_release_age: Option<String>,
 }
 
-impl CooldownArgs {
-    fn cooldown(&self, env: &EnvArgs) -> Result<Option<Cooldown>> {
-        let entry = env.entry()?;
-        let configured = entry
-            .as_ref()
-            .and_then(|e| e.minimum_release_age.as_deref());
-        Ok(cooldown::from_settings(
-            self.minimum_release_age.as_deref(),
-            configured,
-        )?)
-    }
-}
-
 #[derive(Clone, Copy, ValueEnum)]
 enum Output {
     Table,
@@ -250,20 +200,22 @@ struct UpdateArgs {
     #[arg(long)]
     allow_shared_files: bool,
     /// Branch, commit, push and open or refresh the pull request.
-    #[arg(long, requires_all = ["pr_branch", "pr_title"])]
+    #[arg(long)]
     publish: bool,
-    /// Branch of the pull request; refreshed (force-pushed) when it already exists.
+    /// Branch of the pull request; refreshed (force-pushed) when it already exists
+    /// [default: the environment's branch prefix + the dependency ID, or `all`].
     #[arg(long, value_name = "BRANCH")]
     pr_branch: Option<String>,
-    /// Title of the pull request.
+    /// Title of the pull request [default: `[Patcher] [<environment>] Update <dependency|all>`].
     #[arg(long, value_name = "TITLE")]
     pr_title: Option<String>,
-    /// Label for the pull request (repeatable), besides `updates-<environment>`.
+    /// Label for the pull request (repeatable), besides the environment's labels (the
+    /// environments file's, else `updates-<environment>`).
     #[arg(long = "pr-label", value_name = "LABEL")]
     pr_labels: Vec<String>,
-    /// Branch the pull request targets and the update branch starts from.
-    #[arg(long, default_value = "main")]
-    base: String,
+    /// Branch the pull request targets and the update branch starts from [default: main].
+    #[arg(long)]
+    base: Option<String>,
     /// 'Name <email>' for the commit.
     #[arg(long)]
     commit_author: Option<String>,
@@ -386,52 +338,22 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The dependency and version arguments, checked as the action checks its inputs.
-fn check_target(target: &TargetArgs) -> Result<()> {
-    if let Some(id) = target
-        .dependency
-        .as_deref()
-        .filter(|id| !promote::valid_target_id(id))
-    {
-        bail!("--dependency {id:?} is not a dependency ID or a group ID (group-<name>)");
-    }
-    if let Some(v) = target
-        .version
-        .as_deref()
-        .filter(|v| !promote::valid_version(v))
-    {
-        bail!("--version {v:?} is not a version");
-    }
-    if let (Some(id), Some(_)) = (target.dependency.as_deref(), &target.version) {
-        if crate::group::is_group_id(id) {
-            bail!("--version with group {id}: give each member's version with --member ID=VERSION");
-        }
-    }
-    Ok(())
-}
-
 fn run_report(args: ReportArgs) -> Result<()> {
-    check_target(&args.target)?;
     let out = Printer::cli();
+    let file = args.env.file()?;
+    let mut given = args.env.given(invocation::Command::Report);
+    args.target.fill(&mut given)?;
+    given.minimum_release_age = args.cooldown.minimum_release_age.clone();
+    given.max_pull_requests = args.max_pull_requests;
+    let request = Request::resolve(given, file.as_ref())?;
     let resolver = resolver(&args.env, &args.github)?;
-    let concurrency = resolver.config().concurrency;
-    let opts = ReportOptions {
-        env: args.env.environment()?,
-        strategy: args.env.update_strategy,
-        dependency: args.target.dependency.clone(),
-        version: args.target.version.clone(),
-        members: args.target.members()?,
-        concurrency,
-        policy: args.env.policy()?,
-        groups: args.env.groups()?,
-        cooldown: args.cooldown.cooldown(&args.env)?,
-    };
+    let opts = request.report_options(resolver.config().concurrency);
     let mut report = report::run(&opts, &resolver)?;
     for problem in report::problems(&report) {
         out.error_line(&problem.to_string());
     }
-    if !opts.ask().is_promotion() {
-        report.spec.deferred = cli_selection(&args, &report.spec)?.deferred;
+    if !request.target.is_promotion() {
+        report.spec.deferred = selection(&request, &args, &report.spec)?.deferred;
         for id in &report.spec.deferred {
             eprintln!("note: {id}: deferred (max_pull_requests)");
         }
@@ -460,62 +382,53 @@ fn resolver(env: &EnvArgs, github: &GitHubArgs) -> Result<Resolver> {
     Ok(Resolver::new(config))
 }
 
-/// The flag, else the environments file's key; without either nothing is deferred.
-fn cli_selection(args: &ReportArgs, spec: &spec::Spec) -> Result<pull_limit::Selection> {
-    let name = args.env.environment.as_deref();
-    let entry = args.env.entry()?;
-    let max = args
-        .max_pull_requests
-        .or(entry.as_ref().and_then(|e| e.max_pull_requests))
-        .unwrap_or(0);
-    let scope = pull_limit::PullScope {
-        label: crate::environments_file::labels_of(entry.as_ref(), name)
-            .into_iter()
-            .next(),
-        branch_prefix: crate::environments_file::branch_prefix_of(entry.as_ref(), name),
-    };
+/// The open pull requests are counted through the API when a repository and a token are set.
+fn selection(
+    request: &Request,
+    args: &ReportArgs,
+    spec: &spec::Spec,
+) -> Result<pull_limit::Selection> {
     let github = match (&args.github.repository, &args.env.github_token) {
         (Some(_), Some(token)) => Some(args.github.client(Some(token.clone()))?),
         _ => None,
     };
     Ok(pull_limit::count_and_select(
         spec,
-        max,
+        request.max_pull_requests,
         github.as_ref(),
-        &scope,
+        &request.pull_scope,
     )?)
 }
 
 fn run_update(args: UpdateArgs) -> Result<()> {
-    check_target(&args.target)?;
+    let file = args.env.file()?;
+    let mut given = args.env.given(invocation::Command::Update);
+    args.target.fill(&mut given)?;
+    given.minimum_release_age = args.cooldown.minimum_release_age.clone();
+    given.pr_branch = args.pr_branch.clone();
+    given.pr_title = args.pr_title.clone();
+    given.pr_labels = args.pr_labels.clone();
+    given.base = args.base.clone();
+    given.author = args.commit_author.clone();
+    let request = Request::resolve(given, file.as_ref())?;
     if args.publish {
-        let branch = args.pr_branch.as_deref().unwrap_or_default();
-        refs::check_branch("--pr-branch", branch)?;
-        refs::check_branch("--base", &args.base)?;
+        refs::check_branch("--pr-branch", &request.pull_request.branch)?;
+        refs::check_branch("--base", &request.pull_request.base)?;
     }
     let out = Printer::cli();
     let resolver = resolver(&args.env, &args.github)?;
-    let opts = UpdateOptions {
-        env: args.env.environment()?,
-        spec: args.spec_file.as_deref().map(spec::read_file).transpose()?,
-        dependency: args.target.dependency.clone(),
-        version: args.target.version.clone(),
-        members: args.target.members()?,
-        strategy: args.env.update_strategy,
-        allow_shared_files: args.allow_shared_files,
-        concurrency: resolver.config().concurrency,
-        policy: args.env.policy()?,
-        groups: args.env.groups()?,
-        cooldown: args.cooldown.cooldown(&args.env)?,
-    };
+    let spec = args.spec_file.as_deref().map(spec::read_file).transpose()?;
+    let concurrency = resolver.config().concurrency;
+    let opts = request.update_options(spec, args.allow_shared_files, concurrency);
     if args.dry_run {
-        let preview = update::preview(&opts, args.env.environment.as_deref(), &resolver)?;
-        return print_preview(&args, &preview);
+        let environment = request.environment.as_deref();
+        let preview = update::preview(&opts, environment, &resolver)?;
+        return print_preview(&args, &request.pull_request, &preview);
     }
     let outcome = if args.publish {
         let forge = args.github.client(args.env.github_token.clone())?;
         let repo = Repo::open(&opts.env.working_dir, args.env.github_token.clone())?;
-        update::run_published(&opts, &publish_options(&args), &repo, &forge, &resolver)?
+        update::run_published(&opts, &request.pull_request, &repo, &forge, &resolver)?
     } else {
         update::run_local(&opts, &resolver, &crate::breaking_readme::NoReleaseNotes)?
     };
@@ -527,27 +440,11 @@ fn run_update(args: UpdateArgs) -> Result<()> {
     Ok(())
 }
 
-/// The environment's label always, as the action does: the promote job filters on it.
-fn publish_options(args: &UpdateArgs) -> PublishOptions {
-    let environment = args.env.environment.clone();
-    let labels = crate::environments_file::merge_labels(
-        environment
-            .iter()
-            .map(|e| crate::environments_file::environment_label(e))
-            .collect(),
-        args.pr_labels.clone(),
-    );
-    PublishOptions {
-        branch: args.pr_branch.clone().unwrap_or_default(),
-        title: args.pr_title.clone().unwrap_or_default(),
-        labels,
-        base: args.base.clone(),
-        author: args.commit_author.clone(),
-        environment,
-    }
-}
-
-fn print_preview(args: &UpdateArgs, preview: &update::Preview) -> Result<()> {
+fn print_preview(
+    args: &UpdateArgs,
+    pull_request: &PublishOptions,
+    preview: &update::Preview,
+) -> Result<()> {
     let out = Printer::cli();
     print_notes(&preview.notes);
     if let Output::Json = args.output {
@@ -558,8 +455,7 @@ fn print_preview(args: &UpdateArgs, preview: &update::Preview) -> Result<()> {
     if args.publish {
         out.line(&format!(
             "\nWould open or refresh pull request `{}` on branch `{}`:\n",
-            args.pr_title.as_deref().unwrap_or_default(),
-            args.pr_branch.as_deref().unwrap_or_default()
+            pull_request.title, pull_request.branch
         ));
         out.line(&preview.body);
     }
@@ -578,24 +474,20 @@ fn run_promote(args: PromoteArgs) -> Result<()> {
         .with_context(|| format!("reading {}", args.event.display()))?;
     let event: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON", args.event.display()))?;
-    let config = args.env.config_file()?;
-    let opts = PromoteOptions {
-        environment: args.env.environment.clone(),
-        event_type: args.event_type.clone(),
-        branch_prefix: args.branch_prefix.clone(),
-        chain: config
-            .as_ref()
-            .map(EnvironmentsFile::chain)
-            .unwrap_or_default(),
-        groups: Groups::from_config(config.as_ref())?,
-    };
+    let file = args.env.file()?;
+    let mut given = args.env.given(invocation::Command::Promote);
+    given.branch_prefix = args.branch_prefix.clone();
+    given.merged_branch = event["pull_request"]["head"]["ref"]
+        .as_str()
+        .map(str::to_string);
+    let request = Request::resolve(given, file.as_ref())?;
+    let opts = request.promote_options(args.event_type.clone());
     let forge = match args.dry_run {
         true => None,
         false => Some(args.github.client(args.env.github_token.clone())?),
     };
-    let env = args.env.environment()?;
-    let line =
-        promote::run_in_checkout(&event, &opts, &env, forge.as_ref().map(|f| f as &dyn Forge))?;
+    let forge = forge.as_ref().map(|f| f as &dyn Forge);
+    let line = promote::run_in_checkout(&event, &opts, &request.env, forge)?;
     Printer::cli().line(&line);
     Ok(())
 }
