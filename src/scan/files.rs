@@ -3,6 +3,7 @@
 
 use super::parse::Loaded;
 use super::template::{Composed, FileId};
+use super::tree::Tree;
 use crate::model::{Fingerprint, PinComment, Skipped, Source, Usage, VersionForm};
 use crate::source::{default_registry_for, parse_source_in, redact_credentials, Parsed};
 use std::cell::RefCell;
@@ -24,6 +25,8 @@ pub(super) struct Files<'r> {
     shared: Option<&'r SharedFiles>,
     /// The configured registry of host-less addresses (`Environment::default_registry`).
     registry: Option<&'r str>,
+    /// Where other files are read from.
+    pub tree: &'r dyn Tree,
 }
 
 #[derive(Default)]
@@ -38,12 +41,14 @@ impl<'r> Files<'r> {
         scanned: Loaded,
         shared: Option<&'r SharedFiles>,
         registry: Option<&'r str>,
+        tree: &'r dyn Tree,
     ) -> Files<'r> {
         Files {
             root,
             loaded: RefCell::new(vec![Arc::new(scanned)]),
             shared,
             registry,
+            tree,
         }
     }
 
@@ -86,7 +91,9 @@ impl<'r> Files<'r> {
             .and_then(|root| path.strip_prefix(root).ok())
             .map(Path::to_path_buf);
         let label = rel.clone().unwrap_or_else(|| path.to_path_buf());
-        let bytes = crate::edit::read_regular(path)
+        let bytes = self
+            .tree
+            .read(path)
             .map_err(|err| format!("cannot read {}: {err}", label.display()))?;
         let loaded =
             Loaded::parse(&label, rel, Some(path.to_path_buf()), &bytes).map_err(|err| {

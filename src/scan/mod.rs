@@ -14,6 +14,7 @@ mod json;
 mod parse;
 mod template;
 mod terragrunt;
+mod tree;
 mod walk;
 
 use crate::model::{FileError, Fingerprint, Skipped, Usage};
@@ -21,6 +22,7 @@ use files::{Files, Found, SharedFiles};
 use parse::{Loaded, Syntax};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use tree::{Disk, Tree};
 
 pub use walk::scan;
 
@@ -44,7 +46,7 @@ pub struct FileFindings {
 /// `rel_path` labels them, and a name ending in `.json` means JSON syntax.
 pub fn scan_file(rel_path: &Path, bytes: &[u8]) -> Result<FileFindings, FileError> {
     let loaded = Loaded::parse(rel_path, Some(rel_path.to_path_buf()), None, bytes)?;
-    scan_loaded(None, loaded, None, None)
+    scan_loaded(None, loaded, None, None, &Disk)
 }
 
 /// Like [`scan_file`] for the file `rel_path` of the working dir `root` (absolute): Terragrunt
@@ -59,20 +61,22 @@ pub fn scan_file_in(
     bytes: &[u8],
     registry: Option<&str>,
 ) -> Result<FileFindings, FileError> {
-    scan_file_sharing(root, rel_path, bytes, None, registry)
+    scan_file_sharing(root, rel_path, bytes, None, registry, &Disk)
 }
 
-/// [`scan_file_in`] where the files it reads may already have been read for another file.
+/// [`scan_file_in`] where the files it reads may already have been read for another file, and
+/// come from `tree`.
 fn scan_file_sharing(
     root: &Path,
     rel_path: &Path,
     bytes: &[u8],
     shared: Option<&SharedFiles>,
     registry: Option<&str>,
+    tree: &dyn Tree,
 ) -> Result<FileFindings, FileError> {
     let path = root.join(rel_path);
     let loaded = Loaded::parse(rel_path, Some(rel_path.to_path_buf()), Some(path), bytes)?;
-    scan_loaded(Some(root), loaded, shared, registry)
+    scan_loaded(Some(root), loaded, shared, registry, tree)
 }
 
 fn scan_loaded(
@@ -80,10 +84,11 @@ fn scan_loaded(
     loaded: Loaded,
     shared: Option<&SharedFiles>,
     registry: Option<&str>,
+    tree: &dyn Tree,
 ) -> Result<FileFindings, FileError> {
     let lenient = loaded.lenient.clone();
     let is_json = matches!(loaded.syntax, Syntax::Json(_));
-    let files = Files::new(root, loaded, shared, registry);
+    let files = Files::new(root, loaded, shared, registry, tree);
     let mut found = Found::default();
     if is_json {
         json::extract(&files, &mut found);
@@ -385,6 +390,103 @@ mod tests {
     }
 
     const GKE_UNIT: &str = "locals {\n  common = read_terragrunt_config(find_in_parent_folders(\"common.hcl\"))\n}\nterraform {\n  source = \"github.com/acme/gke?ref=${local.common.locals.versions.gke}\"\n}\n";
+
+    /// Files in memory, by absolute path: what extraction reads when no disk is involved.
+    struct Memory(std::collections::HashMap<PathBuf, &'static str>);
+
+    impl Tree for Memory {
+        fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+            let text = self.0.get(path).ok_or(std::io::ErrorKind::NotFound)?;
+            Ok(text.as_bytes().to_vec())
+        }
+
+        fn is_file(&self, path: &Path) -> bool {
+            self.0.contains_key(path)
+        }
+
+        fn exists(&self, path: &Path) -> bool {
+            self.0.keys().any(|known| known.starts_with(path))
+        }
+    }
+
+    /// Scans `scanned` of the working dir `/live` whose files are `files`, all in memory.
+    fn scan_memory(files: &[(&str, &'static str)], scanned: &str) -> FileFindings {
+        let root = Path::new("/live");
+        let tree = Memory(files.iter().map(|(p, t)| (root.join(p), *t)).collect());
+        let bytes = tree.read(&root.join(scanned)).unwrap();
+        scan_file_sharing(root, Path::new(scanned), &bytes, None, None, &tree).unwrap()
+    }
+
+    const ENVCOMMON_UNIT: &str = "include \"envcommon\" {\n  path   = \"${dirname(find_in_parent_folders(\"root.hcl\"))}/_envcommon/sqs.hcl\"\n  expose = true\n}\nterraform {\n  source = \"${include.envcommon.locals.base}?ref=v1.4.0\"\n}\n";
+
+    #[test]
+    fn includes_and_path_functions_resolve_over_the_tree_in_memory() {
+        let envcommon = "locals {\n  base = \"git::https://github.com/acme/terraform-aws-sqs.git//modules/sqs\"\n}\n";
+        let found = scan_memory(
+            &[
+                ("root.hcl", "# root\n"),
+                ("_envcommon/sqs.hcl", envcommon),
+                ("dev/sqs/terragrunt.hcl", ENVCOMMON_UNIT),
+            ],
+            "dev/sqs/terragrunt.hcl",
+        );
+        let [usage] = found.usages.as_slice() else {
+            panic!("{found:?}")
+        };
+        assert_eq!(usage.source.id, "acme/terraform-aws-sqs/sqs");
+        assert_eq!(usage.current, "v1.4.0");
+        assert_eq!(usage.file, Path::new("dev/sqs/terragrunt.hcl"));
+        let read: Vec<&Path> = found.scanned.iter().map(|(p, _)| p.as_path()).collect();
+        assert!(read.contains(&Path::new("_envcommon/sqs.hcl")), "{read:?}");
+    }
+
+    #[test]
+    fn a_missing_included_file_skips_the_reference_that_needs_it() {
+        let found = scan_memory(
+            &[("root.hcl", ""), ("dev/sqs/terragrunt.hcl", ENVCOMMON_UNIT)],
+            "dev/sqs/terragrunt.hcl",
+        );
+        assert!(found.usages.is_empty(), "{found:?}");
+        assert!(
+            found.skipped[0]
+                .reason
+                .contains("cannot read _envcommon/sqs.hcl"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_value_read_from_a_file_in_memory_is_a_usage_of_that_file() {
+        let common = "locals {\n  versions = { gke = \"v1.2.0\" }\n}\n";
+        let found = scan_memory(
+            &[("common.hcl", common), ("dev/gke/terragrunt.hcl", GKE_UNIT)],
+            "dev/gke/terragrunt.hcl",
+        );
+        let [usage] = found.usages.as_slice() else {
+            panic!("{found:?}")
+        };
+        assert_eq!(usage.file, Path::new("common.hcl"));
+        assert_eq!(&common[usage.span.clone()], "v1.2.0");
+    }
+
+    #[test]
+    fn files_that_read_each_other_stop_with_a_reason() {
+        let a = "locals {\n  b = read_terragrunt_config(\"b.hcl\")\n  v = local.b.locals.v\n}\n";
+        let b = "locals {\n  a = read_terragrunt_config(\"a.hcl\")\n  v = local.a.locals.v\n}\n";
+        let unit = "locals {\n  a = read_terragrunt_config(\"../a.hcl\")\n}\nterraform {\n  source = \"github.com/acme/m?ref=${local.a.locals.v}\"\n}\n";
+        let found = scan_memory(
+            &[("a.hcl", a), ("b.hcl", b), ("dev/terragrunt.hcl", unit)],
+            "dev/terragrunt.hcl",
+        );
+        assert!(found.usages.is_empty(), "{found:?}");
+        assert!(
+            found.skipped[0]
+                .reason
+                .contains("read_terragrunt_config(\"b.hcl\")"),
+            "{found:?}"
+        );
+        assert_eq!(found.scanned.len(), 3, "each file is read once: {found:?}");
+    }
 
     #[test]
     fn a_version_read_from_another_file_is_a_usage_of_that_file() {

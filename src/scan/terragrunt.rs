@@ -57,13 +57,13 @@ impl FileScan<'_> {
                 dir.ancestors()
                     .skip(1)
                     .map(|folder| folder.join(&name))
-                    .find(|candidate| candidate.is_file())
+                    .find(|candidate| self.files.tree.is_file(candidate))
             }
             "dirname" => Path::new(&arg(0)?).parent().map(Path::to_path_buf),
             "get_terragrunt_dir" => Some(dir.to_path_buf()),
             "get_repo_root" => dir
                 .ancestors()
-                .find(|folder| folder.join(".git").exists())
+                .find(|folder| self.files.tree.exists(&folder.join(".git")))
                 .map(Path::to_path_buf),
             _ => None,
         };

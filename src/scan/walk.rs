@@ -1,6 +1,7 @@
 //! The parallel walk over the environment's folders.
 
 use super::files::SharedFiles;
+use super::tree::Disk;
 use super::{is_module_file, scan_file_sharing, FileFindings};
 use crate::environment::{DirMatcher, Environment, EnvironmentError};
 use crate::model::{FileError, ScanResult, Source};
@@ -111,7 +112,7 @@ fn visit(
     }
     match crate::edit::read_regular(entry.path()) {
         Ok(bytes) if is_module_file(&rel, &bytes) => {
-            match scan_file_sharing(root, &rel_path, &bytes, Some(shared), registry) {
+            match scan_file_sharing(root, &rel_path, &bytes, Some(shared), registry, &Disk) {
                 Ok(findings) => Outcome::Found(findings),
                 Err(err) => Outcome::Error(err),
             }
