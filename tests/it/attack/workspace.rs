@@ -1,7 +1,7 @@
 //! Workspace: in the action, `working_dir`, `spec_file` and `config_file` resolve (links
 //! followed) inside `GITHUB_WORKSPACE`, else the step fails naming the input.
 
-use crate::world::*;
+use super::world::*;
 use std::path::Path;
 
 /// A tree next to the workspace that an escaping path would reach.

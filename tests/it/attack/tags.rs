@@ -1,7 +1,7 @@
 //! Module repositories: crafted tags and release notes choose nothing, run nothing and forge
 //! nothing; only plain versions are ever written, dispatched or printed as commands.
 
-use crate::world::*;
+use super::world::*;
 
 /// Tag names git accepts that carry shell, HTML, Markdown or workflow-command syntax.
 const CRAFTED: [&str; 9] = [

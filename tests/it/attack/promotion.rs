@@ -1,7 +1,7 @@
 //! Promotion: what is dispatched is the version in dev's folders at the merge commit; the body's
 //! metadata block only cross-checks it, and never chooses the environment.
 
-use crate::world::*;
+use super::world::*;
 
 const OPENED_BY: &str = "_Opened by patcher._";
 

@@ -2,7 +2,7 @@
 //! another process rewrites while patcher runs is never overwritten. The module registry on
 //! 127.0.0.1 answers slowly, which holds the first run between its scan and its edits.
 
-use crate::world::*;
+use super::world::*;
 use std::time::{Duration, Instant};
 
 /// Blocks until the registry has seen a request: the run has scanned and now resolves.

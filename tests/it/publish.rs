@@ -14,18 +14,6 @@ use testkit::github::{Fault, GitHubServer};
 const TOKEN: &str = "ghs_publishTestToken0123456789";
 const REPO: &str = "acme/infrastructure-live";
 
-/// Hermetic git: no identity or settings from the machine running the tests.
-fn isolate_git() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let empty =
-            std::env::temp_dir().join(format!("patcher-empty-gitconfig-{}", std::process::id()));
-        std::fs::write(&empty, "").unwrap();
-        std::env::set_var("GIT_CONFIG_GLOBAL", &empty);
-        std::env::set_var("GIT_CONFIG_NOSYSTEM", "1");
-    });
-}
-
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args([
@@ -56,7 +44,7 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        isolate_git();
+        crate::world::process_git();
         let tmp = tempfile::tempdir().unwrap();
         let origin = tmp.path().join("origin.git");
         let seed = tmp.path().join("seed");

@@ -1,7 +1,7 @@
 //! Files: patcher never reads through, writes through or commits a symbolic link or a path
 //! outside the repository; the commit holds exactly the regular files it changed.
 
-use crate::world::*;
+use super::world::*;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 

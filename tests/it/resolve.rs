@@ -3,18 +3,17 @@
 //! a module registry server on 127.0.0.1.
 //!
 //! git reads `GIT_CONFIG_GLOBAL` from the environment of the process that runs it, and the
-//! resolver runs git the way the product does (no extra knobs). So this test binary points
-//! `GIT_CONFIG_GLOBAL` at one mirror config, once, before any test runs git: every test goes
-//! through [`mirror`] first (also the registry-only ones, so no thread is reading the
-//! environment while it changes), which blocks until the variable is set. Repositories get unique
+//! resolver runs git the way the product does (no extra knobs). So the test binary points
+//! `GIT_CONFIG_GLOBAL` at one mirror config, once ([`crate::world::process_git`]): every test
+//! here goes through [`mirror`] first (also the registry-only ones), which blocks until the
+//! variable is set. Repositories get unique
 //! names per test so the shared mirror root is safe for parallel tests.
 
+use crate::world::process_git as mirror;
 use patcher::model::{Listed, Origin};
 use patcher::resolve::{resolve_all, ResolveError, ResolveSettings, Resolver, VersionLister};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use testkit::git::{GitConfig, ModuleRepo};
+use testkit::git::ModuleRepo;
 use testkit::registry::Registry;
 
 /// The names of a listing, whose git commits the tests do not know in advance.
@@ -23,23 +22,6 @@ fn names<E>(listed: Result<Vec<Listed>, E>) -> Result<Vec<String>, E> {
 }
 
 const REGISTRY_HOST: &str = "registry.example.test";
-
-/// Root of the fake github.com, shared by every test of this binary.
-fn mirror() -> &'static Path {
-    static ROOT: OnceLock<PathBuf> = OnceLock::new();
-    ROOT.get_or_init(|| {
-        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-            .expect("temp dir")
-            .keep();
-        let root = dir.join("github");
-        std::fs::create_dir_all(&root).expect("mirror root");
-        let config = GitConfig::github_mirror(&dir, &root);
-        for (name, value) in config.env() {
-            std::env::set_var(name, value);
-        }
-        root
-    })
-}
 
 fn git(url: &str) -> Origin {
     Origin::Git { url: url.into() }

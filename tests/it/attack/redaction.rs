@@ -1,7 +1,7 @@
 //! Redaction: error text from GitHub, registries and git never carries a credential, even when
 //! the peer echoes the request's `Authorization` header or its environment back.
 
-use crate::world::*;
+use super::world::*;
 use testkit::github::Fault;
 
 const PULLS: &str = "/repos/acme/infrastructure-live/pulls";

@@ -1,7 +1,7 @@
 //! Output: no text from the tree, a pull request, an event or an input starts a workflow
 //! command on stdout or stderr, in the action and in the CLI under `GITHUB_ACTIONS`.
 
-use crate::world::*;
+use super::world::*;
 use serde_json::json;
 
 /// Commands an attacker would like the runner to run, each naming [`MARK`], with the ways to

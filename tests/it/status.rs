@@ -215,7 +215,8 @@ impl World {
 }
 
 fn assert_conforms(json: &Value) {
-    let schema: Value = serde_json::from_str(include_str!("../docs/status.schema.json")).unwrap();
+    let schema: Value =
+        serde_json::from_str(include_str!("../../docs/status.schema.json")).unwrap();
     let validator = testkit::openapi::Spec::from_value(schema.clone());
     let problems = validator.validate(&schema, json);
     assert!(

@@ -1,7 +1,7 @@
 //! Refs: branch and base names are branch names (not refspecs, not options), and the update
 //! branch is never the base or the default branch.
 
-use crate::world::*;
+use super::world::*;
 
 /// Nothing moved on origin: main where it was, no other branch, no pull request.
 fn assert_origin_untouched(w: &World, main: &str, run: &Seen) {
