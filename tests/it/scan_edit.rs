@@ -3,8 +3,9 @@
 use patcher::edit::{self, Edit, RejectReason};
 use patcher::environment::{Environment, EnvironmentError};
 use patcher::model::{Origin, ScanResult, Usage, VersionForm};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
@@ -452,162 +453,295 @@ fn scan_output_is_deterministic() {
 
 // ---- edit -----------------------------------------------------------------------------------
 
-/// Files whose bytes must survive an update; each is a function of its version texts so the
-/// expected result is built independently of any span.
-fn crlf_tabs_comments(v: &[&str]) -> Vec<u8> {
+/// Byte-preservation cases, one folder each: `in/` the files before an update, `out/` the same
+/// files after it, written by hand from the editing rule, and `case.json` with how many usages
+/// the scan of `in/` finds and the text each current version (or pin comment tag) moves to.
+/// A new case is a new folder; `.gitattributes` keeps git's hands off their bytes.
+const EDIT_CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/edits");
+
+struct Case {
+    name: String,
+    dir: PathBuf,
+    usages: usize,
+    targets: BTreeMap<String, String>,
+}
+
+impl Case {
+    fn input(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        tree_files(&self.dir.join("in"))
+    }
+
+    fn output(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        tree_files(&self.dir.join("out"))
+    }
+
+    /// What `text` (a version or a pin comment's tag) of this case moves to.
+    fn target(&self, file: &Path, text: &str) -> &str {
+        self.targets.get(text).unwrap_or_else(|| {
+            panic!(
+                "case {}: {} has `{text}`, which case.json gives no target",
+                self.name,
+                file.display()
+            )
+        })
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let mut cases: Vec<Case> = fs::read_dir(EDIT_CASES)
+        .unwrap()
+        .map(|entry| {
+            let dir = entry.unwrap().path();
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let meta: serde_json::Value =
+                serde_json::from_slice(&fs::read(dir.join("case.json")).unwrap())
+                    .unwrap_or_else(|e| panic!("case {name}: case.json: {e}"));
+            let usages = meta["usages"].as_u64().unwrap() as usize;
+            let targets = serde_json::from_value(meta["targets"].clone())
+                .unwrap_or_else(|e| panic!("case {name}: targets: {e}"));
+            Case {
+                name,
+                dir,
+                usages,
+                targets,
+            }
+        })
+        .collect();
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    assert!(cases.len() >= 7, "cases missing under {EDIT_CASES}");
+    cases
+}
+
+fn case(name: &str) -> Case {
+    cases().into_iter().find(|c| c.name == name).unwrap()
+}
+
+/// Every regular file under `dir`, by path relative to it.
+fn tree_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().to_path_buf();
+                files.insert(rel, fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+fn write_files(root: &Path, under: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) {
+    for (rel, bytes) in files {
+        write(root, under.join(rel).to_str().unwrap(), bytes);
+    }
+}
+
+/// The first line where `got` and `want` differ, both shown with their line ends.
+fn first_difference(got: &[u8], want: &[u8]) -> String {
+    let lines = |b: &[u8]| -> Vec<String> {
+        b.split_inclusive(|c| *c == b'\n')
+            .map(|l| format!("{:?}", String::from_utf8_lossy(l)))
+            .collect()
+    };
+    let (got, want) = (lines(got), lines(want));
+    let n = got.iter().zip(&want).take_while(|(g, w)| g == w).count();
+    let none = "(no line)".to_string();
     format!(
-        "# top comment\r\nmodule \"a\" {{\r\n\tsource = /* before */ \"git::https://github.com/acme/mods.git//modules/a?ref={}\" # after ?ref=v0.0.1\r\n\t// trailing comment\r\n\tname   =\t\"x\"\r\n}}\r\n",
-        v[0]
+        "first difference at line {}:\n  got:  {}\n  want: {}",
+        n + 1,
+        got.get(n).unwrap_or(&none),
+        want.get(n).unwrap_or(&none)
     )
-    .into_bytes()
 }
 
-fn heredoc_and_several_modules(v: &[&str]) -> Vec<u8> {
-    format!(
-        r#"locals {{
-  doc = <<-EOT
-    module "fake" {{ source = "github.com/x/y?ref=v9.9.9" }}
-  EOT
-}}
-module "one" {{ source = "github.com/acme/one?ref={}" }}
-module "two" {{
-  source  = "acme/two/aws"   # registry
-  version = "{}"
-}}
-
-module "three" {{
-    source = "tfr:///acme/three/aws?version={}"
-}}
-module "four" {{ source = "github.com/acme/one//modules/x?depth=1&ref={}&sshkey=k" }}
-module "five" {{
-  source      = "github.com/acme/one//modules/a\u002fb?ref={}"
-  description = "tab\there \"quoted\" $${{not}} %%{{not}}"
-}}
-"#,
-        v[0], v[1], v[2], v[3], v[4]
-    )
-    .into_bytes()
+/// One edit per version text (a usage's version, and a commit pin's comment tag), each to
+/// the target its case gives it.
+fn edits_to_targets<'a>(result: &ScanResult, case_of: impl Fn(&Path) -> &'a Case) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    for usage in &result.usages {
+        let case = case_of(&usage.file);
+        edits.push(Edit {
+            file: usage.file.clone(),
+            span: usage.span.clone(),
+            old: usage.current.clone(),
+            new: case.target(&usage.file, &usage.current).to_string(),
+        });
+        if let Some(comment) = &usage.pin_comment {
+            edits.push(Edit {
+                file: usage.file.clone(),
+                span: comment.span.clone(),
+                old: comment.tag.clone(),
+                new: case.target(&usage.file, &comment.tag).to_string(),
+            });
+        }
+    }
+    edits
 }
 
-fn from_locals(v: &[&str]) -> Vec<u8> {
-    format!(
-        "locals {{\n  base_source_url = \"git::git@github.com:acme/mods.git//modules/vpc\"\n  ver = \"{}\"\n}}\n\nterraform {{\n  source = \"${{local.base_source_url}}?ref={}\"\n}}\n\ninputs = {{\n  url = \"${{local.base_source_url}}\"\n}}\n",
-        v[0], v[1]
-    )
-    .into_bytes()
+/// The version texts of `file` in `result` (versions and pin comment tags) by position.
+fn version_texts(result: &ScanResult, file: &Path) -> Vec<(Range<usize>, String)> {
+    let mut texts: Vec<_> = result
+        .usages
+        .iter()
+        .filter(|u| u.file == file)
+        .flat_map(|u| {
+            let comment = u
+                .pin_comment
+                .iter()
+                .map(|c| (c.span.clone(), c.tag.clone()));
+            std::iter::once((u.span.clone(), u.current.clone())).chain(comment)
+        })
+        .collect();
+    texts.sort_by_key(|(span, _)| span.start);
+    texts
 }
 
-fn bom_crlf_unicode(v: &[&str]) -> Vec<u8> {
-    let mut bytes = b"\xEF\xBB\xBF".to_vec();
-    bytes.extend(
-        format!(
-            "module \"caf\u{e9}\" {{ source = \"github.com/acme/x?ref={}\" }} # \u{2713} \u{e9}t\u{e9}\r\n\r\nmodule \"b\" {{\r\n  source = \"github.com/acme/y?ref={}\"\r\n}}",
-            v[0], v[1]
-        )
-        .bytes(),
-    );
-    bytes
+/// `bytes` with the version texts cut out: what the editing rule says stays as it was.
+fn all_but(bytes: &[u8], texts: &[(Range<usize>, String)]) -> Vec<u8> {
+    let mut kept = Vec::new();
+    let mut from = 0;
+    for (span, text) in texts {
+        assert_eq!(&bytes[span.clone()], text.as_bytes());
+        kept.extend_from_slice(&bytes[from..span.start]);
+        from = span.end;
+    }
+    kept.extend_from_slice(&bytes[from..]);
+    kept
 }
 
-type Tricky = (
-    &'static str,
-    fn(&[&str]) -> Vec<u8>,
-    &'static [&'static str],
-    &'static [&'static str],
-);
-
-const TRICKY: [Tricky; 4] = [
-    (
-        "dev/a/crlf.tf",
-        crlf_tabs_comments,
-        &["v1.2.3"],
-        &["v1.10.0"],
-    ),
-    (
-        "dev/b/several.tf",
-        heredoc_and_several_modules,
-        &["v0.1.0", "~> 5.1", "6.0.0", "v0.1.0", "v0.2.0"],
-        &["v0.10.0", "~> 5.4", "6.12.1", "v0.10.0", "v0.20.0"],
-    ),
-    (
-        "dev/c/terragrunt.hcl",
-        from_locals,
-        &["unused", "v2.0.0"],
-        &["unused", "v2.1.0"],
-    ),
-    (
-        "dev/d/bom.tf",
-        bom_crlf_unicode,
-        &["v3.0.0", "v3.0.0"],
-        &["v3.0.1", "v3.0.1"],
-    ),
-];
-
+/// Every case's `in/` under `dev/<case>/` of one tree, for the tests of rejections and previews.
 fn tricky_tree() -> TempDir {
     let dir = TempDir::new().unwrap();
-    for (rel, make, old, _) in TRICKY {
-        write(dir.path(), rel, make(old));
+    for case in cases() {
+        write_files(
+            dir.path(),
+            &Path::new("dev").join(&case.name),
+            &case.input(),
+        );
     }
     dir
 }
 
-/// One edit per usage, moving each version to the same position in `new`.
-fn edits_to_new(result: &ScanResult) -> Vec<Edit> {
-    result
-        .usages
-        .iter()
-        .map(|usage| {
-            let (_, _, old, new) = TRICKY
-                .iter()
-                .find(|t| Path::new(t.0) == usage.file)
-                .unwrap();
-            let i = old.iter().position(|v| *v == usage.current).unwrap();
-            Edit {
-                file: usage.file.clone(),
-                span: usage.span.clone(),
-                old: usage.current.clone(),
-                new: new[i].to_string(),
-            }
-        })
-        .collect()
+/// The case a file of [`tricky_tree`] comes from.
+fn case_in_tree<'a>(cases: &'a [Case], file: &Path) -> &'a Case {
+    let name = file.components().nth(1).unwrap().as_os_str();
+    cases.iter().find(|c| c.name.as_str() == name).unwrap()
+}
+
+/// The file `rel` of [`tricky_tree`] as the case's `in/` or `out/` has it.
+fn case_file(rel: &str, side: &str) -> Vec<u8> {
+    let (_, rest) = rel.split_once('/').unwrap();
+    let (name, file) = rest.split_once('/').unwrap();
+    fs::read(Path::new(EDIT_CASES).join(name).join(side).join(file)).unwrap()
 }
 
 #[test]
 fn apply_changes_only_the_version_text() {
+    let cases = cases();
+    for case in &cases {
+        let input = case.input();
+        let output = case.output();
+        let dir = TempDir::new().unwrap();
+        write_files(dir.path(), Path::new(""), &input);
+        let result = scan(&env(dir.path(), &[], &[])).unwrap();
+        let name = &case.name;
+        assert!(result.errors.is_empty(), "case {name}: {:?}", result.errors);
+        assert_eq!(
+            result.usages.len(),
+            case.usages,
+            "case {name}: {:?}",
+            result.usages
+        );
+        let outcome = edit::apply(
+            dir.path(),
+            &edits_to_targets(&result, |_| case),
+            &result.scanned,
+        );
+        assert!(
+            outcome.rejected.is_empty(),
+            "case {name}: {:?}",
+            outcome.rejected
+        );
+        let mut changed = outcome.changed.clone();
+        changed.sort();
+        let differing: Vec<PathBuf> = input
+            .iter()
+            .filter(|(rel, bytes)| output.get(*rel) != Some(*bytes))
+            .map(|(rel, _)| rel.clone())
+            .collect();
+        assert_eq!(changed, differing, "case {name}: files changed");
+
+        let edited = tree_files(dir.path());
+        let names = |files: &BTreeMap<PathBuf, Vec<u8>>| files.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(
+            names(&edited),
+            names(&output),
+            "case {name}: files after the edit vs out/"
+        );
+        for (rel, want) in &output {
+            let got = &edited[rel];
+            assert!(
+                got == want,
+                "case {name}, file {}: edited bytes differ from out/\n{}",
+                rel.display(),
+                first_difference(got, want)
+            );
+        }
+
+        // Independently of the splice: out/ keeps every byte of in/ but the version texts,
+        // and each of those is its target.
+        let rescanned = scan(&env(dir.path(), &[], &[])).unwrap();
+        assert_eq!(
+            rescanned.usages.len(),
+            case.usages,
+            "case {name}: after the edit"
+        );
+        for (rel, before) in &input {
+            let old = version_texts(&result, rel);
+            let new = version_texts(&rescanned, rel);
+            let want: Vec<&str> = old.iter().map(|(_, t)| case.target(rel, t)).collect();
+            let got: Vec<&str> = new.iter().map(|(_, t)| t.as_str()).collect();
+            assert_eq!(got, want, "case {name}, file {}: versions", rel.display());
+            assert!(
+                all_but(before, &old) == all_but(&output[rel], &new),
+                "case {name}, file {}: out/ changes bytes that are no version text\n{}",
+                rel.display(),
+                first_difference(&all_but(&output[rel], &new), &all_but(before, &old))
+            );
+        }
+    }
+
+    // All cases at once, in one tree: one apply edits every file of every case.
     let dir = tricky_tree();
     let result = scan(&env(dir.path(), &[], &[])).unwrap();
     assert!(result.errors.is_empty(), "{:?}", result.errors);
-    assert_eq!(result.usages.len(), 1 + 5 + 1 + 2, "{:?}", result.usages);
-    let outcome = edit::apply(dir.path(), &edits_to_new(&result), &result.scanned);
+    let total: usize = cases.iter().map(|c| c.usages).sum();
+    assert_eq!(result.usages.len(), total, "{:?}", result.usages);
+    let edits = edits_to_targets(&result, |file| case_in_tree(&cases, file));
+    let outcome = edit::apply(dir.path(), &edits, &result.scanned);
     assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
-    let mut changed = outcome.changed.clone();
-    changed.sort();
-    let mut expected_files: Vec<PathBuf> = TRICKY.iter().map(|t| PathBuf::from(t.0)).collect();
-    expected_files.sort();
-    assert_eq!(changed, expected_files);
-    for (rel, make, _, new) in TRICKY {
-        let on_disk = fs::read(dir.path().join(rel)).unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&on_disk),
-            String::from_utf8_lossy(&make(new)),
-            "{rel}"
-        );
-        assert_eq!(on_disk, make(new), "{rel}");
+    for (rel, bytes) in tree_files(dir.path()) {
+        let rel = rel.to_str().unwrap();
+        assert!(bytes == case_file(rel, "out"), "{rel}");
     }
-    let rescanned = scan(&env(dir.path(), &[], &[])).unwrap();
-    assert!(rescanned
-        .usages
-        .iter()
-        .all(|u| !["v1.2.3", "v0.1.0", "v2.0.0", "v3.0.0"].contains(&u.current.as_str())));
 }
 
 #[test]
 fn changed_on_disk_rejects_every_edit() {
     // A moved version text, and a comment added far from any version text: both are changes
     // made by someone else since the scan.
-    let several = "dev/b/several.tf";
-    let moved = heredoc_and_several_modules(&["v0.1.0", "~> 5.2", "6.0.0", "v0.1.0", "v0.2.0"]);
-    let original = heredoc_and_several_modules(TRICKY[1].2);
+    let several = "dev/heredoc_and_several_modules/several.tf";
+    let original = case_file(several, "in");
+    let moved = String::from_utf8(original.clone())
+        .unwrap()
+        .replacen("\"~> 5.1\"", "\"~> 5.2\"", 1)
+        .into_bytes();
+    assert_ne!(moved, original);
+    let cases = cases();
     for theirs in [
         moved,
         [original, b"# someone else's note\n".to_vec()].concat(),
@@ -616,7 +750,8 @@ fn changed_on_disk_rejects_every_edit() {
         let result = scan(&env(dir.path(), &[], &[])).unwrap();
         fs::write(dir.path().join(several), &theirs).unwrap();
 
-        let outcome = edit::apply(dir.path(), &edits_to_new(&result), &result.scanned);
+        let edits = edits_to_targets(&result, |file| case_in_tree(&cases, file));
+        let outcome = edit::apply(dir.path(), &edits, &result.scanned);
         let rejected: Vec<_> = outcome
             .rejected
             .iter()
@@ -628,8 +763,11 @@ fn changed_on_disk_rejects_every_edit() {
         );
         assert!(outcome.changed.is_empty(), "{outcome:?}");
         assert_eq!(fs::read(dir.path().join(several)).unwrap(), theirs);
-        for (rel, make, old, _) in TRICKY.iter().filter(|t| t.0 != several) {
-            assert_eq!(fs::read(dir.path().join(rel)).unwrap(), make(old), "{rel}");
+        for (rel, bytes) in tree_files(dir.path()) {
+            let rel = rel.to_str().unwrap();
+            if rel != several {
+                assert_eq!(bytes, case_file(rel, "in"), "{rel}");
+            }
         }
     }
 }
@@ -637,7 +775,7 @@ fn changed_on_disk_rejects_every_edit() {
 #[test]
 fn edit_that_breaks_the_file_is_rejected_and_file_untouched() {
     let dir = tricky_tree();
-    let result = scan(&env(dir.path(), &["dev/a/**"], &[])).unwrap();
+    let result = scan(&env(dir.path(), &["dev/crlf_tabs_comments/**"], &[])).unwrap();
     let usage = &result.usages[0];
     let original = fs::read(dir.path().join(&usage.file)).unwrap();
     for evil in ["v2\"\n  evil = \"x", "v2\" # ", "v2${x}", ""] {
@@ -714,20 +852,25 @@ fn paths_outside_the_working_dir_are_rejected() {
 #[test]
 fn preview_shows_changed_lines_and_writes_nothing() {
     let dir = tricky_tree();
-    let result = scan(&env(dir.path(), &["dev/{a,b}/**"], &[])).unwrap();
-    let diff = edit::preview(dir.path(), &edits_to_new(&result), &result.scanned).unwrap();
-    let crlf_old = String::from_utf8(crlf_tabs_comments(&["v1.2.3"])).unwrap();
-    let crlf_new = String::from_utf8(crlf_tabs_comments(&["v1.10.0"])).unwrap();
+    let globs = ["dev/{crlf_tabs_comments,heredoc_and_several_modules}/**"];
+    let result = scan(&env(dir.path(), &globs, &[])).unwrap();
+    let cases = cases();
+    let edits = edits_to_targets(&result, |file| case_in_tree(&cases, file));
+    let diff = edit::preview(dir.path(), &edits, &result.scanned).unwrap();
+    let crlf = "dev/crlf_tabs_comments/crlf.tf";
+    let crlf_old = String::from_utf8(case_file(crlf, "in")).unwrap();
+    let crlf_new = String::from_utf8(case_file(crlf, "out")).unwrap();
     let line = |text: &str, n: usize| text.split("\r\n").nth(n).unwrap().to_string();
     let expected_a = format!(
-        "--- a/dev/a/crlf.tf\n+++ b/dev/a/crlf.tf\n@@ -3 +3 @@\n-{}\n+{}\n",
+        "--- a/{crlf}\n+++ b/{crlf}\n@@ -3 +3 @@\n-{}\n+{}\n",
         line(&crlf_old, 2),
         line(&crlf_new, 2)
     );
     assert!(diff.starts_with(&expected_a), "{diff}");
     let rest = &diff[expected_a.len()..];
+    let several = "dev/heredoc_and_several_modules/several.tf";
     assert!(
-        rest.starts_with("--- a/dev/b/several.tf\n+++ b/dev/b/several.tf\n@@ -6 +6 @@\n"),
+        rest.starts_with(&format!("--- a/{several}\n+++ b/{several}\n@@ -6 +6 @@\n")),
         "{rest}"
     );
     assert!(
@@ -735,8 +878,9 @@ fn preview_shows_changed_lines_and_writes_nothing() {
         "{rest}"
     );
     assert_eq!(rest.matches("@@ ").count(), 5, "{rest}");
-    for (rel, make, old, _) in TRICKY {
-        assert_eq!(fs::read(dir.path().join(rel)).unwrap(), make(old));
+    for (rel, bytes) in tree_files(dir.path()) {
+        let rel = rel.to_str().unwrap();
+        assert_eq!(bytes, case_file(rel, "in"), "{rel}");
     }
 }
 
@@ -779,7 +923,8 @@ fn write_atomic_keeps_permissions_and_leaves_no_temp_files() {
 #[test]
 fn no_op_edits_change_nothing() {
     let dir = tricky_tree();
-    let result = scan(&env(dir.path(), &["dev/d/**"], &[])).unwrap();
+    let result = scan(&env(dir.path(), &["dev/bom_crlf_unicode/**"], &[])).unwrap();
+    assert_eq!(result.usages.len(), case("bom_crlf_unicode").usages);
     let edits: Vec<Edit> = result
         .usages
         .iter()
