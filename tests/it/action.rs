@@ -3,73 +3,54 @@
 //! `GITHUB_WORKSPACE` and a real event payload; outputs are read back with the runner's
 //! heredoc rules.
 
+use crate::world::{self, REPO};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo, WorkingRepo};
-use testkit::github::GitHubServer;
+use std::path::PathBuf;
+use testkit::git::terragrunt_unit;
 use testkit::runner::{Step, StepRun};
 
 fn sqs_unit(version: &str) -> String {
     terragrunt_unit("terraform-aws-sqs", "sqs", version)
 }
 
-const REPO: &str = "acme/infrastructure-live";
 const TOKEN: &str = "ghs_actionContractToken42";
 const SQS: &str = "acme/terraform-aws-sqs/sqs";
 /// A folder name no shell should ever see unquoted: quotes, `$(…)`, backticks and a newline.
 const NASTY: &str = "we'ird \"$(touch pwned)\" `id`\nline";
 
-struct World {
-    _root: tempfile::TempDir,
-    gitconfig: GitConfig,
-    infra: WorkingRepo,
-    server: GitHubServer,
-}
+/// The shared world whose steps run in its checkout on a `workflow_dispatch`.
+struct World(world::World);
 
-fn world(extra: &[(&str, &str)]) -> World {
-    let root = tempfile::tempdir().unwrap();
-    let github = root.path().join("github");
-    ModuleRepo::with_tags(
-        &github,
-        "acme",
-        "terraform-aws-sqs",
-        &["v1.0.0", "v1.1.0", "v2.0.0"],
-    );
-    let gitconfig = GitConfig::github_mirror(root.path(), &github);
-    let nasty = format!("dev/{NASTY}/terragrunt.hcl");
-    let mut files = vec![
-        ("dev/sqs/terragrunt.hcl".to_string(), sqs_unit("v1.0.0")),
-        (nasty, sqs_unit("v1.0.0")),
-        ("stage/sqs/terragrunt.hcl".to_string(), sqs_unit("v1.0.0")),
-    ];
-    files.extend(extra.iter().map(|(a, b)| (a.to_string(), b.to_string())));
-    let infra = WorkingRepo::create(&root.path().join("infra"), &files);
-    let server = GitHubServer::start(TOKEN);
-    server.attach_origin(REPO, &infra.origin);
-    World {
-        _root: root,
-        gitconfig,
-        infra,
-        server,
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.0
     }
 }
 
+/// sqs at v1.0.0 in dev (twice, once under [`NASTY`]) and in stage, and `extra`.
+fn world(extra: &[(&str, &str)]) -> World {
+    let mut b = world::World::builder(TOKEN);
+    b.module("terraform-aws-sqs", &["v1.0.0", "v1.1.0", "v2.0.0"]);
+    b.file("dev/sqs/terragrunt.hcl", sqs_unit("v1.0.0"))
+        .file(format!("dev/{NASTY}/terragrunt.hcl"), sqs_unit("v1.0.0"))
+        .file("stage/sqs/terragrunt.hcl", sqs_unit("v1.0.0"))
+        .files(extra);
+    World(b.build())
+}
+
 impl World {
-    fn step(&self) -> Step {
-        Step::new(Path::new(env!("CARGO_BIN_EXE_patcher")), &self.infra.dir)
-            .envs(self.gitconfig.env())
-            .env("GITHUB_REPOSITORY", REPO)
-            .env("GITHUB_API_URL", self.server.url())
-            .input("github_token", TOKEN)
-            .event(
-                "workflow_dispatch",
-                json!({"inputs": {}, "ref": "refs/heads/main"}),
-            )
+    fn dispatched(&self) -> Step {
+        self.step(self.dir()).event(
+            "workflow_dispatch",
+            json!({"inputs": {}, "ref": "refs/heads/main"}),
+        )
     }
 
     fn report(&self) -> StepRun {
         let run = self
-            .step()
+            .dispatched()
             .input("patcher_command", "report")
             .input("working_dir", "./")
             .input("include_dirs", "{*dev*}/**")
@@ -80,7 +61,7 @@ impl World {
     }
 
     fn workspace(&self) -> PathBuf {
-        self.infra.dir.clone()
+        self.dir().to_path_buf()
     }
 }
 
@@ -145,7 +126,7 @@ fn the_spec_output_feeds_update_through_the_spec_input_without_a_shell() {
 /// `update` from the `spec` input; a re-run with another spec refreshes the same pull request.
 fn update_through_the_spec_input(w: &World, spec: &str) {
     let run = w
-        .step()
+        .dispatched()
         .input("patcher_command", "update")
         .input("working_dir", "./")
         .input("include_dirs", "{*dev*}/**")
@@ -172,12 +153,12 @@ fn update_through_the_spec_input(w: &World, spec: &str) {
         run.summary
     );
     assert!(w
-        .infra
+        .infra()
         .origin_file(&pull.head, "dev/sqs/terragrunt.hcl")
         .unwrap()
         .contains("ref=v1.1.0"));
     assert!(w
-        .infra
+        .infra()
         .origin_file(&pull.head, "stage/sqs/terragrunt.hcl")
         .unwrap()
         .contains("ref=v1.0.0"));
@@ -192,7 +173,7 @@ fn the_seed_guides_inputs_keep_working() {
     w.report();
     let prefix = "patcherv2-dev-updates-";
     let run = w
-        .step()
+        .dispatched()
         .input("patcher_command", "update")
         .input("working_dir", "dev")
         .input("dependency", SQS)
@@ -222,10 +203,10 @@ fn the_seed_guides_inputs_keep_working() {
     let merge = w.server.merge(REPO, pull.number).unwrap();
     let event = w.server.pull_request_event(REPO, pull.number).unwrap();
     // The promote job checks out the merge commit and reads the version there.
-    w.infra.git(&["fetch", "--quiet", "origin", "main"]);
-    w.infra.git(&["checkout", "--quiet", "--detach", &merge]);
+    w.infra().git(&["fetch", "--quiet", "origin", "main"]);
+    w.infra().git(&["checkout", "--quiet", "--detach", &merge]);
     let promote = w
-        .step()
+        .dispatched()
         .input("patcher_command", "promote")
         .input("environment", "dev")
         .env("PR_BRANCH_PREFIX", prefix)
@@ -243,7 +224,7 @@ fn the_seed_guides_inputs_keep_working() {
 fn dry_run_reports_what_would_change_and_touches_nothing() {
     let w = world(&[]);
     let run = w
-        .step()
+        .dispatched()
         .input("patcher_command", "update")
         .input("include_dirs", "{*dev*}/**")
         .input("dependency", SQS)
@@ -254,7 +235,7 @@ fn dry_run_reports_what_would_change_and_touches_nothing() {
     assert!(run.stdout.contains("+  source = \"git::https://github.com/acme/terraform-aws-sqs.git//modules/sqs?ref=v1.1.0\""), "{}", run.stdout);
     assert_eq!(run.output("pull_request_number"), "");
     assert!(w.server.requests().is_empty());
-    assert_eq!(w.infra.git(&["status", "--porcelain"]), "");
+    assert_eq!(w.infra().git(&["status", "--porcelain"]), "");
 }
 
 #[test]
@@ -266,7 +247,7 @@ fn bad_input_fails_the_step_with_an_error_annotation() {
         ("include_dirs", "{dev", "{dev"),
     ] {
         let run = w
-            .step()
+            .dispatched()
             .input("patcher_command", "report")
             .input(name, value)
             .run();
@@ -287,7 +268,7 @@ fn an_environments_file_with_a_glob_matching_nothing_is_a_clear_error() {
     let config = "environments:\n  - name: dev\n    include_dirs: ['{*dev*}/**']\n  - name: qa\n    include_dirs: ['{*qa*}/**']\n";
     let w = world(&[(".github/patcher.yml", config)]);
     let run = w
-        .step()
+        .dispatched()
         .input("patcher_command", "report")
         .input("environment", "dev")
         .run();
@@ -300,7 +281,7 @@ fn an_environments_file_with_a_glob_matching_nothing_is_a_clear_error() {
     let typo = "environments:\n  - name: dev\n    include_dir: ['{*dev*}/**']\n";
     let w = world(&[(".github/patcher.yml", typo)]);
     let run = w
-        .step()
+        .dispatched()
         .input("patcher_command", "report")
         .input("environment", "dev")
         .run();
@@ -316,7 +297,7 @@ fn an_environments_file_with_a_glob_matching_nothing_is_a_clear_error() {
 fn a_dependency_the_spec_leaves_out_has_nothing_to_update() {
     let w = world(&[]);
     let run = w
-        .step()
+        .dispatched()
         .input("patcher_command", "update")
         .input("include_dirs", "{*dev*}/**")
         .input(
@@ -333,7 +314,7 @@ fn a_dependency_the_spec_leaves_out_has_nothing_to_update() {
         run.stdout
     );
     assert!(w.server.pulls(REPO).is_empty());
-    assert_eq!(w.infra.git(&["status", "--porcelain"]), "");
+    assert_eq!(w.infra().git(&["status", "--porcelain"]), "");
 }
 
 #[test]

@@ -4,107 +4,49 @@
 //! infrastructure repository pushes to a real bare `origin`, and pull requests, labels and
 //! dispatches go to the GitHub REST API server on 127.0.0.1.
 
+use crate::world::{self, Run, REPO};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo, WorkingRepo};
-use testkit::github::GitHubServer;
-use testkit::runner::{Step, StepRun};
+use testkit::git::terragrunt_unit;
+use testkit::runner::StepRun;
 
-const REPO: &str = "acme/infrastructure-live";
 const TOKEN: &str = "ghs_chainTestToken0123456789";
 const SQS: &str = "acme/terraform-aws-sqs/sqs";
 const VPC: &str = "acme/terraform-aws-vpc/vpc";
 
 const CHAIN: &str = "environments:\n  - name: dev\n    include_dirs: ['{*dev*}/**']\n  - name: stage\n    include_dirs: ['{*stage*}/**']\n  - name: prod\n    include_dirs: ['{*prod*}/**']\n";
 
-struct World {
-    _root: tempfile::TempDir,
-    github_root: PathBuf,
-    gitconfig: GitConfig,
-    infra: WorkingRepo,
-    server: GitHubServer,
-    sqs: ModuleRepo,
+/// The shared world with this chain's jobs.
+struct World(world::World);
+
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.0
+    }
 }
 
+/// dev, stage and prod accounts each using sqs at v1.0.0 and vpc at v0.5.0, and the
+/// environments file of the single-workflow layout.
 fn world() -> World {
-    let root = tempfile::tempdir().unwrap();
-    let github_root = root.path().join("github");
-    let sqs = ModuleRepo::with_tags(
-        &github_root,
-        "acme",
-        "terraform-aws-sqs",
-        &["v1.0.0", "v1.1.0", "v2.0.0"],
-    );
-    ModuleRepo::with_tags(
-        &github_root,
-        "acme",
-        "terraform-aws-vpc",
-        &["v0.5.0", "v0.5.1"],
-    );
-    let gitconfig = GitConfig::github_mirror(root.path(), &github_root);
-    let mut files: Vec<(String, String)> = vec![(".github/patcher.yml".into(), CHAIN.into())];
+    let mut b = world::World::builder(TOKEN);
+    b.module("terraform-aws-sqs", &["v1.0.0", "v1.1.0", "v2.0.0"]);
+    b.module("terraform-aws-vpc", &["v0.5.0", "v0.5.1"]);
+    b.file(".github/patcher.yml", CHAIN);
     for env in ["dev-account", "stage-account", "prod-account"] {
-        files.push((
+        b.file(
             format!("{env}/us-east-1/sqs/terragrunt.hcl"),
             terragrunt_unit("terraform-aws-sqs", "sqs", "v1.0.0"),
-        ));
-        files.push((
+        );
+        b.file(
             format!("{env}/us-east-1/vpc/terragrunt.hcl"),
             terragrunt_unit("terraform-aws-vpc", "vpc", "v0.5.0"),
-        ));
+        );
     }
-    let infra = WorkingRepo::create(&root.path().join("infra"), &files);
-    let server = GitHubServer::start(TOKEN);
-    server.attach_origin(REPO, &infra.origin);
-    World {
-        _root: root,
-        github_root,
-        gitconfig,
-        infra,
-        server,
-        sqs,
-    }
+    World(b.build())
 }
 
 impl World {
-    /// A fresh checkout of origin's main, as `actions/checkout` gives each job.
-    fn checkout(&self, name: &str) -> PathBuf {
-        let dir = self
-            .github_root
-            .parent()
-            .unwrap()
-            .join("checkouts")
-            .join(name);
-        let _ = std::fs::remove_dir_all(&dir);
-        let status = std::process::Command::new("git")
-            .args(["clone", "--quiet"])
-            .arg(&self.infra.origin)
-            .arg(&dir)
-            .envs(self.gitconfig.env())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        dir
-    }
-
-    /// The promote job's checkout: the merge commit of the event's pull request (`ref:
-    /// github.event.pull_request.merge_commit_sha`), else main for an unmerged one.
-    fn merge_checkout(&self, name: &str, event: &Value) -> PathBuf {
-        let dir = self.checkout(name);
-        if let Some(sha) = event["pull_request"]["merge_commit_sha"].as_str() {
-            testkit::git::run(&dir, &["checkout", "--quiet", "--detach", sha]);
-        }
-        dir
-    }
-
-    fn step(&self, workspace: &Path) -> Step {
-        Step::new(Path::new(env!("CARGO_BIN_EXE_patcher")), workspace)
-            .envs(self.gitconfig.env())
-            .env("GITHUB_REPOSITORY", REPO)
-            .env("GITHUB_API_URL", self.server.url())
-            .input("github_token", TOKEN)
-    }
-
     fn report(&self, env: &str) -> StepRun {
         let ws = self.checkout(&format!("report-{env}"));
         let run = self
@@ -157,14 +99,6 @@ impl World {
         assert!(run.success, "promote {env}: {}{}", run.stdout, run.stderr);
         run
     }
-
-    fn file_on_main(&self, path: &str) -> String {
-        self.infra.origin_file("main", path).unwrap()
-    }
-
-    fn assert_no_violations(&self) {
-        assert_eq!(self.server.violations(), Vec::<String>::new());
-    }
 }
 
 fn pr_number(run: &StepRun) -> u64 {
@@ -213,7 +147,7 @@ fn exact_versions_travel_dev_to_stage_to_prod() {
         .contains("?ref=v1.1.0"));
 
     // A newer safe release appears after dev was tested: it must not reach stage or prod.
-    w.sqs.release("v1.2.0");
+    w.module("terraform-aws-sqs").release("v1.2.0");
 
     let mut env_pr = n;
     for (env, next) in [
@@ -327,11 +261,11 @@ fn a_version_the_source_does_not_have_is_an_error_and_an_unused_dependency_is_no
 #[test]
 fn promote_skips_foreign_and_unmerged_pull_requests() {
     let w = world();
-    w.infra.git(&["checkout", "--quiet", "-b", "feature"]);
-    w.infra.write(&[("README.md", "hand-written\n")]);
-    w.infra.commit_all("Hand-written change");
-    w.infra.git(&["push", "--quiet", "origin", "feature"]);
-    w.infra.git(&["checkout", "--quiet", "main"]);
+    w.infra().git(&["checkout", "--quiet", "-b", "feature"]);
+    w.infra().write(&[("README.md", "hand-written\n")]);
+    w.infra().commit_all("Hand-written change");
+    w.infra().git(&["push", "--quiet", "origin", "feature"]);
+    w.infra().git(&["checkout", "--quiet", "main"]);
     let n = w.server.open_pull(
         REPO,
         "feature",
@@ -381,7 +315,7 @@ fn single_workflow_layout_follows_the_environments_file() {
         .run();
     assert!(update.success, "{}{}", update.stdout, update.stderr);
     let mut number = pr_number(&update);
-    w.sqs.release("v1.2.0");
+    w.module("terraform-aws-sqs").release("v1.2.0");
     for (merged_env, next) in [("dev", "stage"), ("stage", "prod")] {
         w.server.merge(REPO, number).unwrap();
         let event = w.server.pull_request_event(REPO, number).unwrap();
@@ -454,27 +388,26 @@ fn promote_from_the_command_line() {
     );
     let number = pr_number(&update);
     w.server.merge(REPO, number).unwrap();
-    let event_file = w.github_root.parent().unwrap().join("event.json");
+    let event_file = w.root.path().join("event.json");
     let event = w.server.pull_request_event(REPO, number).unwrap();
     std::fs::write(&event_file, event.to_string()).unwrap();
     let checkout = w.merge_checkout("promote-cli", &event);
     let promote = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_patcher"))
-            .arg("promote")
+        let output = w
+            .command_in(w.root.path(), &["promote"])
             .arg(&checkout)
             .args(["--environment", "dev", "--include-dirs", "{*dev*}/**"])
             .arg("--event")
             .arg(&event_file)
             .args(args)
             .env("GITHUB_TOKEN", TOKEN)
-            .env_remove("GITHUB_REPOSITORY")
-            .env_remove("GITHUB_API_URL")
             .output()
-            .unwrap()
+            .unwrap();
+        Run::of(output)
     };
     let dry = promote(&["--dry-run"]);
-    let text = String::from_utf8_lossy(&dry.stdout);
-    assert!(dry.status.success());
+    let text = &dry.stdout;
+    assert!(dry.success);
     assert!(
         text.starts_with("would dispatch `dev_updates_merged`")
             && text.contains("\"version\":\"v1.1.0\""),
@@ -482,16 +415,12 @@ fn promote_from_the_command_line() {
     );
     assert!(w.server.dispatches(REPO).is_empty());
     let sent = promote(&["--repository", REPO, "--github-api-url", w.server.url()]);
-    assert!(
-        sent.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sent.stderr)
-    );
+    assert!(sent.success, "{}", sent.stderr);
     let dispatches = w.server.dispatches(REPO);
     assert_eq!(dispatches.len(), 1);
     assert_eq!(dispatches[0].client_payload["version"], "v1.1.0");
     let missing = promote(&[]);
-    assert!(!missing.status.success());
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("--repository"));
+    assert!(!missing.success);
+    assert!(missing.stderr.contains("--repository"));
     w.assert_no_violations();
 }

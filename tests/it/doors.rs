@@ -3,14 +3,11 @@
 //! the real binary, a bare `origin` and the GitHub server. Each precedence rule of the README's
 //! table is one case, run through both doors.
 
+use crate::world::{self, Run, REPO};
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo, WorkingRepo};
-use testkit::github::{GitHubServer, Pull};
-use testkit::runner::Step;
+use testkit::git::terragrunt_unit;
+use testkit::github::Pull;
 
-const REPO: &str = "acme/infrastructure-live";
 const TOKEN: &str = "ghs_doorsTestToken0123456789abcdef";
 const SQS: &str = "acme/terraform-aws-sqs/sqs";
 const FILE: &str = "environments:
@@ -22,40 +19,26 @@ const FILE: &str = "environments:
     include_dirs: ['stage/**']
 ";
 
-struct World {
-    _root: tempfile::TempDir,
-    gitconfig: GitConfig,
-    checkout: PathBuf,
-    server: GitHubServer,
+/// The shared world, where each door opens its pull request.
+struct World(world::World);
+
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.0
+    }
 }
 
+/// The environments file [`FILE`], and sqs at v1.0.0 in dev and stage.
 fn world() -> World {
-    let root = tempfile::tempdir().unwrap();
-    let github_root = root.path().join("github");
-    ModuleRepo::with_tags(
-        &github_root,
-        "acme",
-        "terraform-aws-sqs",
-        &["v1.0.0", "v1.1.0"],
-    );
-    let gitconfig = GitConfig::github_mirror(root.path(), &github_root);
+    let mut b = world::World::builder(TOKEN);
+    b.module("terraform-aws-sqs", &["v1.0.0", "v1.1.0"]);
     let unit = terragrunt_unit("terraform-aws-sqs", "sqs", "v1.0.0");
-    let infra = WorkingRepo::create(
-        &root.path().join("infra"),
-        &[
-            (".github/patcher.yml", FILE),
-            ("dev/sqs/terragrunt.hcl", &unit),
-            ("stage/sqs/terragrunt.hcl", &unit),
-        ],
-    );
-    let server = GitHubServer::start(TOKEN);
-    server.attach_origin(REPO, &infra.origin);
-    World {
-        checkout: infra.dir.clone(),
-        _root: root,
-        gitconfig,
-        server,
-    }
+    b.file(".github/patcher.yml", FILE)
+        .file("dev/sqs/terragrunt.hcl", &unit)
+        .file("stage/sqs/terragrunt.hcl", &unit);
+    World(b.build())
 }
 
 /// What a user chooses, spelled once; each door translates it into its own flags or inputs.
@@ -82,30 +65,19 @@ impl World {
                 args.extend([flag, value]);
             }
         }
-        let output = Command::new(env!("CARGO_BIN_EXE_patcher"))
-            .args(&args)
-            .current_dir(&self.checkout)
-            .envs(self.gitconfig.env())
+        let output = self
+            .command(&args)
             .env("GITHUB_TOKEN", TOKEN)
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("GITHUB_REPOSITORY")
-            .env_remove("GITHUB_API_URL")
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "patcher update failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let run = Run::of(output);
+        assert!(run.success, "patcher update failed: {}", run.stderr);
         self.only_pull()
     }
 
     fn action(&self, choice: &Choice) -> Pull {
-        let mut step = Step::new(Path::new(env!("CARGO_BIN_EXE_patcher")), &self.checkout)
-            .envs(self.gitconfig.env())
-            .env("GITHUB_REPOSITORY", REPO)
-            .env("GITHUB_API_URL", self.server.url())
-            .input("github_token", TOKEN)
+        let mut step = self
+            .step(self.dir())
             .input("patcher_command", "update")
             .input("dependency", SQS)
             .event(
@@ -135,7 +107,7 @@ impl World {
     fn only_pull(&self) -> Pull {
         let mut pulls = self.server.pulls(REPO);
         assert_eq!(pulls.len(), 1, "one pull request");
-        assert_eq!(self.server.violations(), Vec::<String>::new());
+        self.assert_no_violations();
         pulls.remove(0)
     }
 }

@@ -5,23 +5,20 @@
 //! real tags, registry modules come from the registry server, pull requests and dispatches go
 //! to the GitHub API server, both on 127.0.0.1.
 
+use crate::world::{self, Run, REPO};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo, WorkingRepo};
-use testkit::github::GitHubServer;
+use std::path::Path;
+use testkit::git::terragrunt_unit;
 use testkit::registry::Registry;
 use testkit::runner::{Step, StepRun};
 use testkit::spec::dependency_ids;
 
-const REPO: &str = "acme/infrastructure-live";
 const TOKEN: &str = "ghs_groupsTestToken0123456789";
 const GROUP: &str = "group-network";
 const SQS: &str = "acme/terraform-aws-sqs/sqs";
 /// A registry module: the group mixes git and registry sources.
 const VPC: &str = "terraform-aws-modules/vpc/aws";
 const RDS: &str = "acme/terraform-aws-rds/rds";
-const REGISTRY_URLS: &str = "PATCHER_REGISTRY_BASE_URLS";
 
 const CONFIG: &str = "environments:
   - name: dev
@@ -35,22 +32,22 @@ groups:
     dependencies: ['acme/terraform-aws-sqs/*', 'terraform-aws-modules/*']
 ";
 
-/// The infrastructure repository on the GitHub server, and the two modules of the group.
-struct World {
-    server: GitHubServer,
-    infra: WorkingRepo,
-    sqs: ModuleRepo,
-    registry: Registry,
-    gitconfig: GitConfig,
-    root: tempfile::TempDir,
+/// The shared world: the infrastructure repository on the GitHub server, the two git modules
+/// (sqs in the group, rds outside it) and the registry serving the group's vpc.
+struct World(world::World);
+
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.0
+    }
 }
 
 fn world() -> World {
-    let root = tempfile::tempdir().unwrap();
-    let github_root = root.path().join("github");
-    let tags = |name, tags: &[&str]| ModuleRepo::with_tags(&github_root, "acme", name, tags);
-    let sqs = tags("terraform-aws-sqs", &["v1.0.0", "v1.1.0", "v2.0.0"]);
-    tags("terraform-aws-rds", &["v3.0.0", "v3.0.1"]);
+    let mut b = world::World::builder(TOKEN);
+    b.module("terraform-aws-sqs", &["v1.0.0", "v1.1.0", "v2.0.0"]);
+    b.module("terraform-aws-rds", &["v3.0.0", "v3.0.1"]);
     let registry = Registry::start();
     registry.add_module(
         "terraform-aws-modules",
@@ -58,59 +55,32 @@ fn world() -> World {
         "aws",
         &["5.0.0", "5.1.0", "6.0.0"],
     );
-    let gitconfig = GitConfig::github_mirror(root.path(), &github_root);
-    let mut files: Vec<(String, String)> = vec![(".github/patcher.yml".into(), CONFIG.into())];
+    b.registry(registry).file(".github/patcher.yml", CONFIG);
     for env in ["dev-account", "stage-account", "prod-account"] {
         for (repo, module, version) in [
             ("terraform-aws-sqs", "sqs", "v1.0.0"),
             ("terraform-aws-rds", "rds", "v3.0.0"),
         ] {
-            files.push((
+            b.file(
                 format!("{env}/us-east-1/{module}/terragrunt.hcl"),
                 terragrunt_unit(repo, module, version),
-            ));
+            );
         }
-        files.push((
+        b.file(
             format!("{env}/us-east-1/vpc/main.tf"),
             format!("module \"vpc\" {{\n  source  = \"{VPC}\"\n  version = \"5.0.0\"\n}}\n"),
-        ));
+        );
     }
-    let infra = WorkingRepo::create(&root.path().join("infra"), &files);
-    let server = GitHubServer::start(TOKEN);
-    server.attach_origin(REPO, &infra.origin);
-    World {
-        sqs,
-        registry,
-        server,
-        infra,
-        gitconfig,
-        root,
-    }
+    World(b.build())
 }
 
 impl World {
-    /// A fresh clone of origin, at the merge commit of `event`'s pull request when it has one
-    /// (the promote job's checkout), else at main.
-    fn checkout(&self, name: &str, event: Option<&Value>) -> PathBuf {
-        let dir = self.root.path().join("checkouts").join(name);
-        self.infra.fresh_clone(&dir, &self.gitconfig);
-        let sha = event.and_then(|e| e["pull_request"]["merge_commit_sha"].as_str());
-        if let Some(sha) = sha {
-            testkit::git::run(&dir, &["checkout", "--quiet", "--detach", sha]);
-        }
-        dir
-    }
-
     /// A step of the example workflows: the environment, the event, and the `dependency` input
     /// the workflow fills from the matrix or the dispatch.
-    fn step(&self, name: &str, command: &str, env: &str, event: (&str, Value)) -> Step {
-        let ws = self.checkout(name, Some(&event.1));
-        let mut step = Step::new(Path::new(env!("CARGO_BIN_EXE_patcher")), &ws)
-            .envs(self.gitconfig.env())
-            .env(REGISTRY_URLS, &self.registry_urls())
-            .env("GITHUB_REPOSITORY", REPO)
-            .env("GITHUB_API_URL", self.server.url())
-            .input("github_token", TOKEN)
+    fn job(&self, name: &str, command: &str, env: &str, event: (&str, Value)) -> Step {
+        let ws = self.merge_checkout(name, &event.1);
+        let mut step = self
+            .step(&ws)
             .input("patcher_command", command)
             .input("environment", env);
         if let Some(dep) = event.1["client_payload"]["dependency"].as_str() {
@@ -122,7 +92,7 @@ impl World {
     fn promote(&self, env: &str, number: u64) -> StepRun {
         let event = self.server.pull_request_event(REPO, number).unwrap();
         let run = self
-            .step(
+            .job(
                 &format!("promote-{env}"),
                 "promote",
                 env,
@@ -133,27 +103,21 @@ impl World {
         run
     }
 
-    /// Where the binary finds the registry (registry.terraform.io served on 127.0.0.1).
-    fn registry_urls(&self) -> String {
-        format!("registry.terraform.io={}", self.registry.url())
-    }
-
     fn main_file(&self, env: &str, file: &str) -> String {
-        let path = format!("{env}-account/us-east-1/{file}");
-        self.infra.origin_file("main", &path).unwrap()
+        self.file_on_main(&format!("{env}-account/us-east-1/{file}"))
     }
 
-    fn cli(&self, dir: &Path, args: &[&str]) -> Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_patcher"))
-            .current_dir(dir)
-            .args(args)
-            .envs(self.gitconfig.env())
-            .env(REGISTRY_URLS, self.registry_urls())
+    fn cli(&self, dir: &Path, args: &[&str]) -> Run {
+        let output = self
+            .command_in(dir, args)
             .env("GITHUB_TOKEN", TOKEN)
-            .env_remove("GITHUB_REPOSITORY")
-            .env_remove("GITHUB_API_URL")
             .output()
-            .unwrap()
+            .unwrap();
+        Run::of(output)
+    }
+
+    fn vpc_registry(&self) -> &Registry {
+        self.registry().unwrap()
     }
 }
 
@@ -206,7 +170,7 @@ fn quoted(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
 fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
     let w = world();
     let schedule = || ("schedule", json!({"schedule": "15 4 * * 1"}));
-    let report = w.step("report-dev", "report", "dev", schedule()).run();
+    let report = w.job("report-dev", "report", "dev", schedule()).run();
     let ids: Vec<String> = serde_json::from_str(ok(&report).output("dependencies")).unwrap();
     assert_eq!(ids, [RDS, GROUP], "{}", report.output("spec"));
     let spec: Value = serde_json::from_str(report.output("spec")).unwrap();
@@ -217,7 +181,7 @@ fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
 
     // max_pull_requests counts the group as one pull request, deferred as a whole.
     let limited = w
-        .step("report-dev-limited", "report", "dev", schedule())
+        .job("report-dev-limited", "report", "dev", schedule())
         .input("max_pull_requests", "1")
         .run();
     let ids: Vec<String> = serde_json::from_str(ok(&limited).output("dependencies")).unwrap();
@@ -229,7 +193,7 @@ fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
     );
 
     let update = w
-        .step("update-dev", "update", "dev", schedule())
+        .job("update-dev", "update", "dev", schedule())
         .input("dependency", GROUP)
         .input("spec", report.output("spec"))
         .run();
@@ -275,7 +239,7 @@ fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
     );
     // `patcher status` shows the group's pull request under each member.
     let api = w.server.url().to_string();
-    let checkout = w.checkout("status", None);
+    let checkout = w.checkout("status");
     let args = [
         "status",
         "--output",
@@ -285,13 +249,7 @@ fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
         "--github-api-url",
         &api,
     ];
-    let out = w.cli(&checkout, &args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = w.cli(&checkout, &args).ok().json();
     for (id, version) in dev_versions() {
         let dep = status["dependencies"]
             .as_array()
@@ -304,8 +262,8 @@ fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
     w.server.merge(REPO, n).unwrap();
 
     // Newer releases of both members appear after dev was tested: stage must not get them.
-    w.sqs.release("v1.2.0");
-    w.registry
+    w.module("terraform-aws-sqs").release("v1.2.0");
+    w.vpc_registry()
         .add_module("terraform-aws-modules", "vpc", "aws", &["5.2.0"]);
 
     let mut number = n;
@@ -321,7 +279,7 @@ fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
         let event = w.server.dispatch_event(REPO, before).unwrap();
         let dispatch = || ("repository_dispatch", event.clone());
         let report = w
-            .step(&format!("report-{next}"), "report", next, dispatch())
+            .job(&format!("report-{next}"), "report", next, dispatch())
             .run();
         let spec: Value = serde_json::from_str(ok(&report).output("spec")).unwrap();
         assert_eq!(report.output("dependencies"), format!("[\"{GROUP}\"]"));
@@ -331,7 +289,7 @@ fn a_group_is_one_pull_request_and_reaches_stage_at_the_versions_dev_merged() {
             "{spec:#}"
         );
         let update = || {
-            w.step(&format!("update-{next}"), "update", next, dispatch())
+            w.job(&format!("update-{next}"), "update", next, dispatch())
                 .input("spec", report.output("spec"))
                 .run()
         };
@@ -385,7 +343,7 @@ fn group_dispatches_are_checked_before_anything_happens() {
     ] {
         let event = json!({"action": "dev_updates_merged", "client_payload": payload});
         let run = w
-            .step(
+            .job(
                 "update-stage",
                 "update",
                 "stage",
@@ -400,7 +358,7 @@ fn group_dispatches_are_checked_before_anything_happens() {
         );
     }
     assert!(w.server.pulls(REPO).is_empty());
-    assert_eq!(w.infra.origin_branches(), vec!["main".to_string()]);
+    assert_eq!(w.infra().origin_branches(), vec!["main".to_string()]);
 }
 
 /// The same chain from the command line: report, a published group update, promote, and the
@@ -408,16 +366,9 @@ fn group_dispatches_are_checked_before_anything_happens() {
 #[test]
 fn groups_from_the_command_line() {
     let w = world();
-    let dev = w.checkout("cli-dev", None);
-    let text = |out: &Output| {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
-    let spec: Value = serde_json::from_str(&text(&w.cli(
+    let dev = w.checkout("cli-dev");
+    let text = |run: Run| run.ok().stdout;
+    let spec: Value = serde_json::from_str(&text(w.cli(
         &dev,
         &["report", "--environment", "dev", "--output", "json"],
     )))
@@ -433,7 +384,7 @@ fn groups_from_the_command_line() {
 
     let api = w.server.url().to_string();
     let branch = format!("patcher-dev-updates-{GROUP}");
-    text(&w.cli(
+    text(w.cli(
         &dev,
         &[
             "update",
@@ -455,16 +406,16 @@ fn groups_from_the_command_line() {
     let pulls = w.server.pulls(REPO);
     assert_eq!(pulls.len(), 1);
     w.server.merge(REPO, pulls[0].number).unwrap();
-    w.sqs.release("v1.2.0");
-    w.registry
+    w.module("terraform-aws-sqs").release("v1.2.0");
+    w.vpc_registry()
         .add_module("terraform-aws-modules", "vpc", "aws", &["5.2.0"]);
 
     let event = w.server.pull_request_event(REPO, pulls[0].number).unwrap();
     let event_file = w.root.path().join("event.json");
     std::fs::write(&event_file, event.to_string()).unwrap();
-    let merged = w.checkout("cli-promote", Some(&event));
+    let merged = w.merge_checkout("cli-promote", &event);
     let event_arg = event_file.to_str().unwrap();
-    let dry = text(&w.cli(
+    let dry = text(w.cli(
         &merged,
         &[
             "promote",
@@ -482,7 +433,7 @@ fn groups_from_the_command_line() {
     let payload: Value = serde_json::from_str(dry.split_once(" with ").unwrap().1).unwrap();
     assert_eq!(payload_members(&payload), quoted(dev_versions()));
 
-    let stage = w.checkout("cli-stage", None);
+    let stage = w.checkout("cli-stage");
     let mut args = vec!["update", "--environment", "stage", "--dependency", GROUP];
     let pins: Vec<String> = dev_versions()
         .iter()
@@ -491,7 +442,7 @@ fn groups_from_the_command_line() {
     for pin in &pins {
         args.extend(["--member", pin.as_str()]);
     }
-    let updated = text(&w.cli(&stage, &args));
+    let updated = text(w.cli(&stage, &args));
     assert_eq!(updated.matches("updated ").count(), 2, "{updated}");
     let sqs = std::fs::read_to_string(stage.join("stage-account/us-east-1/sqs/terragrunt.hcl"));
     assert!(sqs.unwrap().contains("?ref=v1.1.0"), "not the newer v1.2.0");
@@ -505,8 +456,8 @@ fn groups_from_the_command_line() {
         &stage,
         &["update", "--dependency", GROUP, "--version", "v1.1.0"],
     );
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("--member"));
+    assert!(!bad.success);
+    assert!(bad.stderr.contains("--member"));
     let typo = w.cli(
         &stage,
         &[
@@ -517,8 +468,8 @@ fn groups_from_the_command_line() {
             "group-netwrk",
         ],
     );
-    assert!(!typo.status.success());
-    let said = String::from_utf8_lossy(&typo.stderr);
+    assert!(!typo.success);
+    let said = &typo.stderr;
     assert!(
         said.contains("`group-netwrk` is not a group") && said.contains(GROUP),
         "{said}"

@@ -6,11 +6,11 @@
 //! 127.0.0.1. HashiCorp's own parser (`terraform fmt -check`) checks every fixture and every
 //! edited file where `terraform` is installed.
 
+use crate::world;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use testkit::git::{GitConfig, ModuleRepo, WorkingRepo};
+use std::path::PathBuf;
+use std::process::Command;
 use testkit::registry::Registry;
 use testkit::spec::dependency;
 
@@ -20,20 +20,25 @@ const DEV: &str = "dev/**";
 /// module repository is created.
 const SHA_PLACEHOLDER: &str = "SHA_V040";
 
+/// The shared world with the fixture tree committed, and what the fixture became.
 struct World {
-    root: tempfile::TempDir,
-    gitconfig: GitConfig,
-    registry: Registry,
-    infra: WorkingRepo,
+    world: world::World,
     /// The fixture as written into the checkout (path → text).
     files: BTreeMap<String, String>,
     /// The commit of acme/terraform-aws-app's v0.4.0, pinned in OTHER_FORMS.
     pin: String,
 }
 
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.world
+    }
+}
+
 fn world() -> World {
-    let root = tempfile::tempdir().unwrap();
-    let github = root.path().join("github");
+    let mut b = world::World::builder("ghs_layoutsNeverSent");
     let repos: [(&str, &[&str]); 7] = [
         (
             "terraform-aws-data",
@@ -48,7 +53,7 @@ fn world() -> World {
     ];
     let mut pin = String::new();
     for (name, tags) in repos {
-        let repo = ModuleRepo::with_tags(&github, "acme", name, tags);
+        let repo = b.module(name, tags);
         if name == "terraform-aws-app" {
             pin = testkit::git::run(repo.path(), &["rev-parse", "v0.4.0^{commit}"])
                 .trim()
@@ -58,18 +63,14 @@ fn world() -> World {
     let registry = Registry::start();
     let vpc_versions = ["5.0.0", "5.1.0", "6.0.0"];
     registry.add_module("terraform-aws-modules", "vpc", "aws", &vpc_versions);
-    let gitconfig = GitConfig::github_mirror(root.path(), &github);
     let files: BTreeMap<String, String> = fixture_files()
         .into_iter()
         .map(|(rel, text)| (rel, text.replace(SHA_PLACEHOLDER, &pin)))
         .collect();
     let list: Vec<(&String, &String)> = files.iter().collect();
-    let infra = WorkingRepo::create(&root.path().join("infra"), &list);
+    b.registry(registry).files(&list);
     World {
-        root,
-        gitconfig,
-        registry,
-        infra,
+        world: b.build(),
         files,
         pin,
     }
@@ -98,23 +99,6 @@ fn fixture_files() -> BTreeMap<String, String> {
 }
 
 impl World {
-    fn dir(&self) -> &Path {
-        &self.infra.dir
-    }
-
-    fn patcher(&self, cwd: &Path, args: &[&str]) -> Output {
-        let (registry, url) = self.registry.env();
-        Command::new(env!("CARGO_BIN_EXE_patcher"))
-            .current_dir(cwd)
-            .args(args)
-            .envs(self.gitconfig.env())
-            .env(registry, url)
-            .env_remove("GITHUB_TOKEN")
-            .env_remove("GITHUB_ACTIONS")
-            .output()
-            .unwrap()
-    }
-
     /// `report --output json` with `args`, identical from an absolute working dir and from
     /// relative ones (`.` inside the checkout, `..` from a folder of it).
     fn spec(&self, args: &[&str]) -> Value {
@@ -127,9 +111,7 @@ impl World {
         let mut first: Option<String> = None;
         for (cwd, working_dir) in runs {
             let all = [&["report", working_dir], args, &["--output", "json"]].concat();
-            let out = self.patcher(&cwd, &all);
-            assert!(out.status.success(), "{}", text(&out.stderr));
-            let json = text(&out.stdout);
+            let json = self.cli_in(&cwd, &all).ok().stdout;
             match &first {
                 Some(expected) => assert_eq!(&json, expected, "from {cwd:?} as {working_dir}"),
                 None => first = Some(json),
@@ -138,15 +120,11 @@ impl World {
         serde_json::from_str(&first.unwrap()).unwrap()
     }
 
-    fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.dir().join(rel)).unwrap()
-    }
-
     /// `patcher update` of every dependency of a fresh dev spec, edits in place.
     fn update_dev(&self, extra: &[&str]) -> Value {
         let spec = self.root.path().join("spec.json").display().to_string();
         let dir = self.dir().display().to_string();
-        let out = self.patcher(
+        let out = self.cli_in(
             self.root.path(),
             &[
                 "report",
@@ -157,7 +135,7 @@ impl World {
                 &spec,
             ],
         );
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        out.ok();
         let args = [
             &[
                 "update",
@@ -172,9 +150,7 @@ impl World {
             extra,
         ]
         .concat();
-        let out = self.patcher(self.root.path(), &args);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap()
+        self.cli_in(self.root.path(), &args).ok().json()
     }
 }
 
@@ -359,16 +335,17 @@ fn lenient_read_is_reported_and_a_file_terraform_rejects_is_an_error_with_its_po
     let broken = "module \"x\" {\n  source = \"git::https://github.com/acme/catalog.git?ref=v1.0.0\"\n  count = = 1\n}\n";
     std::fs::write(w.dir().join("dev/broken.tf"), broken).unwrap();
     let dir = w.dir().display().to_string();
-    let out = w.patcher(w.root.path(), &["report", &dir, "--include-dirs", DEV]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
+    let out = w
+        .cli_in(w.root.path(), &["report", &dir, "--include-dirs", DEV])
+        .ok();
+    let stderr = &out.stderr;
     assert!(
         stderr.contains("note: dev/us-east-1/app/main.tf:5:43: ")
             && stderr.contains("read leniently"),
         "{stderr}"
     );
     assert!(stderr.contains("warning: dev/broken.tf:3:"), "{stderr}");
-    let table = text(&out.stdout);
+    let table = &out.stdout;
     for id in [
         "acme/infra-modules/vpc",
         "acme/terraform-aws-cache/memcached",

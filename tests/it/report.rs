@@ -2,17 +2,21 @@
 //! keep their real addresses and reach bare git repositories through `insteadOf`, and registry
 //! modules reach the registry server on 127.0.0.1 through `PATCHER_REGISTRY_BASE_URLS`.
 
+use crate::world::{self, Run};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use testkit::git::{GitConfig, ModuleRepo};
 use testkit::registry::Registry;
 use testkit::spec::dependency;
 
-struct World {
-    root: tempfile::TempDir,
-    gitconfig: GitConfig,
-    registry: Registry,
+/// The shared world: `files` as a plain folder, two module repositories and the registry.
+struct World(world::World);
+
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.0
+    }
 }
 
 const DEV: &[(&str, &str)] = &[
@@ -39,23 +43,14 @@ const DEV: &[(&str, &str)] = &[
 ];
 
 fn world(files: &[(&str, &str)]) -> World {
-    let root = tempfile::tempdir().unwrap();
-    let github = root.path().join("github");
-    ModuleRepo::with_tags(
-        &github,
-        "acme",
+    let mut b = world::World::builder("ghs_reportNeverSent");
+    b.module(
         "terraform-aws-messaging",
         &[
             "v0.61.0", "v0.61.1", "v0.62.0", "v0.65.6", "v0.65.9", "latest", "v0.66.0",
         ],
     );
-    ModuleRepo::with_tags(
-        &github,
-        "acme",
-        "terraform-aws-security",
-        &["v1.0.0", "v1.3.0", "v2.0.0"],
-    );
-    let gitconfig = GitConfig::github_mirror(root.path(), &github);
+    b.module("terraform-aws-security", &["v1.0.0", "v1.3.0", "v2.0.0"]);
     let registry = Registry::start();
     registry.add_module(
         "terraform-aws-modules",
@@ -64,42 +59,24 @@ fn world(files: &[(&str, &str)]) -> World {
         &["5.1.0", "5.4.0", "6.0.0"],
     );
     registry.add_module("acme", "dns", "aws", &["2.0.0", "2.1.0"]);
-    for (path, text) in files {
-        let file = root.path().join("infra").join(path);
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(file, text).unwrap();
-    }
-    World {
-        root,
-        gitconfig,
-        registry,
-    }
+    b.registry(registry).files(files).plain();
+    World(b.build())
 }
 
 impl World {
-    fn infra(&self) -> std::path::PathBuf {
-        self.root.path().join("infra")
-    }
-
-    fn report(&self, args: &[&str]) -> Output {
-        self.report_from(self.root.path(), &self.infra(), args)
+    fn report(&self, args: &[&str]) -> Run {
+        self.report_from(self.root.path(), self.dir(), args)
     }
 
     /// `patcher report WORKING_DIR …` run in the folder `cwd`.
-    fn report_from(&self, cwd: &Path, working_dir: &Path, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_patcher"))
-            .current_dir(cwd)
-            .arg("report")
+    fn report_from(&self, cwd: &Path, working_dir: &Path, args: &[&str]) -> Run {
+        let output = self
+            .command_in(cwd, &["report"])
             .arg(working_dir)
             .args(args)
-            .envs(self.gitconfig.env())
-            .env(
-                "PATCHER_REGISTRY_BASE_URLS",
-                format!("registry.terraform.io={}", self.registry.url()),
-            )
-            .env_remove("GITHUB_TOKEN")
             .output()
-            .unwrap()
+            .unwrap();
+        Run::of(output)
     }
 
     /// The JSON report, identical from every spelling of the working dir.
@@ -108,8 +85,7 @@ impl World {
         let mut first: Option<String> = None;
         for (cwd, working_dir) in self.spellings() {
             let out = self.report_from(&cwd, Path::new(&working_dir), &args);
-            assert!(out.status.success(), "{}", stderr(&out));
-            let text = String::from_utf8(out.stdout).unwrap();
+            let text = out.ok().stdout;
             match &first {
                 Some(expected) => assert_eq!(&text, expected, "from {cwd:?} as {working_dir}"),
                 None => first = Some(text),
@@ -121,7 +97,7 @@ impl World {
 
     /// (current dir, working dir argument): absolute, `.`, `./`, `sub/..` and `../name`.
     fn spellings(&self) -> Vec<(PathBuf, String)> {
-        let infra = self.infra();
+        let infra = self.dir().to_path_buf();
         let sub = std::fs::read_dir(&infra)
             .unwrap()
             .flatten()
@@ -137,10 +113,6 @@ impl World {
         ]
         .into()
     }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -224,8 +196,7 @@ fn output_spec_file_and_table() {
         "--output-spec",
         spec_file.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let table = String::from_utf8(out.stdout).unwrap();
+    let table = out.ok().stdout;
     let row = table
         .lines()
         .find(|l| l.starts_with("acme/terraform-aws-security/sg"))
@@ -238,7 +209,7 @@ fn output_spec_file_and_table() {
 #[test]
 fn registry_500_then_200_is_retried() {
     let w = world(DEV);
-    w.registry.fail_next(
+    w.registry().unwrap().fail_next(
         &Registry::versions_path("terraform-aws-modules", "vpc", "aws"),
         2,
         500,
@@ -259,11 +230,12 @@ fn a_missing_repository_fails_only_its_dependency() {
         "terraform {\n  source = \"git::https://github.com/acme/does-not-exist.git//x?ref=v1.0.0\"\n}\n",
     ));
     let w = world(&files);
-    let out = w.report(&["--include-dirs", "{*dev*}/**", "--output", "json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let err = stderr(&out);
+    let out = w
+        .report(&["--include-dirs", "{*dev*}/**", "--output", "json"])
+        .ok();
+    let err = &out.stderr;
     assert!(err.contains("acme/does-not-exist/x"), "{err}");
-    let spec: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let spec: Value = out.json();
     dependency(&spec, "acme/terraform-aws-messaging/sqs");
     let errors = spec["Errors"].to_string();
     assert!(errors.contains("acme/does-not-exist/x"), "{errors}");
@@ -277,9 +249,10 @@ fn a_syntax_error_is_reported_with_line_and_column_and_the_rest_is_scanned() {
         "module \"x\" {\n  source = \"a\"\n  version = \n}\n",
     ));
     let w = world(&files);
-    let out = w.report(&["--include-dirs", "{*dev*}/**", "--output", "json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let err = stderr(&out);
+    let out = w
+        .report(&["--include-dirs", "{*dev*}/**", "--output", "json"])
+        .ok();
+    let err = &out.stderr;
     let line = err
         .lines()
         .find(|l| l.contains("dev/broken/main.tf"))
@@ -288,7 +261,7 @@ fn a_syntax_error_is_reported_with_line_and_column_and_the_rest_is_scanned() {
         line.contains("dev/broken/main.tf:3:") || line.contains("dev/broken/main.tf:4:"),
         "{line}"
     );
-    let spec: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let spec: Value = out.json();
     dependency(&spec, "acme/terraform-aws-messaging/sqs");
 }
 
@@ -296,11 +269,11 @@ fn a_syntax_error_is_reported_with_line_and_column_and_the_rest_is_scanned() {
 fn bad_arguments_fail_with_a_clear_message() {
     let w = world(DEV);
     let out = w.report(&["--include-dirs", "{dev"]);
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("{dev"), "{}", stderr(&out));
+    assert!(!out.success);
+    assert!(out.stderr.contains("{dev"), "{}", out.stderr);
     let out = w.report(&["--update-strategy", "fastest"]);
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("fastest"));
+    assert!(!out.success);
+    assert!(out.stderr.contains("fastest"));
 }
 
 #[test]
@@ -317,5 +290,5 @@ fn dependency_filter_and_exclude() {
     let deps = spec["Dependencies"].as_array().unwrap();
     assert_eq!(deps.len(), 1);
     assert_eq!(deps[0]["Usages"].as_array().unwrap().len(), 1);
-    assert!(Path::new(&w.infra()).exists());
+    assert!(w.dir().exists());
 }

@@ -4,19 +4,17 @@
 //! through `insteadOf`; pull requests and the dashboard issue live on the GitHub API server on
 //! 127.0.0.1, which checks every request against GitHub's OpenAPI description.
 
+use crate::world::{self, Run, REPO};
 use patcher::publish::github::{
     GitHubClient, GitHubError, IssueEdit, IssueState, IssueTracker, LabelledIssue,
 };
 use patcher::status::dashboard::{self, Published};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 use std::sync::Barrier;
-use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo};
-use testkit::github::GitHubServer;
+use testkit::git::terragrunt_unit;
 use testkit::runner::Step;
 
-const REPO: &str = "acme/infrastructure-live";
 const TOKEN: &str = "ghs_statusTestToken0123456789";
 const VPC: &str = "acme/terraform-aws-vpc/vpc";
 const SQS: &str = "acme/terraform-aws-sqs/sqs";
@@ -31,10 +29,15 @@ const DASHBOARD_MARKER: &str =
 
 const CHAIN: &str = "environments:\n  - name: dev\n    include_dirs: ['dev/**']\n  - name: stage\n    include_dirs: ['stage/**']\n  - name: prod\n    include_dirs: ['prod/**']\n";
 
-struct World {
-    root: tempfile::TempDir,
-    gitconfig: GitConfig,
-    server: GitHubServer,
+/// The shared world with a plain tree (status reads files, not git) and the GitHub server.
+struct World(world::World);
+
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.0
+    }
 }
 
 fn tree() -> Vec<(String, String)> {
@@ -92,8 +95,7 @@ fn tree() -> Vec<(String, String)> {
 }
 
 fn world() -> World {
-    let root = tempfile::tempdir().unwrap();
-    let github = root.path().join("github");
+    let mut b = world::World::builder(TOKEN);
     for (name, tags) in [
         (
             "terraform-aws-vpc",
@@ -103,19 +105,10 @@ fn world() -> World {
         ("terraform-aws-dns", &["v3.0.0", "v3.1.0"][..]),
         ("terraform-aws-iam", &["v1.0.0"][..]),
     ] {
-        ModuleRepo::with_tags(&github, "acme", name, tags);
+        b.module(name, tags);
     }
-    let gitconfig = GitConfig::github_mirror(root.path(), &github);
-    for (path, text) in tree() {
-        let file = root.path().join("infra").join(path);
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(file, text).unwrap();
-    }
-    World {
-        root,
-        gitconfig,
-        server: GitHubServer::start(TOKEN),
-    }
+    b.files(&tree()).plain();
+    World(b.build())
 }
 
 fn metadata(dependency: &str, version: &str, env: &str) -> String {
@@ -125,10 +118,6 @@ fn metadata(dependency: &str, version: &str, env: &str) -> String {
 }
 
 impl World {
-    fn infra(&self) -> PathBuf {
-        self.root.path().join("infra")
-    }
-
     /// An update pull request as `update` opens it, `days` old, merged when `merge`.
     fn pull(&self, env: &str, dependency: &str, version: &str, days: u64, merge: bool) -> u64 {
         let branch = format!("patcher-{env}-updates-{dependency}-{version}");
@@ -158,22 +147,19 @@ impl World {
         self.server.label_pull(REPO, n, &["updates-prod"]);
     }
 
-    fn cli(&self, args: &[&str]) -> Output {
+    fn cli(&self, args: &[&str]) -> Run {
         self.cli_with(args, &[])
     }
 
-    fn cli_with(&self, args: &[&str], envs: &[(&str, &Path)]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_patcher"))
-            .arg("status")
-            .args(args)
-            .current_dir(self.infra())
-            .envs(self.gitconfig.env())
-            .env_remove("GITHUB_REPOSITORY")
-            .env_remove("GITHUB_TOKEN")
+    /// `patcher status` with no token, the API server's URL in `GITHUB_API_URL`, and `envs`.
+    fn cli_with(&self, args: &[&str], envs: &[(&str, &Path)]) -> Run {
+        let output = self
+            .command(&[&["status"], args].concat())
             .env("GITHUB_API_URL", self.server.url())
             .envs(envs.iter().copied())
             .output()
-            .unwrap()
+            .unwrap();
+        Run::of(output)
     }
 
     fn json(&self, args: &[&str]) -> Value {
@@ -181,13 +167,10 @@ impl World {
     }
 
     fn json_with(&self, args: &[&str], envs: &[(&str, &Path)]) -> Value {
-        let out = self.cli_with(&[args, &["--output", "json"]].concat(), envs);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let json = self
+            .cli_with(&[args, &["--output", "json"]].concat(), envs)
+            .ok()
+            .json();
         assert_conforms(&json);
         json
     }
@@ -196,13 +179,8 @@ impl World {
         vec!["--repository", REPO, "--github-token", TOKEN]
     }
 
-    fn step(&self) -> Step {
-        Step::new(Path::new(env!("CARGO_BIN_EXE_patcher")), &self.infra())
-            .envs(self.gitconfig.env())
-            .env("GITHUB_REPOSITORY", REPO)
-            .env("GITHUB_API_URL", self.server.url())
-            .input("github_token", TOKEN)
-            .input("patcher_command", "status")
+    fn status_step(&self) -> Step {
+        self.step(self.dir()).input("patcher_command", "status")
     }
 
     fn dashboards(&self) -> Vec<testkit::github::Issue> {
@@ -328,13 +306,7 @@ fn offline_reads_every_environment_from_the_tree_alone() {
 #[test]
 fn offline_table_names_states_and_anomalies() {
     let w = world();
-    let out = w.cli(&["--offline"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = w.cli(&["--offline"]).ok().stdout;
     let header = text.lines().next().unwrap();
     assert!(header.starts_with("DEPENDENCY") && header.contains("DEV") && header.contains("PROD"));
     let sqs = text.lines().find(|l| l.starts_with(SQS)).unwrap();
@@ -368,8 +340,8 @@ fn environments_from_the_command_line_in_their_order() {
     // prod first: stage's v1.1.0 is "in sync", prod is where updates enter.
     assert_eq!(env(vpc, "stage")["state"], "in_sync");
     let out = w.cli(&["--offline", "--environment", "not a name=dev/**"]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not NAME=GLOB"));
+    assert!(!out.success);
+    assert!(out.stderr.contains("is not NAME=GLOB"));
 }
 
 #[test]
@@ -477,7 +449,7 @@ fn one_listing_per_repository_and_registry_module_for_the_whole_chain() {
             terragrunt_unit("terraform-aws-vpc", "subnet", subnet)
                 .replace("terraform {", "module \"subnet\" {")
         );
-        std::fs::write(w.infra().join(format!("{env}/main.tf")), text).unwrap();
+        std::fs::write(w.dir().join(format!("{env}/main.tf")), text).unwrap();
     }
     let trace = w.root.path().join("git-trace");
     let base_urls = format!("registry.terraform.io={}", registry.url());
@@ -529,7 +501,7 @@ fn action_status_writes_summary_and_output_and_keeps_one_dashboard() {
         &["patcher-dashboard"],
     );
 
-    let run = w.step().input("dashboard", "true").run();
+    let run = w.status_step().input("dashboard", "true").run();
     assert!(run.success, "{}{}", run.stdout, run.stderr);
     let status: Value = serde_json::from_str(run.output("status")).unwrap();
     assert_conforms(&status);
@@ -586,7 +558,7 @@ fn action_status_writes_summary_and_output_and_keeps_one_dashboard() {
             .count()
     };
     let before = patches(&w);
-    let again = w.step().input("dashboard", "true").run();
+    let again = w.status_step().input("dashboard", "true").run();
     assert!(again.success, "{}{}", again.stdout, again.stderr);
     assert_eq!(again.output("dashboard_issue"), existing.to_string());
     assert!(again
@@ -604,7 +576,7 @@ fn action_status_writes_summary_and_output_and_keeps_one_dashboard() {
 #[test]
 fn dashboard_created_once_then_edited_and_duplicates_closed() {
     let w = world();
-    let first = w.step().input("dashboard", "true").run();
+    let first = w.status_step().input("dashboard", "true").run();
     assert!(first.success, "{}{}", first.stdout, first.stderr);
     let created: u64 = first.output("dashboard_issue").parse().unwrap();
     assert!(first
@@ -619,7 +591,7 @@ fn dashboard_created_once_then_edited_and_duplicates_closed() {
 
     // The tree changes; a concurrent run meanwhile created a second dashboard.
     std::fs::write(
-        w.infra().join("stage/sqs/terragrunt.hcl"),
+        w.dir().join("stage/sqs/terragrunt.hcl"),
         terragrunt_unit("terraform-aws-sqs", "sqs", "v0.6.0"),
     )
     .unwrap();
@@ -629,7 +601,7 @@ fn dashboard_created_once_then_edited_and_duplicates_closed() {
         &format!("{DASHBOARD_MARKER}\nfrom a concurrent run"),
         &["patcher-dashboard"],
     );
-    let second = w.step().input("dashboard", "true").run();
+    let second = w.status_step().input("dashboard", "true").run();
     assert!(second.success, "{}{}", second.stdout, second.stderr);
     assert_eq!(second.output("dashboard_issue"), created.to_string());
     assert!(second.summary.contains(&format!(
@@ -746,7 +718,7 @@ fn racing_runs_both_create_and_agree_on_one_dashboard() {
 fn action_offline_needs_no_server_and_refuses_a_dashboard() {
     let w = world();
     let run = w
-        .step()
+        .status_step()
         .input("offline", "true")
         .env("GITHUB_API_URL", "http://127.0.0.1:9")
         .run();
@@ -755,7 +727,7 @@ fn action_offline_needs_no_server_and_refuses_a_dashboard() {
     assert_eq!(status["resolved"], false);
     assert!(run.summary.contains("Versions not listed (offline)."));
     let refused = w
-        .step()
+        .status_step()
         .input("offline", "true")
         .input("dashboard", "true")
         .run();
@@ -769,9 +741,9 @@ fn action_offline_needs_no_server_and_refuses_a_dashboard() {
 #[test]
 fn action_takes_the_chain_from_include_dirs_without_an_environments_file() {
     let w = world();
-    std::fs::remove_file(w.infra().join(".github/patcher.yml")).unwrap();
+    std::fs::remove_file(w.dir().join(".github/patcher.yml")).unwrap();
     let run = w
-        .step()
+        .status_step()
         .input("offline", "true")
         .input("include_dirs", "dev=dev/**\nprod={prod,prod2}/**")
         .run();

@@ -3,18 +3,18 @@
 //! 127.0.0.1. Module sources are bare repositories with real tags reached from their github.com
 //! addresses through `insteadOf`.
 
+use crate::world::{self, Run, REPO};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo, WorkingRepo};
-use testkit::github::{Fault, GitHubServer};
+use std::process::Command;
+use testkit::git::terragrunt_unit;
+use testkit::github::Fault;
 use testkit::registry::Registry;
 
 fn sqs_unit(version: &str) -> String {
     terragrunt_unit("terraform-aws-sqs", "sqs", version)
 }
 
-const REPO: &str = "acme/infrastructure-live";
 const TOKEN: &str = "ghs_updateTestToken0123456789abcdef";
 const SQS: &str = "acme/terraform-aws-sqs/sqs";
 const DEV: &str = "{*dev*}/**";
@@ -22,77 +22,34 @@ const BRANCH: &str = "patcher/dev/sqs";
 const PULLS: &str = "/repos/acme/infrastructure-live/pulls";
 const README: &str = "README-TO-COMPLETE-UPDATE.md";
 
-/// A terragrunt file using the sqs module at `version`.
-struct World {
-    root: tempfile::TempDir,
-    gitconfig: GitConfig,
-    infra: WorkingRepo,
-    server: GitHubServer,
-    registry_url: Option<String>,
-}
+/// The shared world, with the binary run as a CLI that has the token in `GITHUB_TOKEN`.
+struct World(world::World);
 
-/// The finished process.
-struct Run {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
+impl std::ops::Deref for World {
+    type Target = world::World;
 
-impl Run {
-    fn from(output: Output) -> Run {
-        Run {
-            success: output.status.success(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    fn text(&self) -> String {
-        format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
-    }
-
-    fn ok(self) -> Run {
-        assert!(self.success, "patcher failed\n{}", self.text());
-        self
-    }
-
-    fn failed(self) -> Run {
-        assert!(!self.success, "patcher succeeded\n{}", self.text());
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e})\n{}", self.text()))
+    fn deref(&self) -> &world::World {
+        &self.0
     }
 }
 
+/// `files` committed on origin's main; sqs has v1.0.0 … v2.0.0, vpc v0.5.0 and v0.5.1.
 fn world(files: &[(&str, &str)]) -> World {
-    let root = tempfile::tempdir().unwrap();
-    let github_root = root.path().join("github");
-    ModuleRepo::with_tags(
-        &github_root,
-        "acme",
+    build(files, None)
+}
+
+fn build(files: &[(&str, &str)], registry: Option<Registry>) -> World {
+    let mut b = world::World::builder(TOKEN);
+    b.module(
         "terraform-aws-sqs",
         &["v1.0.0", "v1.1.0", "v1.2.0", "v2.0.0"],
     );
-    ModuleRepo::with_tags(
-        &github_root,
-        "acme",
-        "terraform-aws-vpc",
-        &["v0.5.0", "v0.5.1"],
-    );
-    let gitconfig = GitConfig::github_mirror(root.path(), &github_root);
-    let infra = WorkingRepo::create(&root.path().join("infra"), files);
-    let server = GitHubServer::start(TOKEN);
-    server.attach_origin(REPO, &infra.origin);
-    World {
-        root,
-        gitconfig,
-        infra,
-        server,
-        registry_url: None,
+    b.module("terraform-aws-vpc", &["v0.5.0", "v0.5.1"]);
+    b.files(files);
+    if let Some(registry) = registry {
+        b.registry(registry);
     }
+    World(b.build())
 }
 
 /// dev and stage each use sqs at v1.0.0.
@@ -106,36 +63,23 @@ fn two_envs() -> World {
 
 impl World {
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_patcher"));
-        cmd.args(args)
-            .current_dir(&self.infra.dir)
-            .envs(self.gitconfig.env())
-            .env("GITHUB_TOKEN", TOKEN)
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("GITHUB_REPOSITORY")
-            .env_remove("GITHUB_API_URL")
-            .env_remove("PATCHER_REGISTRY_BASE_URLS");
-        if let Some(url) = &self.registry_url {
-            cmd.env(
-                "PATCHER_REGISTRY_BASE_URLS",
-                format!("registry.terraform.io={url}"),
-            );
-        }
+        let mut cmd = self.0.command(args);
+        cmd.env("GITHUB_TOKEN", TOKEN);
         cmd
     }
 
     fn patcher(&self, args: &[&str]) -> Run {
-        Run::from(self.command(args).output().expect("run patcher"))
+        Run::of(self.command(args).output().expect("run patcher"))
     }
 
-    fn dir(&self) -> String {
-        self.infra.dir.display().to_string()
+    fn dir_arg(&self) -> String {
+        self.dir().display().to_string()
     }
 
     /// `patcher report` of the dev folders into a spec file outside the checkout.
     fn spec(&self, globs: &[&str]) -> PathBuf {
         let path = self.root.path().join("spec.json");
-        let mut args = vec!["report".to_string(), self.dir()];
+        let mut args = vec!["report".to_string(), self.dir_arg()];
         for glob in globs {
             args.extend(["--include-dirs".to_string(), glob.to_string()]);
         }
@@ -153,7 +97,7 @@ impl World {
 
     fn update_with(&self, spec: &Path, globs: &[&str], extra: &[&str]) -> Run {
         let spec = spec.display().to_string();
-        let dir = self.dir();
+        let dir = self.dir_arg();
         let mut args = vec!["update", &dir, "--spec-file", &spec, "--dependency", SQS];
         for glob in globs {
             args.extend(["--include-dirs", glob]);
@@ -194,7 +138,7 @@ impl World {
     /// The command of a published dev update of sqs from a fresh spec, not yet run.
     fn publish_command(&self) -> Command {
         let spec = self.spec(&[DEV]).display().to_string();
-        let dir = self.dir();
+        let dir = self.dir_arg();
         let mut args = vec!["update", &dir, "--spec-file", &spec, "--dependency", SQS];
         args.extend(["--include-dirs", DEV]);
         args.extend(self.publish_args());
@@ -207,17 +151,13 @@ impl World {
         self.update(&args)
     }
 
-    fn read(&self, path: &str) -> Vec<u8> {
-        std::fs::read(self.infra.dir.join(path)).unwrap()
-    }
-
     fn origin(&self, args: &[&str]) -> String {
-        testkit::git::run(&self.infra.origin, args)
+        testkit::git::run(&self.infra().origin, args)
     }
 
     /// The bytes of `path` on origin's `rev` (`git show` would go through text conversion).
     fn origin_bytes(&self, rev: &str, path: &str) -> Vec<u8> {
-        let out = testkit::git::command(&self.infra.origin)
+        let out = testkit::git::command(&self.infra().origin)
             .args(["cat-file", "blob", &format!("{rev}:{path}")])
             .output()
             .unwrap();
@@ -227,8 +167,11 @@ impl World {
 
     /// Tracked files unchanged and back on `main`.
     fn assert_checkout_untouched(&self) {
-        assert_eq!(self.infra.git(&["symbolic-ref", "--short", "HEAD"]), "main");
-        assert_eq!(self.infra.git(&["status", "--porcelain"]), "");
+        assert_eq!(
+            self.infra().git(&["symbolic-ref", "--short", "HEAD"]),
+            "main"
+        );
+        assert_eq!(self.infra().git(&["status", "--porcelain"]), "");
     }
 
     /// Commits on origin's main from another clone, as a merged pull request would.
@@ -237,7 +180,7 @@ impl World {
         if !other.exists() {
             let status = testkit::git::command(self.root.path())
                 .args(["clone", "--quiet"])
-                .arg(&self.infra.origin)
+                .arg(&self.infra().origin)
                 .arg(&other)
                 .status()
                 .unwrap();
@@ -299,11 +242,11 @@ fn without_publish_the_files_are_edited_in_place_and_listed() {
         run.text()
     );
     assert_eq!(
-        w.read("dev/sqs/terragrunt.hcl"),
+        w.read_bytes("dev/sqs/terragrunt.hcl"),
         sqs_unit("v1.2.0").as_bytes()
     );
     assert_eq!(
-        w.read("stage/sqs/terragrunt.hcl"),
+        w.read_bytes("stage/sqs/terragrunt.hcl"),
         sqs_unit("v1.0.0").as_bytes()
     );
     assert!(w.server.requests().is_empty());
@@ -373,16 +316,16 @@ fn tricky_files_keep_every_byte_but_the_version_text() {
     for (path, tpl) in TRICKY {
         let expected = tpl.replace("{V}", "v1.2.0").into_bytes();
         assert_eq!(
-            String::from_utf8_lossy(&w.read(path)),
+            String::from_utf8_lossy(&w.read_bytes(path)),
             String::from_utf8_lossy(&expected),
             "{path}"
         );
-        assert_eq!(w.read(path), expected, "{path}");
+        assert_eq!(w.read_bytes(path), expected, "{path}");
     }
 }
 
 /// A registry serving the vpc and security-group modules, and a world whose dev file uses them.
-fn registry_world(file: &str) -> (Registry, World) {
+fn registry_world(file: &str) -> World {
     let registry = Registry::start();
     registry.add_module(
         "terraform-aws-modules",
@@ -396,9 +339,7 @@ fn registry_world(file: &str) -> (Registry, World) {
         "aws",
         &["1.0.0", "1.5.0", "2.0.0"],
     );
-    let mut w = world(&[("dev/net/main.tf", file)]);
-    w.registry_url = Some(registry.url());
-    (registry, w)
+    build(&[("dev/net/main.tf", file)], Some(registry))
 }
 
 const NET: &str = "module \"vpc\" {\n  source  = \"terraform-aws-modules/vpc/aws\"\n  version = \"{A}\" # constraint\n}\n\nmodule \"vpc_pinned\" {\n  source = \"terraform-aws-modules/vpc/aws\"\n  version = \"{B}\"\n}\n\nmodule \"vpc_patch\" {\n  source  = \"terraform-aws-modules/vpc/aws\"\n  version = \"{C}\"\n}\n\nmodule \"sg\" {\n  source  = \"terraform-aws-modules/security-group/aws\"\n  version = \">= 1.0, < 2.0\"\n}\n";
@@ -410,7 +351,7 @@ fn net(a: &str, b: &str, c: &str) -> String {
 /// `update` of every dependency of the spec.
 fn update_all(w: &World, extra: &[&str]) -> Run {
     let spec = w.spec(&[DEV]).display().to_string();
-    let dir = w.dir();
+    let dir = w.dir_arg();
     let mut args = vec!["update", &dir, "--spec-file", &spec, "--include-dirs", DEV];
     args.extend(extra);
     w.patcher(&args)
@@ -418,10 +359,10 @@ fn update_all(w: &World, extra: &[&str]) -> Run {
 
 #[test]
 fn registry_constraints_keep_their_operator_and_satisfied_ranges_are_left_alone() {
-    let (registry, w) = registry_world(&net("~> 5.1", "5.1.0", "~> 5.1.0"));
+    let w = registry_world(&net("~> 5.1", "5.1.0", "~> 5.1.0"));
     let run = update_all(&w, &["--output", "json"]).ok();
     assert_eq!(
-        String::from_utf8(w.read("dev/net/main.tf")).unwrap(),
+        String::from_utf8(w.read_bytes("dev/net/main.tf")).unwrap(),
         net("~> 5.4", "5.4.0", "~> 5.4.0"),
         "{}",
         run.text()
@@ -431,25 +372,28 @@ fn registry_constraints_keep_their_operator_and_satisfied_ranges_are_left_alone(
         serde_json::json!(["dev/net/main.tf"])
     );
     assert!(
-        registry.request_count(&Registry::versions_path(
-            "terraform-aws-modules",
-            "vpc",
-            "aws"
-        )) >= 1
+        w.registry()
+            .unwrap()
+            .request_count(&Registry::versions_path(
+                "terraform-aws-modules",
+                "vpc",
+                "aws"
+            ))
+            >= 1
     );
 }
 
 #[test]
 fn a_breaking_registry_update_keeps_the_operator_and_leaves_a_range_that_excludes_it() {
-    let (_registry, w) = registry_world(&net("~> 5.1", "5.1.0", "~> 5.1.0"));
+    let w = registry_world(&net("~> 5.1", "5.1.0", "~> 5.1.0"));
     let run = update_all(&w, &["--update-strategy", "next-breaking"]).ok();
     assert_eq!(
-        String::from_utf8(w.read("dev/net/main.tf")).unwrap(),
+        String::from_utf8(w.read_bytes("dev/net/main.tf")).unwrap(),
         net("~> 6.0", "6.0.0", "~> 6.0.0"),
         "{}",
         run.text()
     );
-    let readme = String::from_utf8(w.read(&format!("dev/net/{README}"))).unwrap();
+    let readme = String::from_utf8(w.read_bytes(&format!("dev/net/{README}"))).unwrap();
     assert!(readme.contains("terraform-aws-modules/vpc/aws"), "{readme}");
     assert!(!readme.contains("security-group"), "{readme}");
 }
@@ -459,7 +403,7 @@ fn an_exact_version_wins_over_newer_releases() {
     let w = two_envs();
     w.update(&["--version", "v1.1.0"]).ok();
     assert_eq!(
-        w.read("dev/sqs/terragrunt.hcl"),
+        w.read_bytes("dev/sqs/terragrunt.hcl"),
         sqs_unit("v1.1.0").as_bytes()
     );
 }
@@ -472,7 +416,7 @@ fn a_version_the_source_does_not_have_is_an_error_and_nothing_is_written() {
     assert!(run.stderr.contains(SQS), "{}", run.text());
     assert!(!run.stdout.contains("updated"), "{}", run.text());
     assert_eq!(
-        w.read("dev/sqs/terragrunt.hcl"),
+        w.read_bytes("dev/sqs/terragrunt.hcl"),
         sqs_unit("v1.0.0").as_bytes()
     );
     w.assert_checkout_untouched();
@@ -496,7 +440,7 @@ fn spec_paths_outside_the_working_dir_are_rejected() {
             run.text()
         );
         assert_eq!(
-            w.read("dev/sqs/terragrunt.hcl"),
+            w.read_bytes("dev/sqs/terragrunt.hcl"),
             sqs_unit("v1.0.0").as_bytes()
         );
         w.assert_checkout_untouched();
@@ -542,12 +486,12 @@ fn dry_run_prints_the_diff_and_the_pull_request_and_does_nothing() {
     );
     assert_eq!(metadata(&run.stdout).len(), 1, "{}", run.text());
     assert_eq!(
-        w.read("dev/sqs/terragrunt.hcl"),
+        w.read_bytes("dev/sqs/terragrunt.hcl"),
         sqs_unit("v1.0.0").as_bytes()
     );
     w.assert_checkout_untouched();
-    assert_eq!(w.infra.origin_branches(), vec!["main".to_string()]);
-    assert_eq!(w.infra.git(&["branch", "--list"]), "* main");
+    assert_eq!(w.infra().origin_branches(), vec!["main".to_string()]);
+    assert_eq!(w.infra().git(&["branch", "--list"]), "* main");
     assert!(w.server.requests().is_empty(), "{:?}", w.server.requests());
 }
 
@@ -558,7 +502,7 @@ fn publish_pushes_one_commit_and_opens_a_labelled_pull_request() {
     let w = two_envs();
     let main = w.origin(&["rev-parse", "main"]);
     let out = w.publish(&["--output", "json"]).ok().json();
-    assert_eq!(w.infra.origin_branches(), vec!["main", BRANCH]);
+    assert_eq!(w.infra().origin_branches(), vec!["main", BRANCH]);
     assert_eq!(
         w.origin(&["rev-list", "--count", &format!("main..{BRANCH}")]),
         "1"
@@ -584,7 +528,7 @@ fn publish_pushes_one_commit_and_opens_a_labelled_pull_request() {
     );
     w.assert_checkout_untouched();
     assert_eq!(
-        w.read("dev/sqs/terragrunt.hcl"),
+        w.read_bytes("dev/sqs/terragrunt.hcl"),
         sqs_unit("v1.0.0").as_bytes()
     );
 
@@ -705,7 +649,7 @@ fn shared_files_are_left_alone_and_said_so_in_output_and_pull_request() {
     let w = with_envcommon(true);
     let globs = [DEV, "_envcommon/**"];
     let spec = w.spec(&globs);
-    let shared_before = w.read("_envcommon/sqs.hcl");
+    let shared_before = w.read_bytes("_envcommon/sqs.hcl");
 
     let local = w.update_with(&spec, &globs, &["--output", "json"]).ok();
     let out = local.json();
@@ -722,8 +666,8 @@ fn shared_files_are_left_alone_and_said_so_in_output_and_pull_request() {
         "{}",
         local.text()
     );
-    assert_eq!(w.read("_envcommon/sqs.hcl"), shared_before);
-    w.infra.git(&["checkout", "--quiet", "--", "."]);
+    assert_eq!(w.read_bytes("_envcommon/sqs.hcl"), shared_before);
+    w.infra().git(&["checkout", "--quiet", "--", "."]);
 
     let mut args = w.publish_args();
     args.push("--output");
@@ -769,16 +713,16 @@ fn when_only_a_shared_file_holds_the_version_nothing_is_published_and_the_output
         run.text()
     );
     assert!(w.server.pulls(REPO).is_empty());
-    assert_eq!(w.infra.origin_branches(), vec!["main".to_string()]);
+    assert_eq!(w.infra().origin_branches(), vec!["main".to_string()]);
     w.assert_checkout_untouched();
     w.assert_no_violations();
 
     // Asked for explicitly, the shared file moves (and with it every environment).
-    let shared_before = String::from_utf8(w.read("_envcommon/sqs.hcl")).unwrap();
+    let shared_before = String::from_utf8(w.read_bytes("_envcommon/sqs.hcl")).unwrap();
     let run = w.update_with(&spec, &globs, &["--allow-shared-files"]).ok();
     assert_eq!(run.stdout, "updated _envcommon/sqs.hcl\n", "{}", run.text());
     assert_eq!(
-        String::from_utf8(w.read("_envcommon/sqs.hcl")).unwrap(),
+        String::from_utf8(w.read_bytes("_envcommon/sqs.hcl")).unwrap(),
         shared_before.replace("?ref=v1.0.0", "?ref=v1.2.0")
     );
 }
@@ -795,10 +739,10 @@ fn a_breaking_update_leaves_instructions_next_to_the_file() {
     let readme = format!("dev/sqs/{README}");
     assert_eq!(out["readmes"], serde_json::json!([readme]));
     assert_eq!(
-        w.read("dev/sqs/terragrunt.hcl"),
+        w.read_bytes("dev/sqs/terragrunt.hcl"),
         sqs_unit("v2.0.0").as_bytes()
     );
-    let text = String::from_utf8(w.read(&readme)).unwrap();
+    let text = String::from_utf8(w.read_bytes(&readme)).unwrap();
     assert!(text.contains(SQS), "{text}");
     assert!(text.contains("v1.0.0 → v2.0.0"), "{text}");
     assert!(text.contains("Manual steps are required"), "{text}");
@@ -806,7 +750,7 @@ fn a_breaking_update_leaves_instructions_next_to_the_file() {
         text.contains("https://github.com/acme/terraform-aws-sqs/releases/tag/v2.0.0"),
         "{text}"
     );
-    assert!(!w.infra.dir.join(format!("stage/sqs/{README}")).exists());
+    assert!(!w.infra().dir.join(format!("stage/sqs/{README}")).exists());
 }
 
 #[test]
@@ -850,7 +794,7 @@ fn a_published_breaking_update_carries_the_release_notes_and_warns_in_the_pull_r
 #[test]
 fn a_rejected_push_is_reported_and_leaves_the_checkout_as_it_was_then_a_rerun_succeeds() {
     let w = two_envs();
-    let hook = w.infra.origin.join("hooks/pre-receive");
+    let hook = w.infra().origin.join("hooks/pre-receive");
     std::fs::write(
         &hook,
         "#!/bin/sh\necho 'branch creation is frozen' >&2\nexit 1\n",
@@ -869,10 +813,10 @@ fn a_rejected_push_is_reported_and_leaves_the_checkout_as_it_was_then_a_rerun_su
     );
     w.assert_checkout_untouched();
     assert_eq!(
-        w.read("dev/sqs/terragrunt.hcl"),
+        w.read_bytes("dev/sqs/terragrunt.hcl"),
         sqs_unit("v1.0.0").as_bytes()
     );
-    assert_eq!(w.infra.origin_branches(), vec!["main".to_string()]);
+    assert_eq!(w.infra().origin_branches(), vec!["main".to_string()]);
     assert!(w.server.pulls(REPO).is_empty());
 
     std::fs::remove_file(&hook).unwrap();
@@ -937,7 +881,7 @@ fn a_token_without_permission_gets_a_message_naming_it_and_never_leaks() {
     let run = w.publish(&[]).failed();
     assert!(run.stderr.contains("issues: write"), "{}", run.text());
     // Without labels the first write is the pull request itself.
-    let dir = w.dir();
+    let dir = w.dir_arg();
     let spec = w.spec(&[DEV]).display().to_string();
     let bare = w
         .patcher(&[
@@ -972,7 +916,7 @@ fn a_token_without_permission_gets_a_message_naming_it_and_never_leaks() {
             r.text()
         );
     }
-    for file in files_under(&w.infra.dir.join(".git")) {
+    for file in files_under(&w.infra().dir.join(".git")) {
         let bytes = std::fs::read(&file).unwrap();
         assert!(
             !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
@@ -994,7 +938,7 @@ fn a_bad_token_is_named_as_such() {
     let w = two_envs();
     let mut cmd = w.publish_command();
     cmd.env("GITHUB_TOKEN", "ghs_wrongToken999");
-    let run = Run::from(cmd.output().unwrap()).failed();
+    let run = Run::of(cmd.output().unwrap()).failed();
     assert!(run.stderr.contains("token was rejected"), "{}", run.text());
     assert!(!run.stderr.contains("ghs_wrongToken999"), "{}", run.text());
     w.assert_checkout_untouched();
@@ -1064,7 +1008,7 @@ fn a_pull_request_opened_meanwhile_is_taken_over_not_duplicated() {
     let theirs = w
         .server
         .open_pull(REPO, BRANCH, "main", "WIP sqs", "opened by hand");
-    let run = Run::from(child.wait_with_output().unwrap()).ok();
+    let run = Run::of(child.wait_with_output().unwrap()).ok();
     let statuses: Vec<u16> = w
         .server
         .requests()
@@ -1087,7 +1031,7 @@ fn a_pull_request_opened_meanwhile_is_taken_over_not_duplicated() {
 #[test]
 fn a_failed_commit_leaves_no_edited_or_new_files_behind() {
     let w = two_envs();
-    let hook = w.infra.dir.join(".git/hooks/pre-commit");
+    let hook = w.infra().dir.join(".git/hooks/pre-commit");
     std::fs::write(&hook, "#!/bin/sh\necho 'lint failed' >&2\nexit 1\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -1096,11 +1040,11 @@ fn a_failed_commit_leaves_no_edited_or_new_files_behind() {
     assert!(run.stderr.contains("lint failed"), "{}", run.text());
     w.assert_checkout_untouched();
     assert_eq!(
-        w.read("dev/sqs/terragrunt.hcl"),
+        w.read_bytes("dev/sqs/terragrunt.hcl"),
         sqs_unit("v1.0.0").as_bytes()
     );
-    assert!(!w.infra.dir.join(format!("dev/sqs/{README}")).exists());
-    assert_eq!(w.infra.origin_branches(), vec!["main".to_string()]);
+    assert!(!w.infra().dir.join(format!("dev/sqs/{README}")).exists());
+    assert_eq!(w.infra().origin_branches(), vec!["main".to_string()]);
     assert!(w.server.pulls(REPO).is_empty());
 
     std::fs::remove_file(&hook).unwrap();
@@ -1113,7 +1057,7 @@ fn a_failed_commit_leaves_no_edited_or_new_files_behind() {
 fn an_update_from_a_subfolder_with_a_spec_of_the_whole_repository_publishes_repository_paths() {
     let w = two_envs();
     let spec = w.spec(&[DEV]).display().to_string();
-    let dev = w.infra.dir.join("dev").display().to_string();
+    let dev = w.infra().dir.join("dev").display().to_string();
     let mut args = vec!["update", &dev, "--spec-file", &spec, "--dependency", SQS];
     args.extend(["--include-dirs", "**"]);
     args.extend(w.publish_args());
@@ -1174,28 +1118,28 @@ fn a_file_that_does_not_parse_is_left_untouched_and_reported() {
 fn uncommitted_work_is_never_touched() {
     let w = two_envs();
     let mine = "# my local experiment\n";
-    std::fs::write(w.infra.dir.join("stage/sqs/terragrunt.hcl"), mine).unwrap();
+    std::fs::write(w.infra().dir.join("stage/sqs/terragrunt.hcl"), mine).unwrap();
     let run = w.publish(&[]).failed();
     assert!(run.stderr.contains("uncommitted changes"), "{}", run.text());
-    assert_eq!(w.read("stage/sqs/terragrunt.hcl"), mine.as_bytes());
-    assert_eq!(w.infra.git(&["symbolic-ref", "--short", "HEAD"]), "main");
-    assert_eq!(w.infra.origin_branches(), vec!["main".to_string()]);
+    assert_eq!(w.read_bytes("stage/sqs/terragrunt.hcl"), mine.as_bytes());
+    assert_eq!(w.infra().git(&["symbolic-ref", "--short", "HEAD"]), "main");
+    assert_eq!(w.infra().origin_branches(), vec!["main".to_string()]);
     assert!(w.server.requests().is_empty());
 }
 
 #[test]
 fn a_detached_checkout_is_returned_to_the_same_commit() {
     let w = two_envs();
-    let head = w.infra.git(&["rev-parse", "HEAD"]);
-    w.infra.git(&["checkout", "--quiet", "--detach"]);
+    let head = w.infra().git(&["rev-parse", "HEAD"]);
+    w.infra().git(&["checkout", "--quiet", "--detach"]);
     w.publish(&[]).ok();
-    assert_eq!(w.infra.git(&["rev-parse", "HEAD"]), head);
-    let symbolic = testkit::git::command(&w.infra.dir)
+    assert_eq!(w.infra().git(&["rev-parse", "HEAD"]), head);
+    let symbolic = testkit::git::command(&w.infra().dir)
         .args(["symbolic-ref", "--quiet", "HEAD"])
         .status()
         .unwrap();
     assert!(!symbolic.success(), "HEAD stays detached");
-    assert_eq!(w.infra.git(&["status", "--porcelain"]), "");
+    assert_eq!(w.infra().git(&["status", "--porcelain"]), "");
     assert_eq!(w.server.pulls(REPO).len(), 1);
     w.assert_no_violations();
 }
@@ -1213,9 +1157,9 @@ fn a_breaking_dry_run_names_the_readme_it_would_write_and_writes_none() {
         "{}",
         run.text()
     );
-    assert!(!w.infra.dir.join(&readme).exists());
+    assert!(!w.infra().dir.join(&readme).exists());
     assert_eq!(
-        w.read("dev/sqs/terragrunt.hcl"),
+        w.read_bytes("dev/sqs/terragrunt.hcl"),
         sqs_unit("v1.0.0").as_bytes()
     );
     assert!(w.server.requests().is_empty());
@@ -1235,7 +1179,7 @@ fn a_spec_naming_other_environments_changes_only_the_selected_one() {
         run.text()
     );
     assert_eq!(
-        w.read("stage/sqs/terragrunt.hcl"),
+        w.read_bytes("stage/sqs/terragrunt.hcl"),
         sqs_unit("v1.0.0").as_bytes()
     );
 }
@@ -1263,8 +1207,8 @@ fn a_dependency_used_in_hundreds_of_files_still_gets_a_pull_request_github_accep
 
 #[test]
 fn a_promoted_registry_version_is_written_into_each_constraint() {
-    let (_registry, w) = registry_world(&net("~> 5.1", "5.1.0", "~> 5.1.0"));
-    let dir = w.dir();
+    let w = registry_world(&net("~> 5.1", "5.1.0", "~> 5.1.0"));
+    let dir = w.dir_arg();
     let run = w
         .patcher(&[
             "update",
@@ -1278,7 +1222,7 @@ fn a_promoted_registry_version_is_written_into_each_constraint() {
         ])
         .ok();
     assert_eq!(
-        String::from_utf8(w.read("dev/net/main.tf")).unwrap(),
+        String::from_utf8(w.read_bytes("dev/net/main.tf")).unwrap(),
         net("~> 5.2", "5.2.0", "~> 5.2.0"),
         "{}",
         run.text()
@@ -1305,14 +1249,14 @@ fn a_workspace_owned_by_another_user_is_published() {
     let w = two_envs();
     let chown = Command::new("chown")
         .args(["-R", "4242:4242"])
-        .arg(&w.infra.dir)
+        .arg(&w.infra().dir)
         .output()
         .unwrap();
     if !chown.status.success() {
         eprintln!("not root: cannot hand the checkout to another uid");
         return;
     }
-    let plain_git = testkit::git::command(&w.infra.dir)
+    let plain_git = testkit::git::command(&w.infra().dir)
         .args(["status"])
         .output()
         .unwrap();
@@ -1327,7 +1271,7 @@ fn a_workspace_owned_by_another_user_is_published() {
     );
     assert_eq!(w.server.pulls(REPO).len(), 1);
     assert_eq!(
-        w.read("dev/sqs/terragrunt.hcl"),
+        w.read_bytes("dev/sqs/terragrunt.hcl"),
         sqs_unit("v1.0.0").as_bytes()
     );
     w.assert_no_violations();

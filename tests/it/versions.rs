@@ -5,10 +5,11 @@
 //! listings all fail. Module repositories are bare repositories with real (annotated) tags,
 //! reached through `insteadOf`; registries are servers on 127.0.0.1.
 
+use crate::world::{self, Run};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use testkit::git::{file_url, GitConfig, ModuleRepo, WorkingRepo};
+use std::path::Path;
+use std::process::Command;
+use testkit::git::{file_url, ModuleRepo, WorkingRepo};
 use testkit::registry::Registry;
 use testkit::runner::Step;
 use testkit::spec::{dependency, dependency_ids};
@@ -21,12 +22,20 @@ struct Pins {
     untagged: String,
 }
 
+/// The shared world with a plain tree, and two registries: terraform's and opentofu's.
 struct World {
-    root: tempfile::TempDir,
-    gitconfig: GitConfig,
+    world: world::World,
     terraform: Registry,
     opentofu: Registry,
     pins: Pins,
+}
+
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.world
+    }
 }
 
 fn families() -> String {
@@ -66,8 +75,8 @@ const MOVING: &str =
     "terraform {\n  source = \"git::git@github.com:acme/moving.git//modules/app?ref=v1\"\n}\n";
 
 fn world() -> World {
-    let root = tempfile::tempdir().unwrap();
-    let github = root.path().join("github");
+    let mut b = world::World::builder("ghs_versionsNeverSent");
+    let github = b.github().to_path_buf();
     let monorepo = ModuleRepo::create(&github, "acme", "infra-modules");
     for tag in [
         "vpc-v1.2.3",
@@ -98,11 +107,22 @@ fn world() -> World {
         v2_0: pinned.release("v2.0.0"),
         untagged: pinned.commit(&[("x.tf", "# work in progress\n")], "Unreleased"),
     };
-    let ghe = root.path().join("ghe");
+    b.files(&[
+        ("dev/families/main.tf", families()),
+        ("dev/pins/main.tf", pins_tf(&pins)),
+        ("dev/registry/main.tf", REGISTRY_TF.to_string()),
+        ("dev/tofu/main.tofu", TOFU.to_string()),
+        ("dev/otf/main.tf", TOFU.to_string()),
+        ("dev/ghe/main.tf", GHE.to_string()),
+        ("dev/moving/terragrunt.hcl", MOVING.to_string()),
+    ])
+    .plain();
+    let world = b.build();
+    let ghe = world.root.path().join("ghe");
     let enterprise = ModuleRepo::create(&ghe, "acme", "infra-modules");
     enterprise.release("v5.0.0");
     enterprise.release("v5.1.0");
-    let gitconfig = GitConfig::github_mirror(root.path(), &github);
+    let gitconfig = &world.gitconfig;
     let mut text = std::fs::read_to_string(gitconfig.path()).unwrap();
     text.push_str(&format!(
         "[url \"{}/\"]\n\tinsteadOf = https://ghe.example.com/\n\tinsteadOf = git@ghe.example.com:\n\tinsteadOf = ssh://git@ghe.example.com/\n",
@@ -124,42 +144,15 @@ fn world() -> World {
     );
     let opentofu = Registry::start();
     opentofu.add_module("acme", "db", "aws", &["1.0.0", "1.1.0"]);
-    let world = World {
-        root,
-        gitconfig,
+    World {
+        world,
         terraform,
         opentofu,
         pins,
-    };
-    world.write(&[
-        ("dev/families/main.tf", families()),
-        ("dev/pins/main.tf", pins_tf(&world.pins)),
-        ("dev/registry/main.tf", REGISTRY_TF.to_string()),
-        ("dev/tofu/main.tofu", TOFU.to_string()),
-        ("dev/otf/main.tf", TOFU.to_string()),
-        ("dev/ghe/main.tf", GHE.to_string()),
-        ("dev/moving/terragrunt.hcl", MOVING.to_string()),
-    ]);
-    world
+    }
 }
 
 impl World {
-    fn infra(&self) -> PathBuf {
-        self.root.path().join("infra")
-    }
-
-    fn write(&self, files: &[(&str, String)]) {
-        for (path, text) in files {
-            let file = self.infra().join(path);
-            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-            std::fs::write(file, text).unwrap();
-        }
-    }
-
-    fn read(&self, path: &str) -> String {
-        std::fs::read_to_string(self.infra().join(path)).unwrap()
-    }
-
     fn base_urls(&self) -> String {
         format!(
             "registry.terraform.io={},registry.opentofu.org={}",
@@ -168,51 +161,34 @@ impl World {
         )
     }
 
-    /// `patcher <verb> <working dir> …` run in `cwd`.
-    fn patcher(&self, cwd: &Path, verb: &str, working_dir: &str, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_patcher"))
-            .current_dir(cwd)
-            .arg(verb)
-            .arg(working_dir)
+    /// `patcher <verb> <working dir> …` run in `cwd`, without a token, with both registries.
+    fn patcher(&self, cwd: &Path, verb: &str, working_dir: &str, args: &[&str]) -> Run {
+        let output = self
+            .command_in(cwd, &[verb, working_dir])
             .args(args)
-            .envs(self.gitconfig.env())
             .env("PATCHER_REGISTRY_BASE_URLS", self.base_urls())
-            .env_remove("GITHUB_TOKEN")
-            .env_remove("PATCHER_DEFAULT_REGISTRY")
             .output()
-            .unwrap()
+            .unwrap();
+        Run::of(output)
     }
 
     /// The JSON report, the same from a relative and an absolute working dir.
     fn spec(&self, args: &[&str]) -> Value {
         let args = [args, &["--output", "json"]].concat();
-        let absolute = self.infra().display().to_string();
+        let absolute = self.dir().display().to_string();
         let from_root = self.patcher(self.root.path(), "report", &absolute, &args);
-        let relative = self.patcher(&self.infra().join("dev"), "report", "..", &args);
+        let relative = self.patcher(&self.dir().join("dev"), "report", "..", &args);
         for out in [&from_root, &relative] {
-            assert!(out.status.success(), "{}", stderr(out));
+            assert!(out.success, "{}", out.stderr);
         }
-        assert_eq!(
-            String::from_utf8_lossy(&from_root.stdout),
-            String::from_utf8_lossy(&relative.stdout)
-        );
-        serde_json::from_slice(&from_root.stdout).unwrap()
+        assert_eq!(from_root.stdout, relative.stdout);
+        from_root.json()
     }
 
-    fn update(&self, args: &[&str]) -> Output {
-        let out = self.patcher(
-            self.root.path(),
-            "update",
-            &self.infra().display().to_string(),
-            args,
-        );
-        assert!(out.status.success(), "{}", stderr(&out));
-        out
+    fn update(&self, args: &[&str]) -> Run {
+        let dir = self.dir().display().to_string();
+        self.patcher(self.root.path(), "update", &dir, args).ok()
     }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The reason `Skipped` gives for the usage in `file` at `line`.
@@ -238,7 +214,7 @@ fn terraform_accepts(path: &Path) {
             out.status.success(),
             "terraform fmt -check {}: {}",
             path.display(),
-            stderr(&out)
+            String::from_utf8_lossy(&out.stderr)
         ),
         Err(_) => eprintln!(
             "notice: terraform not found, {} not checked",
@@ -291,13 +267,8 @@ fn a_moving_major_tag_floats_under_next_safe_and_moves_under_next_breaking() {
         skip_reason(&safe, "dev/moving/terragrunt.hcl", 2),
         "`v1` is a moving tag that follows the 1.x releases by itself; next-breaking moves it to `v2`"
     );
-    let table = w.patcher(
-        w.root.path(),
-        "report",
-        &w.infra().display().to_string(),
-        &[],
-    );
-    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    let table = w.patcher(w.root.path(), "report", &w.dir().display().to_string(), &[]);
+    let table = table.stdout;
     let row = table
         .lines()
         .find(|l| l.starts_with("acme/moving/app"))
@@ -350,7 +321,7 @@ fn commit_pins_move_to_the_target_tags_commit_with_their_comment() {
             1,
         );
     assert_eq!(w.read("dev/pins/main.tf"), expected);
-    terraform_accepts(&w.infra().join("dev/pins/main.tf"));
+    terraform_accepts(&w.dir().join("dev/pins/main.tf"));
 
     // Promotion: the next environment moves to exactly the tag that merged, as its commit.
     w.update(&["--dependency", "acme/pinned/net", "--version", "v2.0.0"]);
@@ -396,14 +367,15 @@ fn registry_ranges_tofu_files_and_the_default_registry() {
     let bad = w.patcher(
         w.root.path(),
         "report",
-        &w.infra().display().to_string(),
+        &w.dir().display().to_string(),
         &["--default-registry", "not a host"],
     );
-    assert!(!bad.status.success());
+    assert!(!bad.success);
     assert!(
-        stderr(&bad).contains("default_registry `not a host` is not a registry host name"),
+        bad.stderr
+            .contains("default_registry `not a host` is not a registry host name"),
         "{}",
-        stderr(&bad)
+        bad.stderr
     );
 
     let breaking = w.spec(&["--update-strategy", "next-breaking"]);
@@ -421,7 +393,7 @@ fn registry_ranges_tofu_files_and_the_default_registry() {
         w.read("dev/registry/main.tf"),
         REGISTRY_TF.replace(">= 5.0, < 6.0", ">= 6.0, < 7.0")
     );
-    terraform_accepts(&w.infra().join("dev/registry/main.tf"));
+    terraform_accepts(&w.dir().join("dev/registry/main.tf"));
 }
 
 #[test]
@@ -445,20 +417,20 @@ fn report_fails_when_no_listing_succeeds_and_still_writes_the_spec() {
     let w = world();
     let dead = "http://127.0.0.1:9";
     let spec_file = w.root.path().join("spec.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_patcher"))
-        .arg("report")
-        .arg(w.infra().join("dev/registry"))
+    let out = w
+        .command_in(w.root.path(), &["report"])
+        .arg(w.dir().join("dev/registry"))
         .arg("--output-spec")
         .arg(&spec_file)
-        .envs(w.gitconfig.env())
         .env(
             "PATCHER_REGISTRY_BASE_URLS",
             format!("registry.terraform.io={dead}"),
         )
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let text = stderr(&out);
+    let out = Run::of(out);
+    assert!(!out.success);
+    let text = &out.stderr;
     assert!(
         text.contains("no version listing succeeded (2 of 2 dependencies failed"),
         "{text}"
@@ -468,17 +440,12 @@ fn report_fails_when_no_listing_succeeds_and_still_writes_the_spec() {
     assert_eq!(written["Errors"].as_array().unwrap().len(), 2);
 
     // Some listings failing is a warning, not a failure.
-    let partial = w.patcher(
-        w.root.path(),
-        "report",
-        &w.infra().display().to_string(),
-        &[],
-    );
-    assert!(partial.status.success(), "{}", stderr(&partial));
+    let partial = w.patcher(w.root.path(), "report", &w.dir().display().to_string(), &[]);
+    assert!(partial.success, "{}", partial.stderr);
     assert!(
-        stderr(&partial).contains("warning: acme/db/aws"),
+        partial.stderr.contains("warning: acme/db/aws"),
         "{}",
-        stderr(&partial)
+        partial.stderr
     );
 }
 
@@ -491,7 +458,7 @@ fn the_action_reads_the_same_forms_and_fails_when_no_listing_succeeds() {
         .collect();
     let repo = WorkingRepo::create(&w.root.path().join("action"), &files);
     let step = |base_urls: &str| {
-        Step::new(Path::new(env!("CARGO_BIN_EXE_patcher")), &repo.dir)
+        Step::new(world::bin(), &repo.dir)
             .envs(w.gitconfig.env())
             .env("PATCHER_REGISTRY_BASE_URLS", base_urls)
             .input("patcher_command", "report")
@@ -516,7 +483,7 @@ fn the_action_reads_the_same_forms_and_fails_when_no_listing_succeeds() {
         .iter()
         .any(|s| s["Reason"].as_str().unwrap().starts_with("commit ")));
 
-    let offline = Step::new(Path::new(env!("CARGO_BIN_EXE_patcher")), &repo.dir)
+    let offline = Step::new(world::bin(), &repo.dir)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_ALLOW_PROTOCOL", "file")

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 /// Blocks until the registry has seen a request: the run has scanned and now resolves.
 fn wait_for_resolve(w: &World) {
-    let registry = w.registry.as_ref().unwrap();
+    let registry = w.registry().unwrap();
     let start = Instant::now();
     while registry.requests().is_empty() {
         assert!(
@@ -36,8 +36,7 @@ fn slow_registry_world() -> World {
 }
 
 fn slow(w: World) -> World {
-    w.registry
-        .as_ref()
+    w.registry()
         .unwrap()
         .set_latency(Duration::from_millis(1500));
     w
@@ -52,21 +51,21 @@ fn two_concurrent_update_publish_runs_take_turns_and_never_mix() {
     let (first, second) = (World::finish(first).ok(), World::finish(second).ok());
 
     let vpc = w
-        .infra
+        .infra()
         .origin_file("patcher/dev/vpc", "dev/net/main.tf")
         .unwrap();
     let sg = w
-        .infra
+        .infra()
         .origin_file("patcher/dev/sg", "dev/net/main.tf")
         .unwrap();
     assert_eq!(vpc, NET.replace("\"5.1.0\"", "\"5.2.0\""));
     assert_eq!(sg, NET.replace("\"1.0.0\"", "\"1.5.0\""));
     let pulls = w.server.pulls(REPO);
     assert_eq!(pulls.len(), 2, "{pulls:?}");
-    assert_eq!(w.infra.git(&["symbolic-ref", "--short", "HEAD"]), "main");
-    assert_eq!(w.infra.git(&["status", "--porcelain"]), "");
+    assert_eq!(w.infra().git(&["symbolic-ref", "--short", "HEAD"]), "main");
+    assert_eq!(w.infra().git(&["status", "--porcelain"]), "");
     assert_eq!(
-        std::fs::read_to_string(w.infra.dir.join("dev/net/main.tf")).unwrap(),
+        std::fs::read_to_string(w.infra().dir.join("dev/net/main.tf")).unwrap(),
         NET
     );
     w.assert_no_leak(&[&first, &second]);
@@ -85,9 +84,9 @@ fn a_second_run_that_may_not_wait_fails_clearly_on_the_lock() {
     let first = World::finish(first).ok();
     assert!(second.says("patcher.lock"), "{}", second.text());
     assert!(second.says("PATCHER_LOCK_WAIT_SECS"), "{}", second.text());
-    assert_eq!(w.infra.origin_branches(), ["main", "patcher/dev/vpc"]);
+    assert_eq!(w.infra().origin_branches(), ["main", "patcher/dev/vpc"]);
     assert_eq!(w.server.pulls(REPO).len(), 1);
-    assert_eq!(w.infra.git(&["status", "--porcelain"]), "");
+    assert_eq!(w.infra().git(&["status", "--porcelain"]), "");
     w.assert_no_leak(&[&first, &second]);
 }
 
@@ -100,10 +99,10 @@ fn file_rewritten_between_scan_and_rename_is_not_overwritten() {
     );
     wait_for_resolve(&w);
     let theirs = format!("# someone else's edit\n{NET}");
-    std::fs::write(w.infra.dir.join("dev/net/main.tf"), &theirs).unwrap();
+    std::fs::write(w.infra().dir.join("dev/net/main.tf"), &theirs).unwrap();
     let run = World::finish(run);
     assert_eq!(
-        std::fs::read_to_string(w.infra.dir.join("dev/net/main.tf")).unwrap(),
+        std::fs::read_to_string(w.infra().dir.join("dev/net/main.tf")).unwrap(),
         theirs
     );
     assert!(!run.success, "{}", run.text());
@@ -121,10 +120,10 @@ fn a_change_elsewhere_in_the_file_while_update_runs_is_not_overwritten() {
     );
     wait_for_resolve(&w);
     let theirs = format!("{NET}# someone else's note\n");
-    std::fs::write(w.infra.dir.join("dev/net/main.tf"), &theirs).unwrap();
+    std::fs::write(w.infra().dir.join("dev/net/main.tf"), &theirs).unwrap();
     let run = World::finish(run).failed();
     assert_eq!(
-        std::fs::read_to_string(w.infra.dir.join("dev/net/main.tf")).unwrap(),
+        std::fs::read_to_string(w.infra().dir.join("dev/net/main.tf")).unwrap(),
         theirs
     );
     assert!(run.says("dev/net/main.tf"), "{}", run.text());
@@ -141,15 +140,15 @@ fn file_rewritten_while_update_publish_runs_commits_nothing_of_the_dependency() 
     let run = w.spawn(&update_args(&w, VPC, "patcher/dev/vpc"), &[]);
     wait_for_resolve(&w);
     let theirs = format!("{NET}# someone else's note\n");
-    std::fs::write(w.infra.dir.join("dev/net/main.tf"), &theirs).unwrap();
+    std::fs::write(w.infra().dir.join("dev/net/main.tf"), &theirs).unwrap();
     let run = World::finish(run).failed();
 
     assert!(run.says("dev/net/main.tf"), "{}", run.text());
     assert!(run.says("changed since it was scanned"), "{}", run.text());
-    assert_eq!(w.infra.origin_branches(), ["main"]);
+    assert_eq!(w.infra().origin_branches(), ["main"]);
     assert!(w.server.pulls(REPO).is_empty());
-    assert_eq!(w.infra.git(&["symbolic-ref", "--short", "HEAD"]), "main");
-    let on_disk = |file: &str| std::fs::read_to_string(w.infra.dir.join(file)).unwrap();
+    assert_eq!(w.infra().git(&["symbolic-ref", "--short", "HEAD"]), "main");
+    let on_disk = |file: &str| std::fs::read_to_string(w.infra().dir.join(file)).unwrap();
     assert_eq!(on_disk("dev/edge/main.tf"), NET);
     assert_eq!(on_disk("dev/net/main.tf"), theirs);
     w.assert_no_leak(&[&run]);

@@ -110,7 +110,7 @@ fn invalid_utf8_in_a_folder_name_and_a_file() {
     use std::os::unix::ffi::OsStrExt;
     let w = dev_world();
     let name = std::ffi::OsStr::from_bytes(b"dev/\xff\xfe\n::warning title=PWNED::\xc3");
-    let dir = w.infra.dir.join(name);
+    let dir = w.infra().dir.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("main.tf"),
@@ -118,8 +118,8 @@ fn invalid_utf8_in_a_folder_name_and_a_file() {
     )
     .unwrap();
     std::fs::write(dir.join("terragrunt.hcl"), sqs_unit("v1.0.0")).unwrap();
-    w.infra.commit_all("Bytes");
-    w.infra.git(&["push", "--quiet", "origin", "main"]);
+    w.infra().commit_all("Bytes");
+    w.infra().git(&["push", "--quiet", "origin", "main"]);
     let step = report_step(&w).0;
     step.assert_no_forged_commands();
     let cli = w.cli(&["report", ".", "--include-dirs", DEV]);
@@ -168,7 +168,7 @@ fn dispatch_payload_fields_are_not_echoed_as_commands() {
         }
     }
     assert!(w.server.pulls(REPO).is_empty());
-    assert_eq!(w.infra.origin_branches(), ["main"]);
+    assert_eq!(w.infra().origin_branches(), ["main"]);
 }
 
 /// A hostile origin talks back through `remote:` lines, on a push it takes and on one it refuses.
@@ -178,7 +178,7 @@ fn origin_hook_messages_with_workflow_commands() {
     let evil = payloads().join("\n").replace('\'', "");
     for exit in [0, 1] {
         let w = dev_world();
-        let hook = w.infra.origin.join("hooks/pre-receive");
+        let hook = w.infra().origin.join("hooks/pre-receive");
         let script = format!("#!/bin/sh\nprintf '%s\\n' '{evil}' >&2\nexit {exit}\n");
         std::fs::write(&hook, script).unwrap();
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -191,6 +191,6 @@ fn tampered_dispatch_payload_is_rejected_before_anything_happens() {
         w.assert_no_leak(&[&run]);
     }
     assert!(w.server.pulls(REPO).is_empty());
-    assert_eq!(w.infra.origin_branches(), ["main"]);
+    assert_eq!(w.infra().origin_branches(), ["main"]);
     assert!(w.server.requests().iter().all(|r| r.method == "GET"));
 }

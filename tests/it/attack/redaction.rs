@@ -35,7 +35,7 @@ fn api_error_echoing_authorization_is_redacted() {
 #[test]
 fn registry_error_echoing_authorization_is_redacted() {
     let w = registry_world();
-    let registry = w.registry.as_ref().unwrap();
+    let registry = w.registry().unwrap();
     let path = testkit::registry::Registry::versions_path("terraform-aws-modules", "vpc", "aws");
     registry.fail_next(&path, 10, 400, None);
     let run = w.cli(&["report", ".", "--include-dirs", DEV]);
@@ -61,7 +61,7 @@ fn registry_error_echoing_authorization_is_redacted() {
 fn push_error_echoing_the_environment_is_redacted() {
     use std::os::unix::fs::PermissionsExt;
     let w = dev_world();
-    let hook = w.infra.origin.join("hooks/pre-receive");
+    let hook = w.infra().origin.join("hooks/pre-receive");
     std::fs::write(&hook, "#!/bin/sh\necho \"denied\" >&2\nenv >&2\nexit 1\n").unwrap();
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
     let run = w

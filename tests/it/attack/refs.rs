@@ -7,9 +7,9 @@ use super::world::*;
 fn assert_origin_untouched(w: &World, main: &str, run: &Seen) {
     assert!(!run.success, "accepted\n{}", run.text());
     assert_eq!(w.origin_sha("main"), main, "main moved\n{}", run.text());
-    assert_eq!(w.infra.origin_branches(), ["main"], "{}", run.text());
+    assert_eq!(w.infra().origin_branches(), ["main"], "{}", run.text());
     assert!(w.server.pulls(REPO).is_empty());
-    assert_eq!(w.infra.git(&["status", "--porcelain"]), "");
+    assert_eq!(w.infra().git(&["status", "--porcelain"]), "");
     w.assert_no_leak(&[run]);
 }
 
@@ -25,14 +25,14 @@ fn pr_branch_main_never_pushes_to_the_base_branch() {
 #[test]
 fn pr_branch_equal_to_the_default_branch_with_another_base() {
     let w = dev_world();
-    w.infra
+    w.infra()
         .git(&["push", "--quiet", "origin", "main:refs/heads/release"]);
     let main = w.origin_sha("main");
     let run = w.update_sqs(&w.publish_args("main", "release"));
     assert!(!run.success, "{}", run.text());
     assert!(run.says("default"), "{}", run.text());
     assert_eq!(w.origin_sha("main"), main);
-    assert_eq!(w.infra.origin_branches(), ["main", "release"]);
+    assert_eq!(w.infra().origin_branches(), ["main", "release"]);
     assert!(w.server.pulls(REPO).is_empty());
     w.assert_no_leak(&[&run]);
 }
@@ -97,7 +97,7 @@ fn pull_request_branch_input_main_in_the_action() {
         assert!(run.stdout.contains("::error"), "{}", run.text());
         run.assert_no_forged_commands();
         assert_eq!(w.origin_sha("main"), main);
-        assert_eq!(w.infra.origin_branches(), ["main"], "{}", run.text());
+        assert_eq!(w.infra().origin_branches(), ["main"], "{}", run.text());
         w.assert_no_leak(&[&run]);
     }
     assert!(w.server.pulls(REPO).is_empty());

@@ -26,14 +26,14 @@ fn plain(version: &str) -> bool {
 fn crafted_tags_in_a_module_repo_are_never_targets() {
     let w = dev_world();
     for tag in CRAFTED {
-        w.sqs.release(tag);
+        w.sqs().release(tag);
     }
     let run = w.dev_update_step("update").ok();
     run.assert_no_forged_commands();
-    let branches = w.infra.origin_branches();
+    let branches = w.infra().origin_branches();
     let branch = branches.iter().find(|b| *b != "main").expect("pushed");
     let file = w
-        .infra
+        .infra()
         .origin_file(branch, "dev/sqs/terragrunt.hcl")
         .unwrap();
     assert_eq!(file, sqs_unit("v1.2.0"), "{}", run.text());
@@ -50,7 +50,7 @@ fn crafted_tags_in_a_module_repo_are_never_targets() {
 fn crafted_tags_never_reach_the_spec() {
     let w = dev_world();
     for tag in CRAFTED {
-        w.sqs.release(tag);
+        w.sqs().release(tag);
     }
     let run = w
         .cli(&["report", ".", "--include-dirs", DEV, "--output", "json"])
@@ -86,7 +86,7 @@ fn crafted_release_notes_cannot_forge_the_trailer_or_commands() {
 #[test]
 fn crafted_registry_versions_are_never_targets() {
     let w = registry_world();
-    let registry = w.registry.as_ref().unwrap();
+    let registry = w.registry().unwrap();
     let crafted = [
         format!("5.3.0\n::set-output name={MARK}::1"),
         format!("5.4.0\r::add-mask::{MARK}"),
@@ -102,7 +102,7 @@ fn crafted_registry_versions_are_never_targets() {
         .ok();
     run.assert_no_forged_commands();
     assert_eq!(
-        std::fs::read_to_string(w.infra.dir.join("dev/net/main.tf")).unwrap(),
+        std::fs::read_to_string(w.infra().dir.join("dev/net/main.tf")).unwrap(),
         NET.replace("\"5.1.0\"", "\"5.2.0\"")
     );
     let ws = w.checkout("report");

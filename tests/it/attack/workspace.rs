@@ -41,7 +41,7 @@ fn assert_refused_naming(w: &World, run: &Seen, input: &str, outside: &Path) {
         std::fs::read_to_string(outside.join("x.json")).unwrap(),
         "{\"Dependencies\": []}\n"
     );
-    assert_eq!(w.infra.origin_branches(), ["main"]);
+    assert_eq!(w.infra().origin_branches(), ["main"]);
     assert!(w.server.pulls(REPO).is_empty());
     run.assert_no_forged_commands();
     w.assert_no_leak(&[run]);

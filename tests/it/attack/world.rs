@@ -2,15 +2,15 @@
 //! with real tags behind github.com addresses, the GitHub API server, and the checks every
 //! attack ends with.
 
+use crate::world::Run;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use testkit::git::{terragrunt_unit, GitConfig, ModuleRepo, WorkingRepo};
-use testkit::github::GitHubServer;
+use testkit::git::{terragrunt_unit, ModuleRepo};
 use testkit::registry::Registry;
 use testkit::runner::{workflow_commands, Step, StepRun};
 
-pub const REPO: &str = "acme/infrastructure-live";
+pub use crate::world::REPO;
 /// The token every run gets; finding it anywhere an attacker can read is a leak.
 pub const TOKEN: &str = "ghs_ATTACKmarker0token0123456789abcdef";
 /// The module registry's token (`TF_TOKEN_registry_terraform_io`) when a registry is up.
@@ -24,37 +24,33 @@ pub fn sqs_unit(version: &str) -> String {
     terragrunt_unit("terraform-aws-sqs", "sqs", version)
 }
 
-pub struct World {
-    pub root: tempfile::TempDir,
-    pub gitconfig: GitConfig,
-    pub infra: WorkingRepo,
-    pub server: GitHubServer,
-    pub sqs: ModuleRepo,
-    pub registry: Option<Registry>,
+/// The shared world with the attacks' token, registry token and checks.
+pub struct World(crate::world::World);
+
+impl std::ops::Deref for World {
+    type Target = crate::world::World;
+
+    fn deref(&self) -> &crate::world::World {
+        &self.0
+    }
+}
+
+fn build(files: &[(&str, &str)], registry: Option<Registry>) -> World {
+    let mut b = crate::world::World::builder(TOKEN);
+    b.module(
+        "terraform-aws-sqs",
+        &["v1.0.0", "v1.1.0", "v1.2.0", "v2.0.0"],
+    );
+    b.files(files);
+    if let Some(registry) = registry {
+        b.registry(registry);
+    }
+    World(b.build())
 }
 
 /// `files` committed on origin's main; sqs has v1.0.0 … v2.0.0.
 pub fn world(files: &[(&str, &str)]) -> World {
-    let root = tempfile::tempdir().unwrap();
-    let github_root = root.path().join("github");
-    let sqs = ModuleRepo::with_tags(
-        &github_root,
-        "acme",
-        "terraform-aws-sqs",
-        &["v1.0.0", "v1.1.0", "v1.2.0", "v2.0.0"],
-    );
-    let gitconfig = GitConfig::github_mirror(root.path(), &github_root);
-    let infra = WorkingRepo::create(&root.path().join("infra"), files);
-    let server = GitHubServer::start(TOKEN);
-    server.attach_origin(REPO, &infra.origin);
-    World {
-        root,
-        gitconfig,
-        infra,
-        server,
-        sqs,
-        registry: None,
-    }
+    build(files, None)
 }
 
 /// dev uses sqs at v1.0.0.
@@ -82,9 +78,7 @@ pub fn registry_world_of(files: &[(&str, &str)]) -> World {
         "aws",
         &["1.0.0", "1.5.0"],
     );
-    let mut w = world(files);
-    w.registry = Some(registry);
-    w
+    build(files, Some(registry))
 }
 
 /// What a run left where an attacker (or the next job) can read it.
@@ -100,10 +94,11 @@ pub struct Seen {
 
 impl Seen {
     fn of(output: Output) -> Seen {
+        let run = Run::of(output);
         Seen {
-            success: output.status.success(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            success: run.success,
+            stdout: run.stdout,
+            stderr: run.stderr,
             outputs: String::new(),
             summary: String::new(),
         }
@@ -257,25 +252,25 @@ fn tree_text(dir: &Path) -> String {
 }
 
 impl World {
+    pub fn sqs(&self) -> &ModuleRepo {
+        self.module("terraform-aws-sqs")
+    }
+
+    /// The registry's token, when there is a registry.
+    fn registry_token(&self) -> Vec<(&'static str, &'static str)> {
+        self.registry()
+            .map(|_| ("TF_TOKEN_registry_terraform_io", REGISTRY_TOKEN))
+            .into_iter()
+            .collect()
+    }
+
     /// The binary with the token in `GITHUB_TOKEN` and `GITHUB_ACTIONS` set, as a CLI step of a
     /// workflow runs it, in the checkout.
     pub fn cli_command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_patcher"));
-        cmd.args(args)
-            .current_dir(&self.infra.dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.root.path())
-            .envs(self.gitconfig.env())
-            .env("GITHUB_TOKEN", TOKEN)
-            .env("GITHUB_ACTIONS", "true");
-        if let Some(registry) = &self.registry {
-            cmd.env(
-                "PATCHER_REGISTRY_BASE_URLS",
-                format!("registry.terraform.io={}", registry.url()),
-            )
-            .env("TF_TOKEN_registry_terraform_io", REGISTRY_TOKEN);
-        }
+        let mut cmd = self.command(args);
+        cmd.env("GITHUB_TOKEN", TOKEN)
+            .env("GITHUB_ACTIONS", "true")
+            .envs(self.registry_token());
         cmd
     }
 
@@ -322,27 +317,11 @@ impl World {
         self.cli(&args)
     }
 
-    /// A fresh clone of origin's main, as `actions/checkout` gives each job.
-    pub fn checkout(&self, name: &str) -> PathBuf {
-        let dir = self.root.path().join("checkouts").join(name);
-        self.infra.clone_origin(&dir, &self.gitconfig);
-        dir
-    }
-
     /// `patcher action` in `workspace` with the token as the `github_token` input.
     pub fn step(&self, workspace: &Path) -> Step {
-        let mut step = Step::new(Path::new(env!("CARGO_BIN_EXE_patcher")), workspace)
-            .envs(self.gitconfig.env())
-            .env("GITHUB_REPOSITORY", REPO)
-            .env("GITHUB_API_URL", self.server.url())
-            .input("github_token", TOKEN);
-        if let Some(registry) = &self.registry {
-            step = step
-                .env(
-                    "PATCHER_REGISTRY_BASE_URLS",
-                    &format!("registry.terraform.io={}", registry.url()),
-                )
-                .env("TF_TOKEN_registry_terraform_io", REGISTRY_TOKEN);
+        let mut step = self.0.step(workspace);
+        for (name, value) in self.registry_token() {
+            step = step.env(name, value);
         }
         step
     }
@@ -395,15 +374,6 @@ impl World {
         self.promote_in(&ws, event)
     }
 
-    /// The promote job's checkout: the merge commit of the event's pull request.
-    pub fn merge_checkout(&self, name: &str, event: &Value) -> PathBuf {
-        let ws = self.checkout(name);
-        if let Some(sha) = event["pull_request"]["merge_commit_sha"].as_str() {
-            testkit::git::run(&ws, &["checkout", "--quiet", "--detach", sha]);
-        }
-        ws
-    }
-
     /// `promote` of dev on the `pull_request` event, in `workspace`.
     pub fn promote_in(&self, workspace: &Path, event: Value) -> Seen {
         self.step(workspace)
@@ -449,15 +419,18 @@ impl World {
     }
 
     pub fn origin_sha(&self, branch: &str) -> String {
-        testkit::git::run(&self.infra.origin, &["rev-parse", branch])
+        testkit::git::run(&self.infra().origin, &["rev-parse", branch])
     }
 
     /// Files that differ between origin's `main` and `branch`.
     pub fn changed_on(&self, branch: &str) -> Vec<String> {
-        testkit::git::run(&self.infra.origin, &["diff", "--name-only", "main", branch])
-            .lines()
-            .map(str::to_string)
-            .collect()
+        testkit::git::run(
+            &self.infra().origin,
+            &["diff", "--name-only", "main", branch],
+        )
+        .lines()
+        .map(str::to_string)
+        .collect()
     }
 
     pub fn dispatches(&self) -> Vec<testkit::github::Dispatch> {
@@ -471,9 +444,12 @@ impl World {
         for run in runs {
             assert_clean("the run's output", &run.logged());
         }
-        assert_clean("origin", &repository_text(&self.infra.origin));
-        assert_clean("the checkout's objects", &repository_text(&self.infra.dir));
-        assert_clean("the checkout", &tree_text(&self.infra.dir));
+        assert_clean("origin", &repository_text(&self.infra().origin));
+        assert_clean(
+            "the checkout's objects",
+            &repository_text(&self.infra().dir),
+        );
+        assert_clean("the checkout", &tree_text(&self.infra().dir));
         for checkout in std::fs::read_dir(self.root.path().join("checkouts"))
             .into_iter()
             .flatten()
