@@ -3,15 +3,10 @@
 //! `GITHUB_WORKSPACE` and a real event payload; outputs are read back with the runner's
 //! heredoc rules.
 
-use crate::world::{self, REPO};
+use crate::world::{self, sqs_unit, REPO};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use testkit::git::terragrunt_unit;
 use testkit::runner::{Step, StepRun};
-
-fn sqs_unit(version: &str) -> String {
-    terragrunt_unit("terraform-aws-sqs", "sqs", version)
-}
 
 const TOKEN: &str = "ghs_actionContractToken42";
 const SQS: &str = "acme/terraform-aws-sqs/sqs";

@@ -4,7 +4,7 @@
 //! infrastructure repository pushes to a real bare `origin`, and pull requests, labels and
 //! dispatches go to the GitHub REST API server on 127.0.0.1.
 
-use crate::world::{self, Run, REPO};
+use crate::world::{self, pr_number, Run, REPO};
 use serde_json::{json, Value};
 use testkit::git::terragrunt_unit;
 use testkit::runner::StepRun;
@@ -99,12 +99,6 @@ impl World {
         assert!(run.success, "promote {env}: {}{}", run.stdout, run.stderr);
         run
     }
-}
-
-fn pr_number(run: &StepRun) -> u64 {
-    run.output("pull_request_number")
-        .parse()
-        .unwrap_or_else(|_| panic!("no pull request: {}{}", run.stdout, run.stderr))
 }
 
 #[test]

@@ -4,10 +4,10 @@
 //! real tags), from the action's input, the CLI flag and the environments file; promotions and
 //! undated versions.
 
+use crate::world::{self, Run};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
-use testkit::git::{GitConfig, ModuleRepo};
+use testkit::git::ModuleRepo;
 use testkit::github::timestamp;
 use testkit::registry_tree::{RegistryTree, TOKEN};
 use testkit::spec::find_dependency;
@@ -237,61 +237,49 @@ fn opentofu_dates_come_from_its_documentation_api() {
 
 /// A github.com module repository (reached through insteadOf) whose tags carry dates, attached
 /// to the GitHub server so its GraphQL API lists them.
-struct GitTree {
-    root: tempfile::TempDir,
-    server: testkit::github::GitHubServer,
-    gitconfig: GitConfig,
-}
+struct GitTree(world::World);
 
 fn git_tree() -> GitTree {
-    let root = tempfile::tempdir().unwrap();
-    let github = root.path().join("github");
-    let repo = ModuleRepo::create(&github, "acme", "terraform-aws-sqs");
+    let mut b = world::World::builder(TOKEN);
+    let repo = ModuleRepo::create(b.github(), "acme", "terraform-aws-sqs");
     repo.release("v1.0.0");
     repo.release_at("v1.1.0", &format!("@{} +0200", now() - 10 * DAY), true);
     repo.release_at("v1.2.0", &format!("@{} +0000", now() - 3600), false);
-    let server = testkit::github::GitHubServer::start(TOKEN);
-    server.attach_origin("acme/terraform-aws-sqs", repo.path());
-    server.set_graphql_page(1);
-    let gitconfig = GitConfig::github_mirror(root.path(), &github);
-    let infra = root.path().join("infra/dev/sqs");
-    std::fs::create_dir_all(&infra).unwrap();
     let unit = |sub: &str| {
         format!(
             "module \"{sub}\" {{\n  source = \"git::https://github.com/acme/terraform-aws-sqs.git//modules/{sub}?ref=v1.0.0\"\n}}\n"
         )
     };
-    std::fs::write(infra.join("main.tf"), unit("sqs") + &unit("dlq")).unwrap();
-    GitTree {
-        root,
-        server,
-        gitconfig,
-    }
+    b.file("dev/sqs/main.tf", unit("sqs") + &unit("dlq"))
+        .plain();
+    let w = b.build();
+    w.server
+        .attach_origin("acme/terraform-aws-sqs", repo.path());
+    w.server.set_graphql_page(1);
+    GitTree(w)
 }
 
 impl GitTree {
-    fn report(&self, token: Option<&str>, args: &[&str]) -> (Output, Value) {
-        let spec = self.root.path().join("spec.json");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_patcher"));
-        cmd.arg("report")
-            .arg(self.root.path().join("infra"))
+    fn report(&self, token: Option<&str>, args: &[&str]) -> (Run, Value) {
+        let w = &self.0;
+        let spec = w.root.path().join("spec.json");
+        let mut cmd = w.command_in(w.root.path(), &["report"]);
+        cmd.arg(w.dir())
             .arg("--output-spec")
             .arg(&spec)
-            .args(["--github-api-url", self.server.url()])
-            .args(args)
-            .env_remove("GITHUB_TOKEN")
-            .env_remove("GITHUB_API_URL")
-            .envs(self.gitconfig.env());
+            .args(["--github-api-url", w.server.url()])
+            .args(args);
         if let Some(token) = token {
             cmd.env("GITHUB_TOKEN", token);
         }
-        let out = cmd.output().unwrap();
+        let out = Run::of(cmd.output().unwrap());
         let text = std::fs::read_to_string(&spec).unwrap_or_else(|_| "null".into());
         (out, serde_json::from_str(&text).unwrap())
     }
 
     fn graphql_requests(&self) -> Vec<String> {
-        self.server
+        self.0
+            .server
             .requests()
             .into_iter()
             .filter(|r| r.method == "POST" && r.path == "/graphql")
@@ -304,8 +292,8 @@ impl GitTree {
 fn tag_dates_come_from_one_graphql_listing_per_repository() {
     let t = git_tree();
     let (out, spec) = t.report(Some(TOKEN), &["--minimum-release-age", "3d"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = &out.stderr;
+    assert!(out.success, "{stderr}");
     for id in ["acme/terraform-aws-sqs/sqs", "acme/terraform-aws-sqs/dlq"] {
         assert_eq!(target(&spec, id).as_deref(), Some("v1.1.0"), "{spec}");
     }
@@ -321,14 +309,10 @@ fn tag_dates_come_from_one_graphql_listing_per_repository() {
         assert_eq!(request["variables"]["owner"], "acme");
         assert_eq!(request["variables"]["name"], "terraform-aws-sqs");
     }
-    assert!(
-        t.server.violations().is_empty(),
-        "{:?}",
-        t.server.violations()
-    );
+    t.0.assert_no_violations();
 
     let (out, spec) = t.report(Some(TOKEN), &[]);
-    assert!(out.status.success());
+    assert!(out.success);
     assert_eq!(
         target(&spec, "acme/terraform-aws-sqs/sqs").as_deref(),
         Some("v1.2.0")
@@ -340,8 +324,8 @@ fn tag_dates_come_from_one_graphql_listing_per_repository() {
 fn without_a_token_tag_dates_cannot_be_had_and_the_cooldown_does_not_apply() {
     let t = git_tree();
     let (out, spec) = t.report(None, &["--minimum-release-age", "3d"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = &out.stderr;
+    assert!(out.success, "{stderr}");
     assert_eq!(
         target(&spec, "acme/terraform-aws-sqs/sqs").as_deref(),
         Some("v1.2.0")

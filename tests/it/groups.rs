@@ -5,7 +5,7 @@
 //! real tags, registry modules come from the registry server, pull requests and dispatches go
 //! to the GitHub API server, both on 127.0.0.1.
 
-use crate::world::{self, Run, REPO};
+use crate::world::{self, pr_number, Run, REPO};
 use serde_json::{json, Value};
 use std::path::Path;
 use testkit::git::terragrunt_unit;
@@ -124,12 +124,6 @@ impl World {
 fn ok(run: &StepRun) -> &StepRun {
     assert!(run.success, "{}{}", run.stdout, run.stderr);
     run
-}
-
-fn pr_number(run: &StepRun) -> u64 {
-    run.output("pull_request_number")
-        .parse()
-        .unwrap_or_else(|_| panic!("no pull request: {}{}", run.stdout, run.stderr))
 }
 
 fn members(spec_entry: &Value) -> Vec<(String, String)> {

@@ -9,6 +9,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use testkit::git::WorkingRepo;
 use testkit::github::{Fault, GitHubServer};
 
 const TOKEN: &str = "ghs_publishTestToken0123456789";
@@ -46,41 +47,14 @@ impl Fixture {
     fn new() -> Fixture {
         crate::world::process_git();
         let tmp = tempfile::tempdir().unwrap();
-        let origin = tmp.path().join("origin.git");
-        let seed = tmp.path().join("seed");
-        let work = tmp.path().join("work");
-        std::fs::create_dir_all(seed.join("dev/vpc")).unwrap();
-        git(
+        let infra = WorkingRepo::create(
             tmp.path(),
-            &["init", "--bare", "--quiet", origin.to_str().unwrap()],
-        );
-        git(tmp.path(), &["init", "--quiet", seed.to_str().unwrap()]);
-        std::fs::write(seed.join("dev/vpc/main.tf"), MODULE_V1).unwrap();
-        std::fs::write(seed.join("README.md"), "live\n").unwrap();
-        git(&seed, &["add", "."]);
-        git(&seed, &["commit", "--quiet", "-m", "seed"]);
-        git(
-            &seed,
-            &[
-                "push",
-                "--quiet",
-                origin.to_str().unwrap(),
-                "HEAD:refs/heads/main",
-            ],
-        );
-        git(
-            tmp.path(),
-            &[
-                "clone",
-                "--quiet",
-                origin.to_str().unwrap(),
-                work.to_str().unwrap(),
-            ],
+            &[("dev/vpc/main.tf", MODULE_V1), ("README.md", "live\n")],
         );
         Fixture {
             _tmp: tmp,
-            origin,
-            work,
+            origin: infra.origin,
+            work: infra.dir,
         }
     }
 

@@ -3,17 +3,12 @@
 //! 127.0.0.1. Module sources are bare repositories with real tags reached from their github.com
 //! addresses through `insteadOf`.
 
-use crate::world::{self, Run, REPO};
+use crate::world::{self, sqs_unit, Run, REPO};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use testkit::git::terragrunt_unit;
 use testkit::github::Fault;
 use testkit::registry::Registry;
-
-fn sqs_unit(version: &str) -> String {
-    terragrunt_unit("terraform-aws-sqs", "sqs", version)
-}
 
 const TOKEN: &str = "ghs_updateTestToken0123456789abcdef";
 const SQS: &str = "acme/terraform-aws-sqs/sqs";

@@ -10,7 +10,7 @@ use tempfile::TempDir;
 use testkit::git::{GitConfig, ModuleRepo, WorkingRepo};
 use testkit::github::GitHubServer;
 use testkit::registry::Registry;
-use testkit::runner::Step;
+use testkit::runner::{Step, StepRun};
 
 /// Root of the fake github.com that git run inside this process reaches.
 ///
@@ -47,6 +47,18 @@ pub fn process_git() -> &'static Path {
 
 /// The infrastructure repository every world's checkout belongs to on the GitHub server.
 pub const REPO: &str = "acme/infrastructure-live";
+
+/// A Terragrunt unit using the sqs module of `acme/terraform-aws-sqs` at `version`.
+pub fn sqs_unit(version: &str) -> String {
+    testkit::git::terragrunt_unit("terraform-aws-sqs", "sqs", version)
+}
+
+/// The number of the pull request an `update` step opened.
+pub fn pr_number(run: &StepRun) -> u64 {
+    run.output("pull_request_number")
+        .parse()
+        .unwrap_or_else(|_| panic!("no pull request: {}{}", run.stdout, run.stderr))
+}
 
 /// The binary under test.
 pub fn bin() -> &'static Path {

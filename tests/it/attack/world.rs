@@ -6,11 +6,11 @@ use crate::world::Run;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use testkit::git::{terragrunt_unit, ModuleRepo};
+use testkit::git::ModuleRepo;
 use testkit::registry::Registry;
 use testkit::runner::{workflow_commands, Step, StepRun};
 
-pub use crate::world::REPO;
+pub use crate::world::{sqs_unit, REPO};
 /// The token every run gets; finding it anywhere an attacker can read is a leak.
 pub const TOKEN: &str = "ghs_ATTACKmarker0token0123456789abcdef";
 /// The module registry's token (`TF_TOKEN_registry_terraform_io`) when a registry is up.
@@ -19,10 +19,6 @@ pub const SQS: &str = "acme/terraform-aws-sqs/sqs";
 pub const DEV: &str = "{*dev*}/**";
 /// What every injected workflow command carries, so a forged one is recognised.
 pub const MARK: &str = "PWNED";
-
-pub fn sqs_unit(version: &str) -> String {
-    terragrunt_unit("terraform-aws-sqs", "sqs", version)
-}
 
 /// The shared world with the attacks' token, registry token and checks.
 pub struct World(crate::world::World);
