@@ -6,6 +6,7 @@
 //! an ID without `/` can only be a group's; and `group-<name>` is a valid branch suffix.
 
 use crate::environments_file::{EnvironmentsFile, EnvironmentsFileError};
+use crate::plan::{Strategy, Wanted};
 use crate::spec::{Spec, SpecDependency};
 use globset::GlobMatcher;
 use serde::{Deserialize, Serialize};
@@ -122,7 +123,7 @@ impl<'a> Ask<'a> {
     }
 
     /// The exact version dependency `id` moves to, when a promotion names one.
-    pub fn exact(&self, id: &str) -> Option<&str> {
+    pub fn exact(&self, id: &str) -> Option<&'a str> {
         match self.dependency {
             Some(asked) if asked == id => self.version,
             _ => self
@@ -131,6 +132,13 @@ impl<'a> Ask<'a> {
                 .find(|m| m.dependency == id)
                 .map(|m| m.version.as_str()),
         }
+    }
+
+    /// What dependency `id` is planned toward: the exact version a promotion names, else what
+    /// `strategy` picks.
+    pub fn wanted(&self, id: &str, strategy: Strategy) -> Wanted<'a> {
+        self.exact(id)
+            .map_or(Wanted::Strategy(strategy), Wanted::Exact)
     }
 
     /// A group asked for must be one of the environments file (a typo would otherwise update

@@ -4,7 +4,7 @@
 //! module each get the step that is safe for them.
 
 pub use crate::model::Listings;
-use crate::model::{Listed, Origin, ScanResult, Source, Usage, VersionForm};
+use crate::model::{Listed, Origin, Source, Usage, VersionForm};
 use crate::version::{
     family_of, is_breaking, parse_constraint, parse_tag, parse_version, rewrite, Version,
 };
@@ -96,43 +96,111 @@ pub enum PlanError {
     },
 }
 
-pub fn plan(scan: &ScanResult, listings: &Listings, strategy: Strategy) -> Plan {
-    let mut catalog = Catalog::new(listings);
-    let dependencies = group_by_id(scan.usages.iter())
-        .into_values()
-        .map(|usages| plan_dependency(&usages, &mut catalog, strategy))
-        .collect();
-    Plan { dependencies }
+/// What a usage is to move to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted<'w> {
+    /// The version the strategy picks among the candidates.
+    Strategy(Strategy),
+    /// Exactly this version (a promotion, a spec's target), looked up in everything listed and
+    /// an error when it is not there; a usage already on it is left alone.
+    Exact(&'w str),
 }
 
-/// Every usage of `dep` moves to exactly `version` (promotion): error if the listing lacks it.
-/// Usages already there: no change.
-pub fn retarget(
-    dep: &DependencyPlan,
-    version: &str,
-    listings: &Listings,
+/// The listings a plan reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Versions<'a> {
+    /// Everything the origins list: exact versions are looked up here.
+    pub listed: &'a Listings,
+    /// What a strategy may pick from: the listings less what the cooldown holds back.
+    pub candidates: &'a Listings,
+}
+
+impl<'a> Versions<'a> {
+    /// One set of listings for both exact versions and strategies.
+    pub fn all(listings: &'a Listings) -> Versions<'a> {
+        Versions {
+            listed: listings,
+            candidates: listings,
+        }
+    }
+}
+
+/// Plans each usage toward what `wanted` asks for it; a usage it answers `None` for is left out.
+/// A listing that failed is the dependency's `error`, not an error of the plan; an exact
+/// version that is not listed or cannot be written into a usage is.
+pub fn plan<'w>(
+    usages: &[Usage],
+    versions: Versions,
+    wanted: &dyn Fn(&Usage) -> Option<Wanted<'w>>,
+) -> Result<Plan, PlanError> {
+    let mut catalogs = Catalogs {
+        listed: Catalog::new(versions.listed),
+        candidates: Catalog::new(versions.candidates),
+    };
+    let mut dependencies = Vec::new();
+    for usages in group_by_id(usages.iter()).into_values() {
+        let asked: Vec<(&Usage, Wanted)> = usages
+            .into_iter()
+            .filter_map(|usage| wanted(usage).map(|w| (usage, w)))
+            .collect();
+        if !asked.is_empty() {
+            dependencies.push(plan_dependency(&asked, &mut catalogs)?);
+        }
+    }
+    Ok(Plan { dependencies })
+}
+
+/// Parsed listings for exact versions and for strategies.
+struct Catalogs<'a> {
+    listed: Catalog<'a>,
+    candidates: Catalog<'a>,
+}
+
+fn plan_dependency<'a>(
+    usages: &[(&'a Usage, Wanted)],
+    catalogs: &mut Catalogs<'a>,
 ) -> Result<DependencyPlan, PlanError> {
-    let mut catalog = Catalog::new(listings);
-    let planned = dep
-        .usages
-        .iter()
-        .map(|u| retarget_usage(&u.usage, version, &mut catalog))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(assemble(dep.source.clone(), planned, None))
+    let mut error = None;
+    let mut planned = Vec::with_capacity(usages.len());
+    for &(usage, wanted) in usages {
+        let catalog = match wanted {
+            Wanted::Exact(_) => &mut catalogs.listed,
+            Wanted::Strategy(_) => &mut catalogs.candidates,
+        };
+        planned.push(match (resolve(usage, catalog), wanted) {
+            (Err(Unresolved::Listing(message)), _) => {
+                error.get_or_insert_with(|| message.clone());
+                unresolved(usage, Some(message), None)
+            }
+            // A usage the listing cannot place is not a listing failure: it is skipped, unless
+            // an exact version was asked of it.
+            (Err(Unresolved::Skip(reason)), Wanted::Strategy(_)) => {
+                unresolved(usage, None, Some(reason))
+            }
+            (Err(Unresolved::Skip(reason)), Wanted::Exact(_)) => {
+                return Err(rewrite_error(usage, reason))
+            }
+            (Ok(resolved), Wanted::Strategy(strategy)) => by_strategy(usage, &resolved, strategy),
+            (Ok(resolved), Wanted::Exact(version)) => exactly(usage, &resolved, version)?,
+        });
+    }
+    Ok(assemble(Source::clone(&usages[0].0.source), planned, error))
 }
 
-fn retarget_usage<'a>(
-    usage: &'a Usage,
-    version: &str,
-    catalog: &mut Catalog<'a>,
-) -> Result<Planned, PlanError> {
-    let resolved = resolve(usage, catalog).map_err(|unresolved| match unresolved {
-        Unresolved::Listing(message) => PlanError::Listing {
-            id: usage.source.id.clone(),
-            message,
-        },
-        Unresolved::Skip(message) => rewrite_error(usage, message),
-    })?;
+fn by_strategy(usage: &Usage, resolved: &Resolved, strategy: Strategy) -> Planned {
+    let target = match strategy {
+        Strategy::NextSafe => resolved.steps.safe.as_ref(),
+        Strategy::NextBreaking => resolved.steps.breaking.as_ref(),
+    };
+    let mut planned = planned_usage(usage, resolved, target);
+    if planned.plan.new_text.is_none() && planned.rewrite_error.is_none() {
+        planned.plan.skipped = idle_reason(usage, resolved, strategy);
+    }
+    planned
+}
+
+/// Moves the usage to exactly `version`, written the way the usage writes versions.
+fn exactly(usage: &Usage, resolved: &Resolved, version: &str) -> Result<Planned, PlanError> {
     let target = parse_tag(version)
         .and_then(|wanted| {
             resolved
@@ -144,7 +212,7 @@ fn retarget_usage<'a>(
             id: usage.source.id.clone(),
             version: version.to_string(),
         })?;
-    let mut planned = planned_usage(usage, &resolved, Some(target));
+    let mut planned = planned_usage(usage, resolved, Some(target));
     match planned.rewrite_error.take() {
         Some(message) => Err(rewrite_error(usage, message)),
         None => Ok(planned),
@@ -169,37 +237,6 @@ fn group_by_id<'a>(usages: impl Iterator<Item = &'a Usage>) -> BTreeMap<&'a str,
         usages.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     }
     groups
-}
-
-fn plan_dependency<'a>(
-    usages: &[&'a Usage],
-    catalog: &mut Catalog<'a>,
-    strategy: Strategy,
-) -> DependencyPlan {
-    let mut error = None;
-    let planned = usages
-        .iter()
-        .map(|usage| match resolve(usage, catalog) {
-            Err(Unresolved::Listing(message)) => {
-                error.get_or_insert_with(|| message.clone());
-                unresolved(usage, Some(message), None)
-            }
-            // A usage the listing cannot place is not a listing failure: it is skipped.
-            Err(Unresolved::Skip(reason)) => unresolved(usage, None, Some(reason)),
-            Ok(resolved) => {
-                let target = match strategy {
-                    Strategy::NextSafe => resolved.steps.safe.as_ref(),
-                    Strategy::NextBreaking => resolved.steps.breaking.as_ref(),
-                };
-                let mut planned = planned_usage(usage, &resolved, target);
-                if planned.plan.new_text.is_none() && planned.rewrite_error.is_none() {
-                    planned.plan.skipped = idle_reason(usage, &resolved, strategy);
-                }
-                planned
-            }
-        })
-        .collect();
-    assemble(Source::clone(&usages[0].source), planned, error)
 }
 
 /// Why a usage with nothing to do is not simply up to date: a moving tag, which follows its
@@ -756,15 +793,11 @@ mod tests {
         listings
     }
 
-    fn scan_of(usages: Vec<Usage>) -> ScanResult {
-        ScanResult {
-            usages,
-            ..ScanResult::default()
-        }
-    }
-
     fn plan_one(usages: Vec<Usage>, listings: &Listings, strategy: Strategy) -> DependencyPlan {
-        let mut plan = plan(&scan_of(usages), listings, strategy);
+        let mut plan = plan(&usages, Versions::all(listings), &|_| {
+            Some(Wanted::Strategy(strategy))
+        })
+        .unwrap();
         assert_eq!(plan.dependencies.len(), 1);
         plan.dependencies.remove(0)
     }
@@ -1041,14 +1074,14 @@ mod tests {
     fn plan_sorts_dependencies_by_id() {
         let mut listings = listing(git_origin("zeta"), &["v1.0.0", "v1.0.1"]);
         listings.extend(listing(git_origin("alpha"), &["v1.0.0", "v1.0.1"]));
-        let plan = plan(
-            &scan_of(vec![
-                git_usage("zeta", "a.tf", 1, "v1.0.0"),
-                git_usage("alpha", "a.tf", 5, "v1.0.0"),
-            ]),
-            &listings,
-            Strategy::NextSafe,
-        );
+        let usages = [
+            git_usage("zeta", "a.tf", 1, "v1.0.0"),
+            git_usage("alpha", "a.tf", 5, "v1.0.0"),
+        ];
+        let plan = plan(&usages, Versions::all(&listings), &|_| {
+            Some(Wanted::Strategy(Strategy::NextSafe))
+        })
+        .unwrap();
         let ids: Vec<_> = plan
             .dependencies
             .iter()
@@ -1135,8 +1168,21 @@ mod tests {
         plan_one(usages, listings, Strategy::NextSafe)
     }
 
+    /// The usages of `dep` planned to exactly `version`.
+    fn retarget(
+        dep: &DependencyPlan,
+        version: &str,
+        listings: &Listings,
+    ) -> Result<DependencyPlan, PlanError> {
+        let usages: Vec<Usage> = dep.usages.iter().map(|u| u.usage.clone()).collect();
+        let mut plan = plan(&usages, Versions::all(listings), &|_| {
+            Some(Wanted::Exact(version))
+        })?;
+        Ok(plan.dependencies.remove(0))
+    }
+
     #[test]
-    fn retarget_moves_to_exactly_the_promoted_version() {
+    fn exact_moves_to_exactly_the_promoted_version() {
         let listings = listing(git_origin("mods"), &["v1.0.0", "v1.1.0", "v1.2.0"]);
         let dep = planned(
             vec![
@@ -1155,7 +1201,7 @@ mod tests {
     }
 
     #[test]
-    fn retarget_keeps_each_usage_prefix_style() {
+    fn exact_keeps_each_usage_prefix_style() {
         let listings = listing(
             git_origin("mods"),
             &["v1.0.0", "1.0.0", "v1.1.0", "1.1.0", "v1.2.0"],
@@ -1179,7 +1225,7 @@ mod tests {
     }
 
     #[test]
-    fn retarget_marks_breaking_relative_to_each_usage() {
+    fn exact_marks_breaking_relative_to_each_usage() {
         let listings = listing(git_origin("mods"), &["v1.0.0", "v2.0.0", "v2.1.0"]);
         let dep = planned(
             vec![
@@ -1195,7 +1241,7 @@ mod tests {
     }
 
     #[test]
-    fn retarget_to_an_older_version_says_so() {
+    fn exact_to_an_older_version_says_so() {
         let listings = listing(git_origin("mods"), &["v1.1.0", "v1.2.0"]);
         let dep = planned(vec![git_usage("mods", "a.tf", 1, "v1.2.0")], &listings);
         let moved = retarget(&dep, "v1.1.0", &listings).unwrap();
@@ -1207,7 +1253,7 @@ mod tests {
     }
 
     #[test]
-    fn retarget_errors() {
+    fn exact_errors() {
         let listings = listing(git_origin("mods"), &["v1.0.0", "v1.1.0"]);
         let dep = planned(vec![git_usage("mods", "a.tf", 1, "v1.0.0")], &listings);
         match retarget(&dep, "v1.5.0", &listings) {
@@ -1218,14 +1264,13 @@ mod tests {
         }
         let mut failing = Listings::new();
         failing.insert(git_origin("mods"), Err("timed out".into()));
-        assert!(matches!(
-            retarget(&dep, "v1.1.0", &failing),
-            Err(PlanError::Listing { message, .. }) if message == "timed out"
-        ));
+        let unlisted = retarget(&dep, "v1.1.0", &failing).unwrap();
+        assert_eq!(unlisted.error.as_deref(), Some("timed out"));
+        assert!(!unlisted.has_update());
     }
 
     #[test]
-    fn retarget_rewrites_registry_constraints_or_fails() {
+    fn exact_rewrites_registry_constraints_or_fails() {
         let listings = listing(registry_origin(), &["5.1.0", "5.4.0", "6.0.0"]);
         let pinned = planned(vec![registry_usage("a.tf", "= 5.1.0")], &listings);
         let moved = retarget(&pinned, "5.4.0", &listings).unwrap();
@@ -1240,6 +1285,47 @@ mod tests {
         ));
         let allowed = retarget(&ranged, "5.4.0", &listings).unwrap();
         assert!(!allowed.has_update());
+    }
+
+    #[test]
+    fn each_usage_gets_what_is_wanted_of_it() {
+        let listed = listing(git_origin("mods"), &["v1.0.0", "v1.1.0", "v1.2.0"]);
+        let candidates = listing(git_origin("mods"), &["v1.0.0", "v1.1.0"]);
+        let usages = [
+            git_usage("mods", "a.tf", 1, "v1.0.0"),
+            git_usage("mods", "b.tf", 1, "v1.0.0"),
+            git_usage("mods", "c.tf", 1, "v1.0.0"),
+            git_usage("other", "a.tf", 9, "v1.0.0"),
+        ];
+        let versions = Versions {
+            listed: &listed,
+            candidates: &candidates,
+        };
+        let plan = plan(&usages, versions, &|usage| match (
+            usage.source.repo.as_str(),
+            usage.file.to_str(),
+        ) {
+            ("mods", Some("a.tf")) => Some(Wanted::Strategy(Strategy::NextBreaking)),
+            ("mods", Some("b.tf")) => Some(Wanted::Exact("v1.2.0")),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(plan.dependencies.len(), 1, "nothing was asked of `other`");
+        let dep = &plan.dependencies[0];
+        let moved: Vec<_> = dep
+            .usages
+            .iter()
+            .map(|u| (u.usage.file.to_str(), u.new_text.as_deref()))
+            .collect();
+        assert_eq!(
+            moved,
+            [
+                (Some("a.tf"), Some("v1.1.0")),
+                (Some("b.tf"), Some("v1.2.0"))
+            ],
+            "the strategy picks among the candidates, the exact version among everything listed"
+        );
+        assert_eq!(dep.target(), Some("v1.2.0"));
     }
 
     fn targets(dep: &DependencyPlan) -> Vec<(Option<&str>, Option<&str>)> {

@@ -4,7 +4,7 @@ use crate::cooldown::Cooldown;
 use crate::environment::{Environment, EnvironmentError};
 use crate::group::{Ask, Groups, Member};
 use crate::model::ScanResult;
-use crate::plan::{self, Plan, Strategy};
+use crate::plan::{self, Plan, Strategy, Versions};
 use crate::policy::Policy;
 use crate::resolve::{self, VersionLister};
 use crate::scan;
@@ -63,15 +63,21 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
     opts.policy.skip_ignored(&mut scan);
     let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
     let cooldown = opts.cooldown.filter(|_| !ask.is_promotion());
-    let filtered =
-        crate::cooldown::apply(cooldown, &scan.usages, listings, lister, opts.concurrency);
+    let filtered = crate::cooldown::apply(
+        cooldown,
+        &scan.usages,
+        listings.clone(),
+        lister,
+        opts.concurrency,
+    );
     let usages = std::mem::take(&mut scan.usages);
-    let mut plan = opts.policy.plan(usages, &filtered.listings, opts.strategy);
-    for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
-        if let Some(version) = ask.exact(&dep.source.id) {
-            *dep = plan::retarget(dep, version, &filtered.listings)?;
-        }
-    }
+    let versions = Versions {
+        listed: &listings,
+        candidates: &filtered.listings,
+    };
+    let plan = opts.policy.plan(usages, versions, &|usage| {
+        Some(ask.wanted(&usage.source.id, opts.strategy))
+    })?;
     let mut spec = spec::from_plan(
         &plan,
         &opts.env.include_dirs,

@@ -420,7 +420,7 @@ fn is_safe_path(path: &Path) -> bool {
 mod tests {
     use super::*;
     use crate::model::{FileError, Listed, Listings, Skipped, Source, Usage};
-    use crate::plan::plan;
+    use crate::plan::{plan, Versions, Wanted};
     use serde_json::Value;
 
     fn usage(file: &str, line: usize, source: &Source, current: &str, form: VersionForm) -> Usage {
@@ -549,7 +549,10 @@ mod tests {
     }
 
     fn spec_for(scan: &ScanResult, listings: &Listings, strategy: Strategy) -> Spec {
-        let plan = plan(scan, listings, strategy);
+        let plan = plan(&scan.usages, Versions::all(listings), &|_| {
+            Some(Wanted::Strategy(strategy))
+        })
+        .unwrap();
         from_plan(
             &plan,
             &["dev/**".into(), "{*dev*}/**".into()],

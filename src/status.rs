@@ -14,7 +14,7 @@ mod time;
 use crate::environment::{Environment, EnvironmentError};
 use crate::environments_file::{environment_label, valid_name, EnvironmentsFile};
 use crate::model::{FileError, Origin, ScanResult, Skipped, Usage, VersionForm};
-use crate::plan::{self, Plan, Strategy};
+use crate::plan::{self, Plan, PlanError, Strategy, Versions, Wanted};
 use crate::promote::{valid_dependency_id, valid_version};
 use crate::publish::github::{GitHubError, IssueState, IssueTracker, LabelledIssue};
 use crate::pull_request::{one_target, parse_metadata};
@@ -112,6 +112,8 @@ pub enum StatusError {
     NoEnvironments,
     #[error("`{0}` is not NAME=GLOB (NAME: letters, digits, `-` or `_`)")]
     EnvironmentItem(String),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
 }
 
 /// The whole answer, as printed by `--output json`.
@@ -306,7 +308,8 @@ pub fn collect(opts: &StatusOptions) -> Result<Status, StatusError> {
         .collect::<Result<Vec<_>, _>>()?;
     let plans = opts
         .lister
-        .map(|lister| plan_all(&scans, lister, opts.concurrency, opts.strategy));
+        .map(|lister| plan_all(&scans, lister, opts.concurrency, opts.strategy))
+        .transpose()?;
     let mut holdings = Vec::new();
     for (i, (scan, chain_env)) in scans.into_iter().zip(&opts.chain).enumerate() {
         let (open, merged) = match opts.pulls {
@@ -330,12 +333,13 @@ fn plan_all(
     lister: &dyn VersionLister,
     concurrency: usize,
     strategy: Strategy,
-) -> Vec<Plan> {
+) -> Result<Vec<Plan>, PlanError> {
     let usages: Vec<_> = scans.iter().flat_map(|s| s.usages.clone()).collect();
     let listings = resolve::listings_for(&usages, lister, concurrency);
+    let by_strategy = |_: &Usage| Some(Wanted::Strategy(strategy));
     scans
         .iter()
-        .map(|scan| plan::plan(scan, &listings, strategy))
+        .map(|scan| plan::plan(&scan.usages, Versions::all(&listings), &by_strategy))
         .collect()
 }
 

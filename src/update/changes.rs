@@ -5,10 +5,10 @@ use super::UpdateError;
 use super::UpdateOptions;
 use crate::edit::{self, Edit};
 use crate::model::{FileError, Usage};
-use crate::plan::{self, DependencyPlan, Listings, Strategy};
+use crate::plan::{self, DependencyPlan, Strategy, Versions, Wanted};
 use crate::resolve::{self, VersionLister};
 use crate::scan;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 /// Files under a folder of this name are included by several environments (Terragrunt's
@@ -65,17 +65,20 @@ pub fn plan_changes(
         opts.concurrency,
     );
     let usages = std::mem::take(&mut scan.usages);
-    let fresh = opts.policy.plan(usages, &filtered.listings, opts.strategy);
-    let mut dependencies = Vec::new();
-    for dep in fresh.dependencies {
-        if let Some(err) = &dep.error {
-            return Err(plan::PlanError::Listing {
-                id: dep.source.id.clone(),
-                message: err.clone(),
-            }
-            .into());
+    let versions = Versions {
+        listed: &listings,
+        candidates: &filtered.listings,
+    };
+    let planned = opts
+        .policy
+        .plan(usages, versions, &|usage| wanted_of(opts, usage))?;
+    let dependencies = planned.dependencies;
+    if let Some(dep) = dependencies.iter().find(|d| d.error.is_some()) {
+        return Err(plan::PlanError::Listing {
+            id: dep.source.id.clone(),
+            message: dep.error.clone().unwrap_or_default(),
         }
-        dependencies.push(choose_targets(opts, dep, &listings)?);
+        .into());
     }
     let edits = dependencies.iter().flat_map(edits_of).collect();
     Ok(Changes {
@@ -115,83 +118,59 @@ pub fn is_shared(usage: &Usage, env: &crate::environment::DirMatcher) -> bool {
         || !env.selects_file(&usage.file.to_string_lossy().replace('\\', "/"))
 }
 
-/// The exact version wins; then the spec's target for each usage (matched by file and current
-/// version), then the spec's target for the dependency; without a spec or with a compact one,
-/// the fresh plan's.
-fn choose_targets(
-    opts: &UpdateOptions,
-    dep: DependencyPlan,
-    listings: &Listings,
-) -> Result<DependencyPlan, UpdateError> {
-    if let Some(version) = opts.ask().exact(&dep.source.id) {
-        return Ok(plan::retarget(&dep, version, listings)?);
+/// The exact version wins; then the spec's target for the usage (matched by file and current
+/// version), then the spec's target for the dependency, and a usage with neither is left out;
+/// without a spec or with a compact one, what the strategy picks, by the same rules as the
+/// report's.
+fn wanted_of<'o>(opts: &'o UpdateOptions, usage: &Usage) -> Option<Wanted<'o>> {
+    let id = &usage.source.id;
+    if let Some(version) = opts.ask().exact(id) {
+        return Some(Wanted::Exact(version));
     }
-    // A compact spec names the dependencies but not the usages: each usage keeps the fresh
-    // plan's target, chosen by the same rules as the report's.
     let Some(spec_dep) = opts
         .spec
         .as_ref()
         .filter(|s| !s.compact)
-        .and_then(|s| s.dependency(&dep.source.id))
+        .and_then(|s| s.dependency(id))
     else {
-        return Ok(dep);
+        return Some(Wanted::Strategy(opts.strategy));
     };
-    let fallback = pick(
-        opts.strategy,
-        &spec_dep.target_safe_version,
-        &spec_dep.target_breaking_version,
-        &spec_dep.target_version,
-    );
-    let mut by_target: BTreeMap<String, Vec<plan::UsagePlan>> = BTreeMap::new();
-    for usage in &dep.usages {
-        if let Some(target) =
-            spec_usage_target(spec_dep, &usage.usage, opts.strategy).or(fallback.clone())
-        {
-            by_target.entry(target).or_default().push(usage.clone());
-        }
-    }
-    let mut usages = Vec::new();
-    for (target, group) in by_target {
-        let part = DependencyPlan {
-            usages: group,
-            ..dep.clone()
-        };
-        usages.extend(plan::retarget(&part, &target, listings)?.usages);
-    }
-    usages.sort_by(|a, b| (&a.usage.file, a.usage.line).cmp(&(&b.usage.file, b.usage.line)));
-    Ok(DependencyPlan { usages, ..dep })
-}
-
-/// The spec may come from a report run in another working dir (the seed guide reports from the
-/// repository root and updates from `dev/`), so a spec path matches when it ends with ours.
-fn spec_usage_target(
-    spec_dep: &crate::spec::SpecDependency,
-    usage: &Usage,
-    strategy: Strategy,
-) -> Option<String> {
-    let found = spec_dep
+    let in_spec = spec_dep
         .usages
         .iter()
-        .find(|u| u.file.ends_with(&usage.file) && u.current_version == usage.current)?;
-    pick(
-        strategy,
-        &found.target_safe_version,
-        &found.target_breaking_version,
-        &found.target_version,
-    )
+        .find(|u| u.file.ends_with(&usage.file) && u.current_version == usage.current);
+    let target = in_spec
+        .and_then(|u| {
+            pick(
+                opts.strategy,
+                &u.target_safe_version,
+                &u.target_breaking_version,
+                &u.target_version,
+            )
+        })
+        .or_else(|| {
+            pick(
+                opts.strategy,
+                &spec_dep.target_safe_version,
+                &spec_dep.target_breaking_version,
+                &spec_dep.target_version,
+            )
+        });
+    target.map(Wanted::Exact)
 }
 
-fn pick(
+/// The spec's target for the strategy, else the one it chose.
+fn pick<'s>(
     strategy: Strategy,
-    safe: &Option<String>,
-    breaking: &Option<String>,
-    chosen: &Option<String>,
-) -> Option<String> {
+    safe: &'s Option<String>,
+    breaking: &'s Option<String>,
+    chosen: &'s Option<String>,
+) -> Option<&'s str> {
     match strategy {
-        Strategy::NextSafe => safe.clone(),
-        Strategy::NextBreaking => breaking.clone(),
+        Strategy::NextSafe => safe.as_deref(),
+        Strategy::NextBreaking => breaking.as_deref(),
     }
-    .or_else(|| chosen.clone())
+    .or(chosen.as_deref())
 }
 
 /// The version of each usage that moves, and the `# v1.2.3` comment of a commit pin with it.
