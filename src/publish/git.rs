@@ -11,7 +11,7 @@ use thiserror::Error;
 /// Identity used when neither the caller nor git's configuration names one (fresh CI images).
 const DEFAULT_IDENTITY: (&str, &str) = ("patcher", "patcher@users.noreply.github.com");
 
-/// Every `stderr` here has gone through [`gitcmd::redact`].
+/// Every `stderr` that git wrote has gone through [`crate::redact::redact`] with the token.
 #[derive(Debug, Error)]
 pub enum GitError {
     /// Tracked files differ from HEAD before the update began.
