@@ -24,6 +24,9 @@ const MODULES: [(&str, &str, &str); 2] = [
 
 const CHAIN: &str = "environments:\n  - name: dev\n    include_dirs: ['dev/**']\n  - name: stage\n    include_dirs: ['stage/**']\n  - name: prod\n    include_dirs: ['prod/**']\n";
 
+/// Builds the demo's repositories and walks the chain, printing each step. With `keep`, the
+/// repositories are created in that folder (which must not exist yet) and left there; without
+/// it, in a temporary folder removed at the end.
 pub fn run(keep: Option<&Path>) -> Result<()> {
     let root = match keep {
         Some(dir) => dir.to_path_buf(),
