@@ -16,10 +16,13 @@ pub type Dates = BTreeMap<String, u64>;
 /// How young a candidate may not be, measured from `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cooldown {
+    /// Seconds a version must have been published before it is a candidate.
     pub minimum_age: u64,
+    /// The time ages are measured from, seconds since the epoch (this machine's clock, `from_now`).
     pub now: u64,
 }
 
+/// A `minimum_release_age` text that is not a duration; holds the text as given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "minimum_release_age `{0}` is not a duration: write a whole number and a unit, e.g. `3d`, \
@@ -87,7 +90,10 @@ pub fn format_age(seconds: u64) -> String {
 /// The listings a plan may choose from, and what the user should hear about the cooldown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filtered {
+    /// The listings without the versions still too young; errors and unknown origins as given.
     pub listings: Listings,
+    /// One line per origin whose versions were held back or could not be dated; empty when the
+    /// cooldown changed nothing (or none is set).
     pub notes: Vec<String>,
 }
 

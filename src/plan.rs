@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
+/// The update strategy: which candidate a usage moves to when no exact version is asked of it.
+/// A breaking change is a version whose major (for 0.x: minor) differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
@@ -22,21 +24,30 @@ pub enum Strategy {
     NextBreaking,
 }
 
+/// What one usage moves to, and why it does not when it stays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UsagePlan {
+    /// The usage this plan is for, as scanned.
     pub usage: Usage,
     /// Listed version the text stands for. For a constraint, the lowest listed version it
     /// allows: the floor the file promises, which an update raises (`~> 5.1` → `~> 5.4`).
     pub resolved_current: Option<String>,
+    /// What `next-safe` picks: the highest version ahead before the next breaking change; None
+    /// when none is ahead (or the usage could not be resolved).
     pub target_safe: Option<String>,
+    /// What `next-breaking` picks: the next breaking version, else the highest ahead; None when
+    /// none is ahead (or the usage could not be resolved).
     pub target_breaking: Option<String>,
     /// By strategy; None if no update.
     pub target: Option<String>,
+    /// Whether moving to `target` crosses a breaking change; false when the usage stays.
     pub breaking: bool,
     /// Replacement for `usage.span`; None = no change.
     pub new_text: Option<String>,
     /// Replacement for the tag of the usage's pin comment (`# v1.2.3` after a commit id).
     pub comment_text: Option<String>,
+    /// Shown with the usage in the spec: why its listing failed, why the target cannot be
+    /// written into it, or that it moves back to a lower version; None otherwise.
     pub note: Option<String>,
     /// Why the usage is left alone although it was found and its listing read: a ref that is
     /// no version tag, an untagged commit, a constraint nothing published satisfies, a moving
@@ -44,25 +55,34 @@ pub struct UsagePlan {
     pub skipped: Option<String>,
 }
 
+/// The plan of one dependency (one Dependency ID): each usage's target and what they share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DependencyPlan {
+    /// The source of the first usage by file and line (all usages share its Dependency ID).
     pub source: Source,
+    /// The distinct version texts the usages write, ordered by the version they stand for.
     pub current_versions: Vec<String>,
+    /// The highest candidate of any usage, whether its strategy picks it or not; None when no
+    /// usage could be resolved or nothing is listed for it.
     pub latest: Option<String>,
+    /// The lowest breaking version ahead of any usage; None when no breaking release is ahead.
     pub next_breaking: Option<String>,
     /// `https://github.com/{github_repo}/releases/tag/{tag}` of the target (the highest any
     /// usage moves to) when the module lives on GitHub.
     pub release_notes_url: Option<String>,
+    /// The usages that were asked for, by file and line.
     pub usages: Vec<UsagePlan>,
     /// Why the versions could not be listed.
     pub error: Option<String>,
 }
 
 impl DependencyPlan {
+    /// Whether any usage gets a new version text.
     pub fn has_update(&self) -> bool {
         self.usages.iter().any(|u| u.new_text.is_some())
     }
 
+    /// Whether any usage that moves crosses a breaking change.
     pub fn is_breaking(&self) -> bool {
         self.usages
             .iter()
@@ -78,20 +98,41 @@ impl DependencyPlan {
 /// Sorted by dependency id; usages by (file, line).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
+    /// Every dependency with at least one usage asked for.
     pub dependencies: Vec<DependencyPlan>,
 }
 
+/// Why a plan, or an update built on one, cannot go on.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
+    /// An exact version was asked of a dependency whose listing does not have it.
     #[error("{id}: version {version} is not listed")]
-    VersionNotFound { id: String, version: String },
+    VersionNotFound {
+        /// The Dependency ID the version was asked of.
+        id: String,
+        /// The exact version asked for, as given.
+        version: String,
+    },
+    /// The dependency's versions could not be listed. `plan` records this in the dependency's
+    /// `error` instead; an update, which cannot go on without them, raises it.
     #[error("{id}: cannot list versions: {message}")]
-    Listing { id: String, message: String },
+    Listing {
+        /// The Dependency ID whose listing failed.
+        id: String,
+        /// Why the listing failed.
+        message: String,
+    },
+    /// An exact version cannot be written into a usage, or the listing cannot place the
+    /// usage's current text at all.
     #[error("{id}: {file}:{line}: {message}")]
     Rewrite {
+        /// The Dependency ID of the usage.
         id: String,
+        /// The usage's file, relative to the working dir.
         file: String,
+        /// 1-based line of the usage's version text.
         line: usize,
+        /// Why the version cannot be written into the usage, or why its text cannot be placed.
         message: String,
     },
 }

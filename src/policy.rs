@@ -26,6 +26,8 @@ pub fn ignore_comment_reason(line: usize) -> String {
     format!("ignored by `# {IGNORE_COMMENT}` on line {line}")
 }
 
+/// The `ignore` rules of the environments file, checked; the default has none and leaves the
+/// scan and the listings as they are.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     rules: Vec<IgnoreRule>,

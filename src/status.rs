@@ -2,7 +2,7 @@
 //!
 //! environments → scan each (the tree is the truth) → optionally resolve every origin once for
 //! all environments together and plan per environment (latest safe / breaking, as `report`)
-//! → optionally the labelled pull requests of each environment → [`drift`] decides the
+//! → optionally the labelled pull requests of each environment → `drift` decides the
 //! promotion state and the anomalies → [`render`] prints them. The stages meet on the plain
 //! data below, which is also the `--output json` format (`docs/status.schema.json`).
 
@@ -128,6 +128,8 @@ pub enum StatusError {
     /// A `NAME=GLOB` item with an invalid name or an empty glob, as given.
     #[error("`{0}` is not NAME=GLOB (NAME: letters, digits, `-` or `_`)")]
     EnvironmentItem(String),
+    /// Planning an environment failed (a plan fails only on exact versions, and status asks
+    /// for none).
     #[error(transparent)]
     Plan(#[from] PlanError),
 }

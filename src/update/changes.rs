@@ -18,18 +18,22 @@ pub const SHARED_DIR: &str = "_envcommon";
 /// What an update would do, computed without touching a file.
 #[derive(Debug, Clone)]
 pub struct Changes {
+    /// The plans of the dependencies asked for, shared-file usages left out.
     pub dependencies: Vec<DependencyPlan>,
+    /// Every splice to make: each moving usage's version, and the tag comment of a commit pin.
     pub edits: Vec<Edit>,
     /// Usages that live in shared files and were left unchanged.
     pub shared: Vec<Usage>,
     /// Files of the environment that do not parse: left untouched, whatever they use.
     pub unreadable: Vec<FileError>,
+    /// What each file held at the scan, so a file changed since is refused, not overwritten.
     pub scanned: edit::Scanned,
     /// What the cooldown held back, or could not apply to.
     pub cooldown_notes: Vec<String>,
 }
 
 impl Changes {
+    /// The files the edits touch, sorted, each once.
     pub fn files(&self) -> Vec<PathBuf> {
         let set: BTreeSet<&PathBuf> = self.edits.iter().map(|e| &e.file).collect();
         set.into_iter().cloned().collect()

@@ -12,11 +12,20 @@ use thiserror::Error;
 
 /// Where and how an update is published.
 pub struct PublishOptions {
+    /// The update branch, patcher's own: force-pushed, so never the base or the default branch.
     pub branch: String,
+    /// Title of the pull request, and first line of the commit message.
     pub title: String,
+    /// Labels the pull request must carry (`updates-<env>`); created in the repository when
+    /// missing, added to the pull request when it lacks them.
     pub labels: Vec<String>,
+    /// The branch the update branch starts from (fetched fresh) and the pull request targets.
     pub base: String,
+    /// `Name <email>` of the commit's author and committer; None: git's configured identity,
+    /// else patcher's default one.
     pub author: Option<String>,
+    /// The environment named in the pull request's metadata, headings and commit message;
+    /// None when the run has no environment name.
     pub environment: Option<String>,
 }
 
@@ -203,12 +212,17 @@ impl ReleaseNotes for ForgeNotes<'_> {
     }
 }
 
+/// Why a published update failed.
 #[derive(Debug, Error)]
 pub enum PublishError {
+    /// Planning or editing failed (as for a local update).
     #[error(transparent)]
     Update(#[from] UpdateError),
+    /// The checkout is dirty or locked by another run, a branch is refused, or git failed (a
+    /// push rejected included).
     #[error(transparent)]
     Git(#[from] GitError),
+    /// A GitHub API call for the labels or the pull request failed.
     #[error(transparent)]
     GitHub(#[from] GitHubError),
 }
