@@ -3,7 +3,7 @@
 //! through git's `insteadOf` (as a mirror would be); pull requests live in an in-memory forge;
 //! merging is a real `git merge` pushed to a real bare `origin`.
 
-mod local_forge;
+pub(crate) mod local_forge;
 
 use crate::environments_file::EnvironmentsFile;
 use crate::promote::{self, PromoteOptions};

@@ -216,3 +216,170 @@ pub fn apply(opts: &UpdateOptions, changes: &Changes) -> Result<Vec<PathBuf>, Up
         reason: rejected.reason.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environment::Environment;
+    use crate::model::{Origin, PinComment, Source, VersionForm};
+    use std::sync::Arc;
+
+    const SPEC: &str = r#"{"Dependencies": [{
+        "ID": "acme/mods/vpc", "TargetSafeVersion": "v1.2.0", "TargetVersion": "v1.2.0",
+        "Usages": [
+            {"File": "live/dev/a.tf", "Line": 1, "CurrentVersion": "v1.0.0",
+             "TargetSafeVersion": "v1.1.0", "TargetVersion": "v1.1.0", "Breaking": false},
+            {"File": "live/dev/b.tf", "Line": 1, "CurrentVersion": "v1.0.5",
+             "TargetBreakingVersion": "v2.0.0", "Breaking": false}
+        ]}]}"#;
+
+    fn options(spec: Option<&str>, version: Option<&str>) -> UpdateOptions {
+        UpdateOptions {
+            env: Environment {
+                working_dir: PathBuf::from("."),
+                include_dirs: vec!["dev/**".into()],
+                exclude_dirs: Vec::new(),
+                default_registry: None,
+            },
+            spec: spec.map(|json| crate::spec::from_json(json, "spec.json").unwrap()),
+            dependency: version.map(|_| "acme/mods/vpc".to_string()),
+            version: version.map(str::to_string),
+            members: Vec::new(),
+            strategy: Strategy::NextSafe,
+            allow_shared_files: false,
+            concurrency: 1,
+            policy: Default::default(),
+            groups: Default::default(),
+            cooldown: None,
+        }
+    }
+
+    fn usage(file: &str, current: &str) -> Usage {
+        Usage {
+            file: PathBuf::from(file),
+            line: 1,
+            column: 10,
+            span: 40..40 + current.len(),
+            source: Arc::new(Source {
+                id: "acme/mods/vpc".into(),
+                org: "acme".into(),
+                repo: "mods".into(),
+                module: "vpc".into(),
+                origin: Origin::Git {
+                    url: "https://github.com/acme/mods.git".into(),
+                },
+                github_repo: Some("acme/mods".into()),
+            }),
+            current: current.into(),
+            form: VersionForm::GitRef,
+            pin_comment: None,
+        }
+    }
+
+    #[test]
+    fn an_exact_version_wins_over_the_spec() {
+        let opts = options(Some(SPEC), Some("v1.3.0"));
+        assert_eq!(
+            wanted_of(&opts, &usage("dev/a.tf", "v1.0.0")),
+            Some(Wanted::Exact("v1.3.0"))
+        );
+    }
+
+    #[test]
+    fn a_full_spec_gives_each_usage_its_own_target_else_the_dependency_target() {
+        let opts = options(Some(SPEC), None);
+        assert_eq!(
+            wanted_of(&opts, &usage("dev/a.tf", "v1.0.0")),
+            Some(Wanted::Exact("v1.1.0")),
+            "matched by the end of the spec's path and the current version"
+        );
+        assert_eq!(
+            wanted_of(&opts, &usage("dev/b.tf", "v1.0.5")),
+            Some(Wanted::Exact("v1.2.0")),
+            "no safe target of its own: the dependency's"
+        );
+        assert_eq!(
+            wanted_of(&opts, &usage("dev/a.tf", "v0.9.0")),
+            Some(Wanted::Exact("v1.2.0")),
+            "a usage the spec did not see at that version gets the dependency's target"
+        );
+        let breaking = UpdateOptions {
+            strategy: Strategy::NextBreaking,
+            ..options(Some(SPEC), None)
+        };
+        assert_eq!(
+            wanted_of(&breaking, &usage("dev/b.tf", "v1.0.5")),
+            Some(Wanted::Exact("v2.0.0"))
+        );
+    }
+
+    #[test]
+    fn a_usage_the_spec_gives_no_target_is_left_out() {
+        let spec = r#"{"Dependencies": [{"ID": "acme/mods/vpc", "Usages": [
+            {"File": "dev/a.tf", "Line": 1, "CurrentVersion": "v1.0.0", "Breaking": false}]}]}"#;
+        let opts = options(Some(spec), None);
+        assert_eq!(wanted_of(&opts, &usage("dev/a.tf", "v1.0.0")), None);
+    }
+
+    #[test]
+    fn without_a_full_spec_entry_the_strategy_picks() {
+        let strategy = Some(Wanted::Strategy(Strategy::NextSafe));
+        let none = options(None, None);
+        assert_eq!(wanted_of(&none, &usage("dev/a.tf", "v1.0.0")), strategy);
+        let mut compact = options(Some(SPEC), None);
+        compact.spec.as_mut().unwrap().compact = true;
+        assert_eq!(wanted_of(&compact, &usage("dev/a.tf", "v1.0.0")), strategy);
+        let other = options(Some(&SPEC.replace("acme/mods/vpc", "acme/mods/eks")), None);
+        assert_eq!(wanted_of(&other, &usage("dev/a.tf", "v1.0.0")), strategy);
+    }
+
+    #[test]
+    fn a_commit_pin_moves_with_its_comment() {
+        let mut pinned = usage("dev/a.tf", &"a".repeat(40));
+        pinned.form = VersionForm::CommitPin;
+        pinned.pin_comment = Some(PinComment {
+            span: 90..96,
+            tag: "v1.0.0".into(),
+        });
+        let dep = DependencyPlan {
+            source: Source::clone(&pinned.source),
+            current_versions: vec![pinned.current.clone()],
+            latest: None,
+            next_breaking: None,
+            release_notes_url: None,
+            usages: vec![plan::UsagePlan {
+                usage: pinned,
+                resolved_current: Some("v1.0.0".into()),
+                target_safe: Some("v1.1.0".into()),
+                target_breaking: None,
+                target: Some("v1.1.0".into()),
+                breaking: false,
+                new_text: Some("b".repeat(40)),
+                comment_text: Some("v1.1.0".into()),
+                note: None,
+                skipped: None,
+            }],
+            error: None,
+        };
+        let edits: Vec<_> = edits_of(&dep)
+            .into_iter()
+            .map(|e| (e.span, e.old, e.new))
+            .collect();
+        assert_eq!(
+            edits,
+            [
+                (40..80, "a".repeat(40), "b".repeat(40)),
+                (90..96, "v1.0.0".into(), "v1.1.0".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn shared_files_are_under_envcommon_or_outside_the_environment() {
+        let matcher = options(None, None).env.matcher().unwrap();
+        assert!(is_shared(&usage("_envcommon/vpc.hcl", "v1"), &matcher));
+        assert!(is_shared(&usage("dev/_envcommon/vpc.hcl", "v1"), &matcher));
+        assert!(is_shared(&usage("common.hcl", "v1"), &matcher));
+        assert!(!is_shared(&usage("dev/vpc/terragrunt.hcl", "v1"), &matcher));
+    }
+}

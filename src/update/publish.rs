@@ -226,3 +226,51 @@ pub enum PublishError {
     #[error(transparent)]
     GitHub(#[from] GitHubError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::local_forge::LocalForge;
+
+    fn options(labels: &[&str]) -> PublishOptions {
+        PublishOptions {
+            branch: "patcher/dev/vpc".into(),
+            title: "Update acme/mods/vpc in dev".into(),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            base: "main".into(),
+            author: None,
+            environment: Some("dev".into()),
+        }
+    }
+
+    #[test]
+    fn a_pull_request_is_opened_once_and_refreshed_after() {
+        let forge = LocalForge::default();
+        let first = open_or_refresh(&forge, &options(&["updates-dev"]), "body 1").unwrap();
+        assert_eq!(first.number, 1);
+        assert_eq!(forge.get(1).unwrap().labels, ["updates-dev"]);
+
+        let again = open_or_refresh(&forge, &options(&["updates-dev"]), "body 1").unwrap();
+        assert_eq!(again.number, 1, "a re-run finds the open pull request");
+        let refreshed =
+            open_or_refresh(&forge, &options(&["updates-dev", "team"]), "body 2").unwrap();
+        assert_eq!(refreshed.number, 1);
+        let pr = forge.get(1).unwrap();
+        assert_eq!(pr.body, "body 2");
+        assert_eq!(
+            pr.labels,
+            ["updates-dev", "team"],
+            "only missing labels are added"
+        );
+        assert!(forge.get(2).is_err(), "no second pull request");
+    }
+
+    #[test]
+    fn a_merged_pull_request_is_not_refreshed() {
+        let forge = LocalForge::default();
+        open_or_refresh(&forge, &options(&[]), "body").unwrap();
+        forge.mark_merged(1, "abc");
+        let next = open_or_refresh(&forge, &options(&[]), "body").unwrap();
+        assert_eq!(next.number, 2);
+    }
+}
