@@ -766,7 +766,7 @@ fn current_versions(usages: &[UsagePlan]) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::PathBuf;
 
@@ -776,7 +776,8 @@ mod tests {
         }
     }
 
-    fn git_usage(repo: &str, file: &str, line: usize, current: &str) -> Usage {
+    /// A usage of `acme/{repo}/vpc` at `current`, written at byte 100 of `file`.
+    pub(crate) fn git_usage(repo: &str, file: &str, line: usize, current: &str) -> Usage {
         Usage {
             file: PathBuf::from(file),
             line,

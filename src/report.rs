@@ -4,9 +4,9 @@ use crate::cooldown::Cooldown;
 use crate::environment::{Environment, EnvironmentError};
 use crate::group::{Ask, Groups, Member};
 use crate::model::ScanResult;
-use crate::plan::{self, Plan, Strategy, Versions};
+use crate::plan::{self, Plan, Strategy};
 use crate::policy::Policy;
-use crate::resolve::{self, VersionLister};
+use crate::resolve::VersionLister;
 use crate::scan;
 use crate::spec::{self, Spec};
 use std::collections::BTreeSet;
@@ -78,21 +78,10 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
     let mut scan = scan::scan(&opts.env)?;
     scan.usages.retain(|u| ask.selects(&u.source.id));
     opts.policy.skip_ignored(&mut scan);
-    let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
     let cooldown = opts.cooldown.filter(|_| !ask.is_promotion());
-    let filtered = crate::cooldown::apply(
-        cooldown,
-        &scan.usages,
-        listings.clone(),
-        lister,
-        opts.concurrency,
-    );
+    let listed = crate::cooldown::list(cooldown, &scan.usages, lister, opts.concurrency);
     let usages = std::mem::take(&mut scan.usages);
-    let versions = Versions {
-        listed: &listings,
-        candidates: &filtered.listings,
-    };
-    let plan = opts.policy.plan(usages, versions, &|usage| {
+    let plan = opts.policy.plan(usages, listed.versions(), &|usage| {
         Some(ask.wanted(&usage.source.id, opts.strategy))
     })?;
     let mut spec = spec::from_plan(
@@ -103,12 +92,12 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
         &scan,
     );
     ask.bundle(&mut spec);
-    spec.notes = filtered.notes.clone();
+    spec.notes = listed.notes.clone();
     Ok(Report {
         scan,
         plan,
         spec,
-        notes: filtered.notes,
+        notes: listed.notes,
     })
 }
 

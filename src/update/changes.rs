@@ -5,8 +5,8 @@ use super::UpdateError;
 use super::UpdateOptions;
 use crate::edit::{self, Edit};
 use crate::model::{FileError, Usage};
-use crate::plan::{self, DependencyPlan, Strategy, Versions, Wanted};
-use crate::resolve::{self, VersionLister};
+use crate::plan::{self, DependencyPlan, Strategy, Wanted};
+use crate::resolve::VersionLister;
 use crate::scan;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -56,26 +56,11 @@ pub fn plan_changes(
         .usages
         .drain(..)
         .partition(|u| !opts.allow_shared_files && is_shared(u, &matcher));
-    scan.usages = own;
-    let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
     let cooldown = opts.cooldown.filter(|_| !opts.ask().is_promotion());
-    // The fresh plan sees the cooldown's listings; exact and spec targets are checked
-    // against everything listed.
-    let filtered = crate::cooldown::apply(
-        cooldown,
-        &scan.usages,
-        listings.clone(),
-        lister,
-        opts.concurrency,
-    );
-    let usages = std::mem::take(&mut scan.usages);
-    let versions = Versions {
-        listed: &listings,
-        candidates: &filtered.listings,
-    };
+    let listed = crate::cooldown::list(cooldown, &own, lister, opts.concurrency);
     let planned = opts
         .policy
-        .plan(usages, versions, &|usage| wanted_of(opts, usage))?;
+        .plan(own, listed.versions(), &|usage| wanted_of(opts, usage))?;
     let dependencies = planned.dependencies;
     if let Some(dep) = dependencies.iter().find(|d| d.error.is_some()) {
         return Err(plan::PlanError::Listing {
@@ -91,7 +76,7 @@ pub fn plan_changes(
         shared,
         unreadable: scan.errors,
         scanned: scan.scanned,
-        cooldown_notes: filtered.notes,
+        cooldown_notes: listed.notes,
     })
 }
 
@@ -221,8 +206,7 @@ pub fn apply(opts: &UpdateOptions, changes: &Changes) -> Result<Vec<PathBuf>, Up
 mod tests {
     use super::*;
     use crate::environment::Environment;
-    use crate::model::{Origin, PinComment, Source, VersionForm};
-    use std::sync::Arc;
+    use crate::model::{PinComment, Source, VersionForm};
 
     const SPEC: &str = r#"{"Dependencies": [{
         "ID": "acme/mods/vpc", "TargetSafeVersion": "v1.2.0", "TargetVersion": "v1.2.0",
@@ -255,25 +239,7 @@ mod tests {
     }
 
     fn usage(file: &str, current: &str) -> Usage {
-        Usage {
-            file: PathBuf::from(file),
-            line: 1,
-            column: 10,
-            span: 40..40 + current.len(),
-            source: Arc::new(Source {
-                id: "acme/mods/vpc".into(),
-                org: "acme".into(),
-                repo: "mods".into(),
-                module: "vpc".into(),
-                origin: Origin::Git {
-                    url: "https://github.com/acme/mods.git".into(),
-                },
-                github_repo: Some("acme/mods".into()),
-            }),
-            current: current.into(),
-            form: VersionForm::GitRef,
-            pin_comment: None,
-        }
+        crate::plan::tests::git_usage("mods", file, 1, current)
     }
 
     #[test]
@@ -338,7 +304,7 @@ mod tests {
         let mut pinned = usage("dev/a.tf", &"a".repeat(40));
         pinned.form = VersionForm::CommitPin;
         pinned.pin_comment = Some(PinComment {
-            span: 90..96,
+            span: 150..156,
             tag: "v1.0.0".into(),
         });
         let dep = DependencyPlan {
@@ -368,8 +334,8 @@ mod tests {
         assert_eq!(
             edits,
             [
-                (40..80, "a".repeat(40), "b".repeat(40)),
-                (90..96, "v1.0.0".into(), "v1.1.0".into())
+                (100..140, "a".repeat(40), "b".repeat(40)),
+                (150..156, "v1.0.0".into(), "v1.1.0".into())
             ]
         );
     }
