@@ -176,7 +176,9 @@ fn main() {
     }
     let listings = Resolver::new(config.clone()).resolve(&origins);
     rows.push(measure("plan + spec (every usage)", SCAN_RUNS, || {
-        let plan = plan::plan(&scan, &listings, Strategy::NextSafe);
+        let by_strategy = |_: &_| Some(plan::Wanted::Strategy(Strategy::NextSafe));
+        let plan = plan::plan(&scan.usages, plan::Versions::all(&listings), &by_strategy)
+            .expect("a strategy plan has no exact version to miss");
         spec::from_plan(&plan, &[], &[], Strategy::NextSafe, &scan);
     }));
     rows.push(measure(

@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+/// File name of the README, written next to the files whose usages cross a breaking change.
 pub const README: &str = "README-TO-COMPLETE-UPDATE.md";
 
 /// Release notes of a tag of a GitHub repository (`owner/name`), when they can be had.
 pub trait ReleaseNotes {
+    /// The notes' body for `tag` of `github_repo`; None when there are none or they cannot be
+    /// fetched, and the section then falls back to the release notes URL.
     fn notes(&self, github_repo: &str, tag: &str) -> Option<String>;
 }
 
@@ -25,7 +28,9 @@ impl ReleaseNotes for NoReleaseNotes {
 /// The READMEs written, relative to the working dir, and a warning per README left alone.
 #[derive(Debug, Default)]
 pub struct Readmes {
+    /// READMEs written or refreshed, relative to the working dir.
     pub written: Vec<PathBuf>,
+    /// One warning per README not written (a symbolic link on its path), naming the file.
     pub skipped: Vec<String>,
 }
 

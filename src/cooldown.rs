@@ -5,7 +5,7 @@
 //! only when a cooldown is set. Exact versions (promotions) never pass through here.
 
 use crate::model::{Listings, Origin, Usage};
-use crate::plan::origin_label;
+use crate::plan::{origin_label, Versions};
 use crate::resolve::{self, VersionLister};
 use crate::version::{parse_constraint, parse_version};
 use std::collections::BTreeMap;
@@ -16,10 +16,13 @@ pub type Dates = BTreeMap<String, u64>;
 /// How young a candidate may not be, measured from `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cooldown {
+    /// Seconds a version must have been published before it is a candidate.
     pub minimum_age: u64,
+    /// The time ages are measured from, seconds since the epoch (this machine's clock, `from_now`).
     pub now: u64,
 }
 
+/// A `minimum_release_age` text that is not a duration; holds the text as given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "minimum_release_age `{0}` is not a duration: write a whole number and a unit, e.g. `3d`, \
@@ -84,25 +87,43 @@ pub fn format_age(seconds: u64) -> String {
     out
 }
 
-/// The listings a plan may choose from, and what the user should hear about the cooldown.
+/// Everything listed for a run's usages, the versions a strategy may pick from under the
+/// cooldown, and what the user should hear about it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filtered {
-    pub listings: Listings,
+    /// Every version each origin lists; exact versions are looked up here.
+    pub listed: Listings,
+    /// `listed` without the versions still too young; None when the cooldown held none back.
+    pub candidates: Option<Listings>,
+    /// One line per origin whose versions were held back or could not be dated; empty when the
+    /// cooldown changed nothing (or none is set).
     pub notes: Vec<String>,
 }
 
-/// `listings` as a plan may see them under `cooldown` (unchanged without one: no dates asked).
-pub fn apply(
+impl Filtered {
+    /// The listings as a plan reads them.
+    pub fn versions(&self) -> Versions<'_> {
+        Versions {
+            listed: &self.listed,
+            candidates: self.candidates.as_ref().unwrap_or(&self.listed),
+        }
+    }
+}
+
+/// The usages' listings, one per origin, and their candidates under `cooldown` (no dates are
+/// asked for without one).
+pub fn list(
     cooldown: Option<Cooldown>,
     usages: &[Usage],
-    listings: Listings,
     lister: &dyn VersionLister,
     concurrency: usize,
 ) -> Filtered {
+    let listed = resolve::listings_for(usages, lister, concurrency);
     match cooldown {
-        Some(cooldown) => cooldown.filter(usages, listings, lister, concurrency),
+        Some(cooldown) => cooldown.filter(usages, listed, lister, concurrency),
         None => Filtered {
-            listings,
+            listed,
+            candidates: None,
             notes: Vec::new(),
         },
     }
@@ -172,13 +193,20 @@ impl Cooldown {
                 young_by_origin.push((work.origin.clone(), young));
             }
         }
-        let mut listings = listings;
-        for (origin, young) in young_by_origin {
-            if let Some(Ok(versions)) = listings.get_mut(&origin) {
-                versions.retain(|v| !young.contains(&v.name));
+        let candidates = (!young_by_origin.is_empty()).then(|| {
+            let mut candidates = listings.clone();
+            for (origin, young) in young_by_origin {
+                if let Some(Ok(versions)) = candidates.get_mut(&origin) {
+                    versions.retain(|v| !young.contains(&v.name));
+                }
             }
+            candidates
+        });
+        Filtered {
+            listed: listings,
+            candidates,
+            notes,
         }
-        Filtered { listings, notes }
     }
 
     fn young(&self, candidates: &[String], dates: &Dates) -> Vec<String> {
@@ -351,8 +379,12 @@ mod tests {
             "the floor of ~> 1.1 is 1.1.0"
         );
         assert_eq!(
-            filtered.listings[&origin],
+            filtered.versions().candidates[&origin],
             Ok(vec!["1.0.0".into(), "1.1.0".into()])
+        );
+        assert_eq!(
+            filtered.versions().listed[&origin].as_ref().unwrap().len(),
+            3
         );
         assert_eq!(filtered.notes.len(), 1, "{:?}", filtered.notes);
     }

@@ -18,46 +18,71 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct Edit {
     /// Relative to the working dir.
     pub file: PathBuf,
+    /// Byte span of the version text in the file as it is on disk (a `Usage`'s span).
     pub span: Range<usize>,
+    /// The text the span must still hold; anything else rejects the file as changed.
     pub old: String,
+    /// The version text written in its place.
     pub new: String,
 }
 
+/// Why a file was left untouched.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RejectReason {
+    /// Its bytes differ from what was scanned, or an edit's span no longer holds its `old` text.
     #[error("the file changed since it was scanned: left as it is")]
     Changed,
+    /// The edited content would not parse.
     #[error("the edited file would not parse at {line}:{column}: {message}")]
     NoLongerParses {
+        /// 1-based line of the parse error in the edited content.
         line: usize,
+        /// 1-based column of the parse error, in characters.
         column: usize,
+        /// The parser's message.
         message: String,
     },
+    /// A re-scan of the edited content does not find this new version at its new span.
     #[error("the edited file would not read `{version}` back as a module version")]
-    NotReadBack { version: String },
+    NotReadBack {
+        /// The new version text that was not found.
+        version: String,
+    },
+    /// Two edits of one file cover overlapping bytes.
     #[error("two edits of the file overlap")]
     Overlapping,
+    /// The path is empty, absolute or holds a `..`, or names no file.
     #[error("the path is not inside the working dir")]
     OutsideWorkingDir,
+    /// The file, or a folder on its way below the working dir, is a symbolic link; holds the
+    /// path as it was given.
     #[error("{} is a symbolic link: patcher neither reads nor writes through links, left untouched", .0.display())]
     Symlink(PathBuf),
+    /// The path names something other than a regular file (or a folder on its way is not one).
     #[error("not a regular file")]
     NotRegular,
+    /// Reading, writing or renaming failed; holds the system's message.
     #[error("{0}")]
     Io(String),
 }
 
+/// A file left untouched, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {reason}", file.display())]
 pub struct Rejected {
+    /// The file as the edits name it, relative to the working dir.
     pub file: PathBuf,
+    /// Why it was not written.
     pub reason: RejectReason,
 }
 
+/// What `apply` did.
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOutcome {
     /// Files written, relative to the working dir.
     pub changed: Vec<PathBuf>,
+    /// Files refused. A refusal by the checks means nothing was written; one while writing
+    /// (changed meanwhile, I/O) leaves the files written before it in `changed`.
     pub rejected: Vec<Rejected>,
 }
 

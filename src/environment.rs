@@ -10,6 +10,7 @@ use std::path::PathBuf;
 /// A working dir and the globs that pick the environment's folders inside it.
 #[derive(Debug, Clone, Default)]
 pub struct Environment {
+    /// Root of the tree to scan; globs and reported paths are relative to it.
     pub working_dir: PathBuf,
     /// Folders to scan; empty means every folder.
     pub include_dirs: Vec<String>,
@@ -21,12 +22,25 @@ pub struct Environment {
     pub default_registry: Option<String>,
 }
 
+/// Why an environment cannot be scanned.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvironmentError {
+    /// An include or exclude glob does not compile.
     #[error("invalid folder glob `{glob}`: {message}")]
-    InvalidGlob { glob: String, message: String },
+    InvalidGlob {
+        /// The glob as given (trimmed).
+        glob: String,
+        /// What globset found wrong with it.
+        message: String,
+    },
+    /// The working dir cannot be resolved to a readable folder.
     #[error("working dir {}: {message}", path.display())]
-    WorkingDir { path: PathBuf, message: String },
+    WorkingDir {
+        /// The working dir as given.
+        path: PathBuf,
+        /// Why it was refused (the I/O error, or that it is not a folder).
+        message: String,
+    },
 }
 
 /// Compiled include/exclude globs of an [`Environment`].

@@ -7,22 +7,44 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+/// Where the environments file is looked for when none is named: relative to the workspace in
+/// the action, to the current folder for the CLI's `--config`.
 pub const DEFAULT_PATH: &str = ".github/patcher.yml";
 
+/// Why the environments file, or an environment asked of it, cannot be used.
 #[derive(Debug, Error)]
 pub enum EnvironmentsFileError {
+    /// The file cannot be read (missing, a symbolic link, not UTF-8).
     #[error("{file}: {message}")]
-    Read { file: PathBuf, message: String },
+    Read {
+        /// The environments file.
+        file: PathBuf,
+        /// The I/O or decoding error.
+        message: String,
+    },
+    /// The file does not match the schema or breaks one of its rules (names, globs, ages,
+    /// registry host, groups, ignore constraints).
     #[error("{file}: {message}")]
-    Invalid { file: PathBuf, message: String },
+    Invalid {
+        /// The environments file.
+        file: PathBuf,
+        /// Which entry is wrong and why.
+        message: String,
+    },
+    /// An environment name was asked for that the file does not define.
     #[error("{file}: environment `{name}` is not defined (defined: {defined})")]
     UnknownEnvironment {
+        /// The environments file.
         file: PathBuf,
+        /// The name asked for.
         name: String,
+        /// The names the file defines, comma-separated, in promotion order.
         defined: String,
     },
 }
 
+/// The environments file, parsed and checked: the chain, `ignore` rules, groups and the default
+/// registry. Unknown keys are rejected so a typo is not silently ignored.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentsFile {
@@ -39,6 +61,7 @@ pub struct EnvironmentsFile {
     /// Dependencies updated together: one pull request per group and environment.
     #[serde(default)]
     pub groups: Vec<GroupConfig>,
+    /// Where the file was read from, named in errors; not a key of the file.
     #[serde(skip)]
     pub file: PathBuf,
 }
@@ -49,7 +72,9 @@ pub struct EnvironmentsFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IgnoreConfig {
+    /// Dependency ID glob the rule applies to.
     pub dependency: String,
+    /// Constraints every candidate version must satisfy; empty: the dependency is ignored.
     #[serde(default)]
     pub versions: Vec<String>,
 }
@@ -59,15 +84,22 @@ pub struct IgnoreConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupConfig {
+    /// Group name, unique in the file; the spec ID is `group-<name>`.
     pub name: String,
+    /// Dependency ID globs of the members; must not be empty.
     pub dependencies: Vec<String>,
 }
 
+/// One `environments` entry: an environment of the chain and its pull request settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentConfig {
+    /// Environment name (letters, digits, `-`, `_`), unique in the file; it names the default
+    /// label and branch prefix.
     pub name: String,
+    /// Globs of the environment's folders; must not be empty.
     pub include_dirs: Vec<String>,
+    /// Globs of folders left out even when included.
     #[serde(default)]
     pub exclude_dirs: Vec<String>,
     /// Labels put on this environment's pull requests; default `updates-<name>`.
@@ -82,6 +114,7 @@ pub struct EnvironmentConfig {
 }
 
 impl EnvironmentConfig {
+    /// The configured labels, else `updates-<name>`.
     pub fn labels(&self) -> Vec<String> {
         if self.labels.is_empty() {
             vec![environment_label(&self.name)]
@@ -90,12 +123,15 @@ impl EnvironmentConfig {
         }
     }
 
+    /// The configured branch prefix, else `patcher-<name>-updates-`.
     pub fn branch_prefix(&self) -> String {
         self.branch_prefix
             .clone()
             .unwrap_or_else(|| default_branch_prefix(&self.name))
     }
 
+    /// The environment's folders under `working_dir`; `default_registry` is left None for the
+    /// caller to fill.
     pub fn environment(&self, working_dir: &Path) -> Environment {
         Environment {
             working_dir: working_dir.to_path_buf(),
@@ -134,6 +170,7 @@ pub fn default_registry(
 }
 
 impl EnvironmentsFile {
+    /// Reads `file` (a regular file, never through a symbolic link, in UTF-8) and parses it.
     pub fn load(file: &Path) -> Result<EnvironmentsFile, EnvironmentsFileError> {
         let read = |message: String| EnvironmentsFileError::Read {
             file: file.to_path_buf(),
@@ -144,6 +181,8 @@ impl EnvironmentsFile {
         EnvironmentsFile::parse(&text, file)
     }
 
+    /// Parses and checks `text`; `file` is only named in errors. A file must define at least
+    /// one environment, ignore rule, group or default registry.
     pub fn parse(text: &str, file: &Path) -> Result<EnvironmentsFile, EnvironmentsFileError> {
         let invalid = |message: String| EnvironmentsFileError::Invalid {
             file: file.to_path_buf(),
@@ -216,6 +255,7 @@ impl EnvironmentsFile {
         Ok(())
     }
 
+    /// The entry of environment `name`; the error lists the defined names.
     pub fn get(&self, name: &str) -> Result<&EnvironmentConfig, EnvironmentsFileError> {
         self.environments
             .iter()
@@ -316,6 +356,8 @@ fn check_groups(groups: &[GroupConfig]) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `name` may name an environment or a group: 1 to 64 ASCII letters, digits, `-` or
+/// `_`, so it is safe in labels, branch names and dispatch event types.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64

@@ -6,6 +6,7 @@
 //! an ID without `/` can only be a group's; and `group-<name>` is a valid branch suffix.
 
 use crate::environments_file::{EnvironmentsFile, EnvironmentsFileError};
+use crate::plan::{Strategy, Wanted};
 use crate::spec::{Spec, SpecDependency};
 use globset::GlobMatcher;
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,9 @@ pub fn is_group_id(id: &str) -> bool {
 /// One member of a promoted group at the exact version the lower environment merged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
+    /// Dependency ID of the member.
     pub dependency: String,
+    /// The version the member moves to, as merged in the lower environment.
     pub version: String,
 }
 
@@ -82,13 +85,18 @@ impl Groups {
 /// and the exact versions of a promotion (`version` for one dependency, `members` for a group).
 #[derive(Clone, Copy)]
 pub struct Ask<'a> {
+    /// Dependency ID or group ID asked for; None: every dependency.
     pub dependency: Option<&'a str>,
+    /// Exact version `dependency` moves to; None: the update strategy picks it.
     pub version: Option<&'a str>,
+    /// A promoted group's members at their exact versions; empty outside a group promotion.
     pub members: &'a [Member],
+    /// The environments file's groups, to tell which group a dependency belongs to.
     pub groups: &'a Groups,
 }
 
 impl<'a> Ask<'a> {
+    /// An ask from its parts; [`Ask::check`] validates a group ask.
     pub fn new(
         dependency: Option<&'a str>,
         version: Option<&'a str>,
@@ -122,7 +130,7 @@ impl<'a> Ask<'a> {
     }
 
     /// The exact version dependency `id` moves to, when a promotion names one.
-    pub fn exact(&self, id: &str) -> Option<&str> {
+    pub fn exact(&self, id: &str) -> Option<&'a str> {
         match self.dependency {
             Some(asked) if asked == id => self.version,
             _ => self
@@ -131,6 +139,13 @@ impl<'a> Ask<'a> {
                 .find(|m| m.dependency == id)
                 .map(|m| m.version.as_str()),
         }
+    }
+
+    /// What dependency `id` is planned toward: the exact version a promotion names, else what
+    /// `strategy` picks.
+    pub fn wanted(&self, id: &str, strategy: Strategy) -> Wanted<'a> {
+        self.exact(id)
+            .map_or(Wanted::Strategy(strategy), Wanted::Exact)
     }
 
     /// A group asked for must be one of the environments file (a typo would otherwise update
@@ -190,12 +205,25 @@ impl<'a> Ask<'a> {
     }
 }
 
+/// Why a group ask is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum GroupError {
+    /// The group ID asked for is not defined in the environments file.
     #[error("`{id}` is not a group of `groups:` in the environments file (defined: {defined})")]
-    Unknown { id: String, defined: String },
+    Unknown {
+        /// The group ID asked for (`group-<name>`).
+        id: String,
+        /// The defined group IDs, comma-separated.
+        defined: String,
+    },
+    /// A dispatched member does not belong to the group by the environments file's globs.
     #[error("`{dependency}` is not a member of `{id}` (`groups:` in the environments file)")]
-    NotAMember { id: String, dependency: String },
+    NotAMember {
+        /// The group ID asked for.
+        id: String,
+        /// Dependency ID of the stray member.
+        dependency: String,
+    },
 }
 
 fn empty_entry(id: &str) -> SpecDependency {

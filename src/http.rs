@@ -6,14 +6,19 @@
 use std::time::Duration;
 use thiserror::Error;
 
+/// An answer of the server, read in full; error statuses are answers too, not `HttpError`s.
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// HTTP status code.
     pub status: u16,
+    /// Header names and values in the order received; a value that is not text is empty.
     pub headers: Vec<(String, String)>,
+    /// Body as text (at most 64 MiB).
     pub body: String,
 }
 
 impl Response {
+    /// Value of the first header named `name` (case-insensitive), `None` when absent.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -21,15 +26,19 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
 }
 
+/// How often and how long `Client::send` retries transport errors, 5xx and rate limits.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     /// Total attempts, the first one included.
     pub attempts: u32,
+    /// Wait before the first retry when the server gives no `Retry-After`; doubles with each
+    /// further attempt (at most 64 times the base).
     pub base_delay: Duration,
     /// Longest wait honoured from a `Retry-After` header.
     pub max_wait: Duration,
@@ -49,17 +58,23 @@ impl Default for RetryPolicy {
 /// the transport's message go through the redactor.
 #[derive(Debug, Error)]
 pub enum HttpError {
+    /// No answer after the last attempt: connection, TLS, timeout or unreadable body.
     #[error("{method} {url}: {message}")]
     Transport {
+        /// HTTP method of the request.
         method: String,
+        /// Requested URL, redacted.
         url: String,
+        /// The transport's error text, redacted.
         message: String,
     },
 }
 
+/// HTTP client shared by the registry and GitHub API callers; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Client {
     agent: ureq::Agent,
+    /// Retry policy applied to every `send`.
     pub retry: RetryPolicy,
 }
 
@@ -70,6 +85,7 @@ impl Default for Client {
 }
 
 impl Client {
+    /// A client with a 60 s timeout per request and a `patcher/<version>` user agent.
     pub fn new(retry: RetryPolicy) -> Self {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)

@@ -2,6 +2,8 @@
 //! update through environments. The modules follow the data flow of DESIGN.md:
 //! environment → scan → resolve → plan → spec (report), then edit → publish (update), promote.
 
+#![warn(missing_docs)]
+
 pub mod gitcmd;
 pub mod http;
 pub mod model;

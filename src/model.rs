@@ -14,12 +14,19 @@ pub enum Origin {
     /// A git repository; `url` is what `git ls-remote` is given (after stripping `git::`,
     /// `//subdir` and the query), e.g. `https://github.com/org/repo.git`,
     /// `git@github.com:org/repo.git`, `ssh://git@host/org/repo.git`.
-    Git { url: String },
+    Git {
+        /// Repository URL as given to `git ls-remote`.
+        url: String,
+    },
     /// A module in a Terraform/OpenTofu registry; `host` is e.g. `registry.terraform.io`.
     Registry {
+        /// Registry host name, without scheme.
         host: String,
+        /// Module namespace (the first part of `ns/name/provider`).
         namespace: String,
+        /// Module name.
         name: String,
+        /// Provider the module is written for (`aws`, `google`, …).
         provider: String,
     },
 }
@@ -37,6 +44,7 @@ pub struct Source {
     /// git: path inside the repository with a leading `modules/` dropped ("" for the root);
     /// registry: provider.
     pub module: String,
+    /// Where the versions of this module are listed.
     pub origin: Origin,
     /// `owner/repo` when the module lives on github.com, so release notes can be linked.
     pub github_repo: Option<String>,
@@ -62,6 +70,7 @@ pub enum VersionForm {
 pub struct PinComment {
     /// Byte span of the tag text in the file as it is on disk.
     pub span: Range<usize>,
+    /// The tag as written in the comment (`v1.2.3`).
     pub tag: String,
 }
 
@@ -70,8 +79,9 @@ pub struct PinComment {
 pub struct Usage {
     /// Path relative to the working dir, `/`-separated.
     pub file: PathBuf,
-    /// 1-based line and column of the version text.
+    /// 1-based line of the version text.
     pub line: usize,
+    /// 1-based column of the version text, counted in characters.
     pub column: usize,
     /// Byte span of the version text in the file as it is on disk (BOM included).
     pub span: Range<usize>,
@@ -80,7 +90,10 @@ pub struct Usage {
     pub source: Arc<Source>,
     /// The version text exactly as written (`v1.2.3`, `1.2.3`, `~> 5.1`).
     pub current: String,
+    /// How the version is written, hence how a new one is spliced in.
     pub form: VersionForm,
+    /// The tag comment next to a commit pin, rewritten with it; `None` for other forms or a
+    /// pin without such a comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_comment: Option<PinComment>,
 }
@@ -88,26 +101,37 @@ pub struct Usage {
 /// A module reference that is not versioned and therefore not managed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
+    /// The scanned file, relative to the working dir, `/`-separated.
     pub file: PathBuf,
+    /// 1-based line of the reference (of its version when written in the scanned file).
     pub line: usize,
+    /// The source address as written, credentials redacted.
     pub source: String,
+    /// Why it is not managed, for the report (`no version constraint`, a local path, …).
     pub reason: String,
 }
 
 /// A file that could not be parsed; the scan goes on without it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileError {
+    /// The file, relative to the working dir, `/`-separated.
     pub file: PathBuf,
+    /// 1-based line of the error; 0 when it has no position (an unreadable file or folder).
     pub line: usize,
+    /// 1-based column of the error, in characters; 0 when it has no position.
     pub column: usize,
+    /// What is wrong, from the parser or the file system.
     pub message: String,
 }
 
 /// Everything a scan of one environment found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanResult {
+    /// Every versioned module reference found, the ones to manage.
     pub usages: Vec<Usage>,
+    /// Module references left alone, each with its reason.
     pub skipped: Vec<Skipped>,
+    /// Files that could not be read or parsed; they hold no usages here.
     pub errors: Vec<FileError>,
     /// The content each file holding a usage had when it was scanned, so that a file someone
     /// else rewrites before the edit is left as it is. Only meaningful within one run.
@@ -126,6 +150,7 @@ pub struct ScanResult {
 pub struct Fingerprint(u64);
 
 impl Fingerprint {
+    /// Fingerprint of these bytes; comparable only with fingerprints of the same process.
     pub fn of(bytes: &[u8]) -> Fingerprint {
         use std::hash::{BuildHasher, RandomState};
         static KEY: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
@@ -136,6 +161,7 @@ impl Fingerprint {
 /// One tag or registry version as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listed {
+    /// Tag name or registry version exactly as listed (`v1.2.3`, `1.2.3`).
     pub name: String,
     /// The commit a git tag points at (annotated tags peeled); None for registry versions.
     pub commit: Option<String>,

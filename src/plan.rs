@@ -4,7 +4,7 @@
 //! module each get the step that is safe for them.
 
 pub use crate::model::Listings;
-use crate::model::{Listed, Origin, ScanResult, Source, Usage, VersionForm};
+use crate::model::{Listed, Origin, Source, Usage, VersionForm};
 use crate::version::{
     family_of, is_breaking, parse_constraint, parse_tag, parse_version, rewrite, Version,
 };
@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
+/// The update strategy: which candidate a usage moves to when no exact version is asked of it.
+/// A breaking change is a version whose major (for 0.x: minor) differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
@@ -22,21 +24,30 @@ pub enum Strategy {
     NextBreaking,
 }
 
+/// What one usage moves to, and why it does not when it stays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UsagePlan {
+    /// The usage this plan is for, as scanned.
     pub usage: Usage,
     /// Listed version the text stands for. For a constraint, the lowest listed version it
     /// allows: the floor the file promises, which an update raises (`~> 5.1` → `~> 5.4`).
     pub resolved_current: Option<String>,
+    /// What `next-safe` picks: the highest version ahead before the next breaking change; None
+    /// when none is ahead (or the usage could not be resolved).
     pub target_safe: Option<String>,
+    /// What `next-breaking` picks: the next breaking version, else the highest ahead; None when
+    /// none is ahead (or the usage could not be resolved).
     pub target_breaking: Option<String>,
     /// By strategy; None if no update.
     pub target: Option<String>,
+    /// Whether moving to `target` crosses a breaking change; false when the usage stays.
     pub breaking: bool,
     /// Replacement for `usage.span`; None = no change.
     pub new_text: Option<String>,
     /// Replacement for the tag of the usage's pin comment (`# v1.2.3` after a commit id).
     pub comment_text: Option<String>,
+    /// Shown with the usage in the spec: why its listing failed, why the target cannot be
+    /// written into it, or that it moves back to a lower version; None otherwise.
     pub note: Option<String>,
     /// Why the usage is left alone although it was found and its listing read: a ref that is
     /// no version tag, an untagged commit, a constraint nothing published satisfies, a moving
@@ -44,25 +55,34 @@ pub struct UsagePlan {
     pub skipped: Option<String>,
 }
 
+/// The plan of one dependency (one Dependency ID): each usage's target and what they share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DependencyPlan {
+    /// The source of the first usage by file and line (all usages share its Dependency ID).
     pub source: Source,
+    /// The distinct version texts the usages write, ordered by the version they stand for.
     pub current_versions: Vec<String>,
+    /// The highest candidate of any usage, whether its strategy picks it or not; None when no
+    /// usage could be resolved or nothing is listed for it.
     pub latest: Option<String>,
+    /// The lowest breaking version ahead of any usage; None when no breaking release is ahead.
     pub next_breaking: Option<String>,
     /// `https://github.com/{github_repo}/releases/tag/{tag}` of the target (the highest any
     /// usage moves to) when the module lives on GitHub.
     pub release_notes_url: Option<String>,
+    /// The usages that were asked for, by file and line.
     pub usages: Vec<UsagePlan>,
     /// Why the versions could not be listed.
     pub error: Option<String>,
 }
 
 impl DependencyPlan {
+    /// Whether any usage gets a new version text.
     pub fn has_update(&self) -> bool {
         self.usages.iter().any(|u| u.new_text.is_some())
     }
 
+    /// Whether any usage that moves crosses a breaking change.
     pub fn is_breaking(&self) -> bool {
         self.usages
             .iter()
@@ -78,61 +98,150 @@ impl DependencyPlan {
 /// Sorted by dependency id; usages by (file, line).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
+    /// Every dependency with at least one usage asked for.
     pub dependencies: Vec<DependencyPlan>,
 }
 
+/// Why a plan, or an update built on one, cannot go on.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
+    /// An exact version was asked of a dependency whose listing does not have it.
     #[error("{id}: version {version} is not listed")]
-    VersionNotFound { id: String, version: String },
+    VersionNotFound {
+        /// The Dependency ID the version was asked of.
+        id: String,
+        /// The exact version asked for, as given.
+        version: String,
+    },
+    /// The dependency's versions could not be listed. `plan` records this in the dependency's
+    /// `error` instead; an update, which cannot go on without them, raises it.
     #[error("{id}: cannot list versions: {message}")]
-    Listing { id: String, message: String },
+    Listing {
+        /// The Dependency ID whose listing failed.
+        id: String,
+        /// Why the listing failed.
+        message: String,
+    },
+    /// An exact version cannot be written into a usage, or the listing cannot place the
+    /// usage's current text at all.
     #[error("{id}: {file}:{line}: {message}")]
     Rewrite {
+        /// The Dependency ID of the usage.
         id: String,
+        /// The usage's file, relative to the working dir.
         file: String,
+        /// 1-based line of the usage's version text.
         line: usize,
+        /// Why the version cannot be written into the usage, or why its text cannot be placed.
         message: String,
     },
 }
 
-pub fn plan(scan: &ScanResult, listings: &Listings, strategy: Strategy) -> Plan {
-    let mut catalog = Catalog::new(listings);
-    let dependencies = group_by_id(scan.usages.iter())
-        .into_values()
-        .map(|usages| plan_dependency(&usages, &mut catalog, strategy))
-        .collect();
-    Plan { dependencies }
+/// What a usage is to move to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted<'w> {
+    /// The version the strategy picks among the candidates.
+    Strategy(Strategy),
+    /// Exactly this version (a promotion, a spec's target), looked up in everything listed and
+    /// an error when it is not there; a usage already on it is left alone.
+    Exact(&'w str),
 }
 
-/// Every usage of `dep` moves to exactly `version` (promotion): error if the listing lacks it.
-/// Usages already there: no change.
-pub fn retarget(
-    dep: &DependencyPlan,
-    version: &str,
-    listings: &Listings,
+/// The listings a plan reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Versions<'a> {
+    /// Everything the origins list: exact versions are looked up here.
+    pub listed: &'a Listings,
+    /// What a strategy may pick from: the listings less what the cooldown holds back.
+    pub candidates: &'a Listings,
+}
+
+impl<'a> Versions<'a> {
+    /// One set of listings for both exact versions and strategies.
+    pub fn all(listings: &'a Listings) -> Versions<'a> {
+        Versions {
+            listed: listings,
+            candidates: listings,
+        }
+    }
+}
+
+/// Plans each usage toward what `wanted` asks for it; a usage it answers `None` for is left out.
+/// A listing that failed is the dependency's `error`, not an error of the plan; an exact
+/// version that is not listed or cannot be written into a usage is.
+pub fn plan<'w>(
+    usages: &[Usage],
+    versions: Versions,
+    wanted: &dyn Fn(&Usage) -> Option<Wanted<'w>>,
+) -> Result<Plan, PlanError> {
+    let mut catalogs = Catalogs {
+        listed: Catalog::new(versions.listed),
+        candidates: Catalog::new(versions.candidates),
+    };
+    let mut dependencies = Vec::new();
+    for usages in group_by_id(usages.iter()).into_values() {
+        let asked: Vec<(&Usage, Wanted)> = usages
+            .into_iter()
+            .filter_map(|usage| wanted(usage).map(|w| (usage, w)))
+            .collect();
+        if !asked.is_empty() {
+            dependencies.push(plan_dependency(&asked, &mut catalogs)?);
+        }
+    }
+    Ok(Plan { dependencies })
+}
+
+/// Parsed listings for exact versions and for strategies.
+struct Catalogs<'a> {
+    listed: Catalog<'a>,
+    candidates: Catalog<'a>,
+}
+
+fn plan_dependency<'a>(
+    usages: &[(&'a Usage, Wanted)],
+    catalogs: &mut Catalogs<'a>,
 ) -> Result<DependencyPlan, PlanError> {
-    let mut catalog = Catalog::new(listings);
-    let planned = dep
-        .usages
-        .iter()
-        .map(|u| retarget_usage(&u.usage, version, &mut catalog))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(assemble(dep.source.clone(), planned, None))
+    let mut error = None;
+    let mut planned = Vec::with_capacity(usages.len());
+    for &(usage, wanted) in usages {
+        let catalog = match wanted {
+            Wanted::Exact(_) => &mut catalogs.listed,
+            Wanted::Strategy(_) => &mut catalogs.candidates,
+        };
+        planned.push(match (resolve(usage, catalog), wanted) {
+            (Err(Unresolved::Listing(message)), _) => {
+                error.get_or_insert_with(|| message.clone());
+                unresolved(usage, Some(message), None)
+            }
+            // A usage the listing cannot place is not a listing failure: it is skipped, unless
+            // an exact version was asked of it.
+            (Err(Unresolved::Skip(reason)), Wanted::Strategy(_)) => {
+                unresolved(usage, None, Some(reason))
+            }
+            (Err(Unresolved::Skip(reason)), Wanted::Exact(_)) => {
+                return Err(rewrite_error(usage, reason))
+            }
+            (Ok(resolved), Wanted::Strategy(strategy)) => by_strategy(usage, &resolved, strategy),
+            (Ok(resolved), Wanted::Exact(version)) => exactly(usage, &resolved, version)?,
+        });
+    }
+    Ok(assemble(Source::clone(&usages[0].0.source), planned, error))
 }
 
-fn retarget_usage<'a>(
-    usage: &'a Usage,
-    version: &str,
-    catalog: &mut Catalog<'a>,
-) -> Result<Planned, PlanError> {
-    let resolved = resolve(usage, catalog).map_err(|unresolved| match unresolved {
-        Unresolved::Listing(message) => PlanError::Listing {
-            id: usage.source.id.clone(),
-            message,
-        },
-        Unresolved::Skip(message) => rewrite_error(usage, message),
-    })?;
+fn by_strategy(usage: &Usage, resolved: &Resolved, strategy: Strategy) -> Planned {
+    let target = match strategy {
+        Strategy::NextSafe => resolved.steps.safe.as_ref(),
+        Strategy::NextBreaking => resolved.steps.breaking.as_ref(),
+    };
+    let mut planned = planned_usage(usage, resolved, target);
+    if planned.plan.new_text.is_none() && planned.rewrite_error.is_none() {
+        planned.plan.skipped = idle_reason(usage, resolved, strategy);
+    }
+    planned
+}
+
+/// Moves the usage to exactly `version`, written the way the usage writes versions.
+fn exactly(usage: &Usage, resolved: &Resolved, version: &str) -> Result<Planned, PlanError> {
     let target = parse_tag(version)
         .and_then(|wanted| {
             resolved
@@ -144,7 +253,7 @@ fn retarget_usage<'a>(
             id: usage.source.id.clone(),
             version: version.to_string(),
         })?;
-    let mut planned = planned_usage(usage, &resolved, Some(target));
+    let mut planned = planned_usage(usage, resolved, Some(target));
     match planned.rewrite_error.take() {
         Some(message) => Err(rewrite_error(usage, message)),
         None => Ok(planned),
@@ -169,37 +278,6 @@ fn group_by_id<'a>(usages: impl Iterator<Item = &'a Usage>) -> BTreeMap<&'a str,
         usages.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     }
     groups
-}
-
-fn plan_dependency<'a>(
-    usages: &[&'a Usage],
-    catalog: &mut Catalog<'a>,
-    strategy: Strategy,
-) -> DependencyPlan {
-    let mut error = None;
-    let planned = usages
-        .iter()
-        .map(|usage| match resolve(usage, catalog) {
-            Err(Unresolved::Listing(message)) => {
-                error.get_or_insert_with(|| message.clone());
-                unresolved(usage, Some(message), None)
-            }
-            // A usage the listing cannot place is not a listing failure: it is skipped.
-            Err(Unresolved::Skip(reason)) => unresolved(usage, None, Some(reason)),
-            Ok(resolved) => {
-                let target = match strategy {
-                    Strategy::NextSafe => resolved.steps.safe.as_ref(),
-                    Strategy::NextBreaking => resolved.steps.breaking.as_ref(),
-                };
-                let mut planned = planned_usage(usage, &resolved, target);
-                if planned.plan.new_text.is_none() && planned.rewrite_error.is_none() {
-                    planned.plan.skipped = idle_reason(usage, &resolved, strategy);
-                }
-                planned
-            }
-        })
-        .collect();
-    assemble(Source::clone(&usages[0].source), planned, error)
 }
 
 /// Why a usage with nothing to do is not simply up to date: a moving tag, which follows its
@@ -688,7 +766,7 @@ fn current_versions(usages: &[UsagePlan]) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::PathBuf;
 
@@ -698,7 +776,8 @@ mod tests {
         }
     }
 
-    fn git_usage(repo: &str, file: &str, line: usize, current: &str) -> Usage {
+    /// A usage of `acme/{repo}/vpc` at `current`, written at byte 100 of `file`.
+    pub(crate) fn git_usage(repo: &str, file: &str, line: usize, current: &str) -> Usage {
         Usage {
             file: PathBuf::from(file),
             line,
@@ -756,15 +835,11 @@ mod tests {
         listings
     }
 
-    fn scan_of(usages: Vec<Usage>) -> ScanResult {
-        ScanResult {
-            usages,
-            ..ScanResult::default()
-        }
-    }
-
     fn plan_one(usages: Vec<Usage>, listings: &Listings, strategy: Strategy) -> DependencyPlan {
-        let mut plan = plan(&scan_of(usages), listings, strategy);
+        let mut plan = plan(&usages, Versions::all(listings), &|_| {
+            Some(Wanted::Strategy(strategy))
+        })
+        .unwrap();
         assert_eq!(plan.dependencies.len(), 1);
         plan.dependencies.remove(0)
     }
@@ -1041,14 +1116,14 @@ mod tests {
     fn plan_sorts_dependencies_by_id() {
         let mut listings = listing(git_origin("zeta"), &["v1.0.0", "v1.0.1"]);
         listings.extend(listing(git_origin("alpha"), &["v1.0.0", "v1.0.1"]));
-        let plan = plan(
-            &scan_of(vec![
-                git_usage("zeta", "a.tf", 1, "v1.0.0"),
-                git_usage("alpha", "a.tf", 5, "v1.0.0"),
-            ]),
-            &listings,
-            Strategy::NextSafe,
-        );
+        let usages = [
+            git_usage("zeta", "a.tf", 1, "v1.0.0"),
+            git_usage("alpha", "a.tf", 5, "v1.0.0"),
+        ];
+        let plan = plan(&usages, Versions::all(&listings), &|_| {
+            Some(Wanted::Strategy(Strategy::NextSafe))
+        })
+        .unwrap();
         let ids: Vec<_> = plan
             .dependencies
             .iter()
@@ -1135,8 +1210,21 @@ mod tests {
         plan_one(usages, listings, Strategy::NextSafe)
     }
 
+    /// The usages of `dep` planned to exactly `version`.
+    fn retarget(
+        dep: &DependencyPlan,
+        version: &str,
+        listings: &Listings,
+    ) -> Result<DependencyPlan, PlanError> {
+        let usages: Vec<Usage> = dep.usages.iter().map(|u| u.usage.clone()).collect();
+        let mut plan = plan(&usages, Versions::all(listings), &|_| {
+            Some(Wanted::Exact(version))
+        })?;
+        Ok(plan.dependencies.remove(0))
+    }
+
     #[test]
-    fn retarget_moves_to_exactly_the_promoted_version() {
+    fn exact_moves_to_exactly_the_promoted_version() {
         let listings = listing(git_origin("mods"), &["v1.0.0", "v1.1.0", "v1.2.0"]);
         let dep = planned(
             vec![
@@ -1155,7 +1243,7 @@ mod tests {
     }
 
     #[test]
-    fn retarget_keeps_each_usage_prefix_style() {
+    fn exact_keeps_each_usage_prefix_style() {
         let listings = listing(
             git_origin("mods"),
             &["v1.0.0", "1.0.0", "v1.1.0", "1.1.0", "v1.2.0"],
@@ -1179,7 +1267,7 @@ mod tests {
     }
 
     #[test]
-    fn retarget_marks_breaking_relative_to_each_usage() {
+    fn exact_marks_breaking_relative_to_each_usage() {
         let listings = listing(git_origin("mods"), &["v1.0.0", "v2.0.0", "v2.1.0"]);
         let dep = planned(
             vec![
@@ -1195,7 +1283,7 @@ mod tests {
     }
 
     #[test]
-    fn retarget_to_an_older_version_says_so() {
+    fn exact_to_an_older_version_says_so() {
         let listings = listing(git_origin("mods"), &["v1.1.0", "v1.2.0"]);
         let dep = planned(vec![git_usage("mods", "a.tf", 1, "v1.2.0")], &listings);
         let moved = retarget(&dep, "v1.1.0", &listings).unwrap();
@@ -1207,7 +1295,7 @@ mod tests {
     }
 
     #[test]
-    fn retarget_errors() {
+    fn exact_errors() {
         let listings = listing(git_origin("mods"), &["v1.0.0", "v1.1.0"]);
         let dep = planned(vec![git_usage("mods", "a.tf", 1, "v1.0.0")], &listings);
         match retarget(&dep, "v1.5.0", &listings) {
@@ -1218,14 +1306,13 @@ mod tests {
         }
         let mut failing = Listings::new();
         failing.insert(git_origin("mods"), Err("timed out".into()));
-        assert!(matches!(
-            retarget(&dep, "v1.1.0", &failing),
-            Err(PlanError::Listing { message, .. }) if message == "timed out"
-        ));
+        let unlisted = retarget(&dep, "v1.1.0", &failing).unwrap();
+        assert_eq!(unlisted.error.as_deref(), Some("timed out"));
+        assert!(!unlisted.has_update());
     }
 
     #[test]
-    fn retarget_rewrites_registry_constraints_or_fails() {
+    fn exact_rewrites_registry_constraints_or_fails() {
         let listings = listing(registry_origin(), &["5.1.0", "5.4.0", "6.0.0"]);
         let pinned = planned(vec![registry_usage("a.tf", "= 5.1.0")], &listings);
         let moved = retarget(&pinned, "5.4.0", &listings).unwrap();
@@ -1240,6 +1327,47 @@ mod tests {
         ));
         let allowed = retarget(&ranged, "5.4.0", &listings).unwrap();
         assert!(!allowed.has_update());
+    }
+
+    #[test]
+    fn each_usage_gets_what_is_wanted_of_it() {
+        let listed = listing(git_origin("mods"), &["v1.0.0", "v1.1.0", "v1.2.0"]);
+        let candidates = listing(git_origin("mods"), &["v1.0.0", "v1.1.0"]);
+        let usages = [
+            git_usage("mods", "a.tf", 1, "v1.0.0"),
+            git_usage("mods", "b.tf", 1, "v1.0.0"),
+            git_usage("mods", "c.tf", 1, "v1.0.0"),
+            git_usage("other", "a.tf", 9, "v1.0.0"),
+        ];
+        let versions = Versions {
+            listed: &listed,
+            candidates: &candidates,
+        };
+        let plan = plan(&usages, versions, &|usage| match (
+            usage.source.repo.as_str(),
+            usage.file.to_str(),
+        ) {
+            ("mods", Some("a.tf")) => Some(Wanted::Strategy(Strategy::NextBreaking)),
+            ("mods", Some("b.tf")) => Some(Wanted::Exact("v1.2.0")),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(plan.dependencies.len(), 1, "nothing was asked of `other`");
+        let dep = &plan.dependencies[0];
+        let moved: Vec<_> = dep
+            .usages
+            .iter()
+            .map(|u| (u.usage.file.to_str(), u.new_text.as_deref()))
+            .collect();
+        assert_eq!(
+            moved,
+            [
+                (Some("a.tf"), Some("v1.1.0")),
+                (Some("b.tf"), Some("v1.2.0"))
+            ],
+            "the strategy picks among the candidates, the exact version among everything listed"
+        );
+        assert_eq!(dep.target(), Some("v1.2.0"));
     }
 
     fn targets(dep: &DependencyPlan) -> Vec<(Option<&str>, Option<&str>)> {

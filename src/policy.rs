@@ -4,7 +4,7 @@
 
 use crate::environments_file::{EnvironmentsFile, EnvironmentsFileError, IgnoreConfig};
 use crate::model::{Listed, Listings, ScanResult, Skipped, Usage};
-use crate::plan::{self, Plan, Strategy};
+use crate::plan::{self, Plan, PlanError, Versions, Wanted};
 use crate::version::{parse_constraint, parse_version, Constraint};
 use globset::{GlobBuilder, GlobMatcher};
 use std::collections::BTreeMap;
@@ -26,6 +26,8 @@ pub fn ignore_comment_reason(line: usize) -> String {
     format!("ignored by `# {IGNORE_COMMENT}` on line {line}")
 }
 
+/// The `ignore` rules of the environments file, checked; the default has none and leaves the
+/// scan and the listings as they are.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     rules: Vec<IgnoreRule>,
@@ -89,11 +91,17 @@ impl Policy {
             .collect()
     }
 
-    /// [`plan::plan`] of `usages`, each dependency seeing only the versions its rules allow
-    /// (and the versions its usages are at, so they still resolve). The usages are moved in
-    /// and planned one dependency at a time, each group freed once planned, so a big tree is
-    /// never held as usages and as their plans at once.
-    pub fn plan(&self, usages: Vec<Usage>, listings: &Listings, strategy: Strategy) -> Plan {
+    /// [`plan::plan`] of `usages`, the strategy of each dependency picking only among the
+    /// versions its rules allow (and the versions its usages are at, so they still resolve);
+    /// exact versions are not held back by the rules. The usages are moved in and planned one
+    /// dependency at a time, each group freed once planned, so a big tree is never held as
+    /// usages and as their plans at once.
+    pub fn plan<'w>(
+        &self,
+        usages: Vec<Usage>,
+        versions: Versions,
+        wanted: &dyn Fn(&Usage) -> Option<Wanted<'w>>,
+    ) -> Result<Plan, PlanError> {
         let mut by_id: BTreeMap<String, Vec<Usage>> = BTreeMap::new();
         for usage in usages {
             by_id
@@ -104,21 +112,20 @@ impl Policy {
         let mut dependencies = Vec::new();
         for (id, usages) in by_id {
             let rules = self.version_rules(&id);
-            let part = ScanResult {
-                usages,
-                ..ScanResult::default()
-            };
             let planned = match rules.is_empty() {
-                true => plan::plan(&part, listings, strategy),
-                false => plan::plan(
-                    &part,
-                    &allowed_listings(listings, &part.usages, &rules),
-                    strategy,
-                ),
+                true => plan::plan(&usages, versions, wanted)?,
+                false => {
+                    let allowed = allowed_listings(versions.candidates, &usages, &rules);
+                    let versions = Versions {
+                        candidates: &allowed,
+                        ..versions
+                    };
+                    plan::plan(&usages, versions, wanted)?
+                }
             };
             dependencies.extend(planned.dependencies);
         }
-        Plan { dependencies }
+        Ok(Plan { dependencies })
     }
 }
 

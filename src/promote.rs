@@ -36,12 +36,18 @@ pub struct Payload {
     /// The commit `version` points at, when the environment pins commits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The environment whose pull request merged; None when the job knows none and an
+    /// `event_type` was given instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
+    /// `ref`: `refs/heads/<base>`, the branch the pull request merged into; empty when a
+    /// received payload has none.
     #[serde(default, rename = "ref")]
     pub git_ref: String,
+    /// The merge commit id; empty when a received payload has none.
     #[serde(default)]
     pub sha: String,
+    /// The merged pull request's head branch; empty when a received payload has none.
     #[serde(default)]
     pub branch: String,
     /// A group's members, each at the exact version in the merged tree.
@@ -122,33 +128,50 @@ impl Payload {
     }
 }
 
+/// What `promote` does about one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
+    /// Send a `repository_dispatch` to the next environment.
     Dispatch {
+        /// `<environment>_updates_merged`, or the `event_type` given.
         event_type: String,
+        /// The `client_payload`, already checked as the receiving side checks it.
         payload: Payload,
     },
+    /// Nothing to promote (not a merged patcher pull request, the last environment, no
+    /// environment known), and why.
     Skip(String),
 }
 
+/// Why a `client_payload` is refused; the values carried are the offending ones.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum PayloadError {
+    /// The payload's JSON is over 16 KiB.
     #[error("client_payload is larger than {MAX_PAYLOAD} bytes")]
     TooLarge,
+    /// The payload does not have the shape of a [`Payload`]; the decoding error.
     #[error("client_payload is not valid: {0}")]
     Malformed(String),
+    /// `dependency` is neither a dependency ID nor a group ID.
     #[error("client_payload.dependency {0:?} is not a dependency ID")]
     BadDependency(String),
+    /// `version` is not a version tag.
     #[error("client_payload.version {0:?} is not a version")]
     BadVersion(String),
+    /// `environment` is not a valid environment name.
     #[error("client_payload.environment {0:?} is not an environment name")]
     BadEnvironment(String),
+    /// `ref` is neither empty nor `refs/heads/` followed by a valid branch name.
     #[error("client_payload.ref {0:?} is not refs/heads/<branch>")]
     BadRef(String),
+    /// `sha` or `commit` is not a full commit id.
     #[error("client_payload.sha {0:?} is not a commit id")]
     BadSha(String),
+    /// `branch` is neither empty nor a valid branch name.
     #[error("client_payload.branch {0:?} is not a branch name")]
     BadBranch(String),
+    /// `members` do not fit `dependency` (a group has 1 to [`MAX_MEMBERS`] distinct members at
+    /// versions, a dependency none); what is wrong.
     #[error("client_payload.members: {0}")]
     BadMembers(String),
 }
@@ -156,10 +179,13 @@ pub enum PayloadError {
 /// Why nothing was dispatched although the pull request is patcher's and merged.
 #[derive(Debug, Error)]
 pub enum PromoteError {
+    /// The event, the metadata and the merged tree do not say one valid thing to promote; why.
     #[error("nothing dispatched: {0}")]
     Refused(String),
+    /// Sending the dispatch failed.
     #[error(transparent)]
     GitHub(#[from] GitHubError),
+    /// The working dir could not be opened as a git repository.
     #[error(transparent)]
     Git(#[from] GitError),
 }
@@ -168,6 +194,8 @@ fn refused(message: impl Into<String>) -> PromoteError {
     PromoteError::Refused(message.into())
 }
 
+/// How a promotion is run: which environment merged, which event to send, and what tells
+/// patcher's pull requests and groups apart.
 pub struct PromoteOptions {
     /// The environment whose pull request merged: the step's input or the environments file.
     pub environment: Option<String>,
@@ -192,7 +220,9 @@ pub trait MergedTree {
 /// The checkout the promote job made of the merge commit (`actions/checkout` with `ref:` the
 /// merge commit): HEAD must be that commit and tracked files as it has them.
 pub struct CheckedOutTree<'a> {
+    /// The checkout, expected at the merge commit.
     pub repo: &'a Repo,
+    /// The environment whose folders are scanned.
     pub env: &'a Environment,
 }
 
@@ -476,8 +506,6 @@ fn merged_version(
     }
 }
 
-/// Decides and dispatches (nothing is sent when `forge` is `None`, a dry run); returns the
-/// line that tells the user what happened.
 /// `run` over the checkout of the merge commit in `env`'s working dir, as the promote job makes
 /// it; both doors and the demo promote this way.
 pub fn run_in_checkout(
@@ -490,6 +518,8 @@ pub fn run_in_checkout(
     run(event, opts, &CheckedOutTree { repo: &repo, env }, forge)
 }
 
+/// Decides and dispatches (nothing is sent when `forge` is `None`, a dry run); returns the
+/// line that tells the user what happened.
 pub fn run(
     event: &Value,
     opts: &PromoteOptions,

@@ -5,6 +5,8 @@
 use crate::publish::github::{GitHubClient, GitHubError, PullRequest};
 use crate::spec::Spec;
 
+/// Most open pull requests per environment when neither the input nor the environments file sets
+/// `max_pull_requests`.
 pub const DEFAULT_MAX_PULL_REQUESTS: usize = 10;
 
 /// GitHub runs at most 256 jobs of one matrix.
@@ -15,6 +17,8 @@ pub const MATRIX_LIMIT: usize = 256;
 pub struct PullScope {
     /// The environment's label (`updates-<env>`); without one, the branch prefix decides.
     pub label: Option<String>,
+    /// The environment's branch prefix; a dependency's pull request branch is the prefix
+    /// followed by its ID.
     pub branch_prefix: String,
 }
 
@@ -32,6 +36,7 @@ impl PullScope {
 pub struct Selection {
     /// In order: dependencies with an open pull request, then the others that fit.
     pub listed: Vec<String>,
+    /// Dependencies with an update left out by the limit, for a later run.
     pub deferred: Vec<String>,
     /// Open patcher pull requests of the environment when the report ran.
     pub open: usize,
@@ -94,6 +99,7 @@ pub fn count_and_select(
     Ok(select(spec, max, &open, scope))
 }
 
+/// The open pull requests could not be listed, so the limit cannot be applied.
 #[derive(Debug, thiserror::Error)]
 #[error("counting the open pull requests for max_pull_requests (0 turns the limit off)")]
 pub struct CountError(#[source] GitHubError);

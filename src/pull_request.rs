@@ -13,8 +13,11 @@ const OPENED_BY: &str = "_Opened by patcher._";
 /// The machine-readable part of a pull request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {
+    /// Dependency ID the pull request moves.
     pub dependency: String,
+    /// The version it moves to; `promote` checks it against the merged tree.
     pub version: String,
+    /// The environment the update ran for; None when it ran without an environment name.
     pub environment: Option<String>,
     /// Versions the environment was on before.
     pub previous: Vec<String>,
@@ -146,12 +149,15 @@ fn one_line(text: &str) -> String {
 
 /// Everything the body mentions besides the dependencies themselves.
 pub struct BodyContext<'a> {
+    /// The environment named in the headings and the metadata blocks, when there is one.
     pub environment: Option<&'a str>,
     /// The group the pull request moves, when it moves one.
     pub group: Option<&'a str>,
+    /// Usages in files shared by several environments, left unchanged.
     pub shared: &'a [crate::model::Usage],
     /// Files that do not parse, so nothing in them was updated.
     pub unreadable: &'a [crate::model::FileError],
+    /// `README-TO-COMPLETE-UPDATE.md` files of a breaking update, relative to the working dir.
     pub readmes: &'a [std::path::PathBuf],
     /// The working dir's path inside the repository (`dev` when the seed guide's update runs
     /// with `working_dir: dev`), so the body names files as the diff does.
@@ -209,6 +215,9 @@ fn write_capped<T>(out: &mut String, items: &[T], budget: &mut usize, line: impl
     }
 }
 
+/// The pull request body: a warning for a breaking update, a table of changed usages per
+/// dependency, what was left alone, then `_Opened by patcher._` and one metadata block per
+/// dependency as the last lines, where [`parse_metadata`] looks for them.
 pub fn render_body(deps: &[DependencyPlan], ctx: &BodyContext) -> String {
     let mut out = String::new();
     if deps

@@ -6,13 +6,16 @@ use crate::group::{Ask, Groups, Member};
 use crate::model::ScanResult;
 use crate::plan::{self, Plan, Strategy};
 use crate::policy::Policy;
-use crate::resolve::{self, VersionLister};
+use crate::resolve::VersionLister;
 use crate::scan;
 use crate::spec::{self, Spec};
 use std::collections::BTreeSet;
 
+/// What `report` is asked: the environment, the selection and the rules a plan follows.
 pub struct ReportOptions {
+    /// The working dir and the globs of the environment to scan.
     pub env: Environment,
+    /// The update strategy of every usage not asked for an exact version.
     pub strategy: Strategy,
     /// Only this dependency ID (as the prod workflow of the seed guide passes it).
     pub dependency: Option<String>,
@@ -20,6 +23,7 @@ pub struct ReportOptions {
     pub version: Option<String>,
     /// With a group as `dependency`: its members at the exact versions of a promotion.
     pub members: Vec<Member>,
+    /// How many version listings (and cooldown date look-ups) run at once.
     pub concurrency: usize,
     /// Ignore rules of the environments file.
     pub policy: Policy,
@@ -30,48 +34,56 @@ pub struct ReportOptions {
 }
 
 impl ReportOptions {
+    /// The dependency or group this run moves, and the exact versions of a promotion.
     pub fn ask(&self) -> Ask<'_> {
         let (dependency, version) = (self.dependency.as_deref(), self.version.as_deref());
         Ask::new(dependency, version, &self.members, &self.groups)
     }
 }
 
+/// Why a report cannot be made. Failed listings are not among them: they are the affected
+/// dependencies' `error` in the plan.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// The environment cannot be scanned (a bad folder glob or working dir).
     #[error(transparent)]
     Environment(#[from] EnvironmentError),
+    /// An exact version asked for (a promotion) is not listed or cannot be written.
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
+    /// The group asked for is unknown, or a dispatch names a dependency that is not its member.
     #[error(transparent)]
     Group(#[from] crate::group::GroupError),
 }
 
+/// What `report` found, as a plan and as the spec written from it.
 pub struct Report {
     /// Skipped sources and file errors; the usages were moved into `plan`.
     pub scan: ScanResult,
+    /// The targets of every dependency selected and not ignored.
     pub plan: Plan,
+    /// The spec of the plan, groups bundled into one entry each, the cooldown notes included.
     pub spec: Spec,
     /// What the cooldown held back, or could not apply to.
     pub notes: Vec<String>,
 }
 
+/// Scans the environment, lists the versions of what the selected usages use, and plans each
+/// toward the strategy's pick or the exact version asked. Wholly ignored dependencies are
+/// skipped; the cooldown and the ignore rules' versions narrow what a strategy may pick, never
+/// an exact version.
 pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, ReportError> {
     let ask = opts.ask();
     ask.check()?;
     let mut scan = scan::scan(&opts.env)?;
     scan.usages.retain(|u| ask.selects(&u.source.id));
     opts.policy.skip_ignored(&mut scan);
-    let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
     let cooldown = opts.cooldown.filter(|_| !ask.is_promotion());
-    let filtered =
-        crate::cooldown::apply(cooldown, &scan.usages, listings, lister, opts.concurrency);
+    let listed = crate::cooldown::list(cooldown, &scan.usages, lister, opts.concurrency);
     let usages = std::mem::take(&mut scan.usages);
-    let mut plan = opts.policy.plan(usages, &filtered.listings, opts.strategy);
-    for dep in plan.dependencies.iter_mut().filter(|d| d.error.is_none()) {
-        if let Some(version) = ask.exact(&dep.source.id) {
-            *dep = plan::retarget(dep, version, &filtered.listings)?;
-        }
-    }
+    let plan = opts.policy.plan(usages, listed.versions(), &|usage| {
+        Some(ask.wanted(&usage.source.id, opts.strategy))
+    })?;
     let mut spec = spec::from_plan(
         &plan,
         &opts.env.include_dirs,
@@ -80,12 +92,12 @@ pub fn run(opts: &ReportOptions, lister: &dyn VersionLister) -> Result<Report, R
         &scan,
     );
     ask.bundle(&mut spec);
-    spec.notes = filtered.notes.clone();
+    spec.notes = listed.notes.clone();
     Ok(Report {
         scan,
         plan,
         spec,
-        notes: filtered.notes,
+        notes: listed.notes,
     })
 }
 

@@ -20,27 +20,62 @@ use thiserror::Error;
 /// repository or module, never a token.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ResolveError {
+    /// An environment variable of the resolve settings has a value that cannot be used.
     #[error("invalid {variable}: {message}")]
-    Config { variable: String, message: String },
+    Config {
+        /// Name of the variable (`PATCHER_CONCURRENCY`, `PATCHER_REGISTRY_BASE_URLS`).
+        variable: String,
+        /// What is wrong with its value.
+        message: String,
+    },
+    /// `git ls-remote` found no repository there, or was not allowed to read it.
     #[error("repository {url} not found or not accessible")]
-    RepositoryNotFound { url: String },
+    RepositoryNotFound {
+        /// Repository URL, redacted.
+        url: String,
+    },
+    /// Listing the tags (or reading their dates from GitHub) failed for another reason.
     #[error("listing tags of {url} failed: {message}")]
-    Git { url: String, message: String },
+    Git {
+        /// Repository URL, redacted.
+        url: String,
+        /// git's or the API's message.
+        message: String,
+    },
+    /// The registry answered 404 for the module.
     #[error("module {module} not found in registry {host}")]
-    ModuleNotFound { host: String, module: String },
+    ModuleNotFound {
+        /// Registry host name.
+        host: String,
+        /// Module address `namespace/name/provider`.
+        module: String,
+    },
+    /// The registry answered 401 or 403: a token is missing or not good enough.
     #[error("registry {host} refused access to {module} (HTTP {status}); set {token_variable}")]
     RegistryAccess {
+        /// Registry host name.
         host: String,
+        /// Module address `namespace/name/provider`.
         module: String,
+        /// HTTP status of the refusal.
         status: u16,
+        /// The `TF_TOKEN_…` variable Terraform would read this host's token from.
         token_variable: String,
     },
+    /// Any other registry failure: discovery, unexpected status, a document that does not
+    /// parse or lacks what is needed.
     #[error("registry {host}: {message}")]
-    Registry { host: String, message: String },
+    Registry {
+        /// Registry host name.
+        host: String,
+        /// What went wrong, naming the URL or module.
+        message: String,
+    },
 }
 
 /// Lists the versions of one origin. `Sync` so one lister serves every worker thread.
 pub trait VersionLister: Sync {
+    /// Every tag (git) or version (registry) of `origin`, as listed.
     fn list(&self, origin: &Origin) -> Result<Vec<Listed>, ResolveError>;
 
     /// When `versions` of `origin` were published, for `minimum_release_age`; `github_repo` is
@@ -176,6 +211,7 @@ impl Resolver {
         Ok(Resolver::new(ResolveSettings::from_env(github_token)?))
     }
 
+    /// A resolver with the default HTTP client and retry policy.
     pub fn new(config: ResolveSettings) -> Resolver {
         Resolver::with_client(config, crate::http::Client::default())
     }
@@ -190,6 +226,7 @@ impl Resolver {
         }
     }
 
+    /// The settings it was made with (callers read `concurrency` from them).
     pub fn config(&self) -> &ResolveSettings {
         &self.config
     }

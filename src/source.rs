@@ -24,20 +24,28 @@ pub fn default_registry_for<'a>(file: &std::path::Path, configured: Option<&'a s
     }
 }
 
+/// What a module source string is, as far as patcher is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {
     /// The version is part of the source string (`?ref=` or `tfr://…?version=`).
     Versioned {
+        /// The parsed address with its Dependency ID.
         source: Source,
+        /// The version text as written (`v1.2.3`, a commit id).
         version: String,
         /// Byte range of `version` within the string given to [`parse_source`].
         version_range: Range<usize>,
+        /// How the version is written: `GitRef`, `CommitPin` or `TfrQuery` (never a
+        /// `RegistryAttribute`, which comes from the block).
         form: VersionForm,
     },
     /// A registry source: its version comes from the block's `version =` attribute.
     NeedsVersionAttribute(Source),
     /// Not managed; `reason` says why, for the report.
-    Skipped { reason: String },
+    Skipped {
+        /// Short explanation such as `local path` or `unversioned git source (no ?ref=)`.
+        reason: String,
+    },
 }
 
 /// Classifies a module source string as Terraform evaluates it (templates already resolved), with

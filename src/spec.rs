@@ -14,17 +14,23 @@ use std::path::{Path, PathBuf};
 mod compact;
 pub use compact::{compact, to_compact_json};
 
+/// A whole spec: the environment's globs, the strategy, what has an update, and what was left
+/// alone or failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Spec {
     /// Include globs joined with ",".
     #[serde(default)]
     pub include_dir_pattern: String,
+    /// Exclude globs joined with ",".
     #[serde(default)]
     pub exclude_dir_pattern: String,
+    /// The strategy the targets were picked with.
     #[serde(default)]
     pub update_strategy: Strategy,
+    /// Dependencies with an update; a group's entry holds its members.
     pub dependencies: Vec<SpecDependency>,
+    /// Sources the scan left alone and usages the listings could not place, each with why.
     #[serde(default)]
     pub skipped: Vec<SpecSkipped>,
     /// File parse errors and listing errors.
@@ -54,10 +60,13 @@ impl Spec {
     }
 }
 
+/// Where a dependency's versions are listed from (`SourceKind` in the spec).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
+    /// Tags of a git repository.
     Git,
+    /// A Terraform/OpenTofu module registry.
     Registry,
 }
 
@@ -65,41 +74,59 @@ pub enum SourceKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SpecDependency {
+    /// Dependency ID, or a group ID (`group-<name>`) for a group's entry.
     #[serde(rename = "ID")]
     pub id: String,
+    /// git: organisation/owner; registry: namespace. Empty in a group's entry.
     #[serde(default)]
     pub org: String,
+    /// git: repository name; registry: module name. Empty in a group's entry.
     #[serde(default)]
     pub repo: String,
+    /// git: path inside the repository, leading `modules/` dropped ("" for the root);
+    /// registry: provider. Empty in a group's entry.
     #[serde(default)]
     pub module: String,
     /// Registry constraints as written (`~> 5.1`), "; "-joined when usages differ; null for
     /// git refs and exact pins.
     #[serde(default)]
     pub constraints: Option<String>,
+    /// The highest of the usages' safe targets (newer, before their next breaking change);
+    /// None when no usage has one.
     #[serde(default)]
     pub target_safe_version: Option<String>,
+    /// The highest `next-breaking` target of the usages (the next breaking version, else the
+    /// latest); None when no usage has one.
     #[serde(default)]
     pub target_breaking_version: Option<String>,
     /// The highest version any usage moves to.
     #[serde(default)]
     pub target_version: Option<String>,
+    /// The distinct version texts the usages write, ordered by the version they stand for.
     #[serde(default)]
     pub current_versions: Vec<String>,
+    /// The highest version published for the usages' tags, whether the strategy picks it or not.
     #[serde(default)]
     pub latest_version: Option<String>,
+    /// Whether a usage that moves crosses a breaking change (for a group: any member's).
     #[serde(default)]
     pub breaking: bool,
+    /// The lowest breaking version ahead of the usages; None when no breaking release is ahead.
     #[serde(default)]
     pub next_breaking_version: Option<String>,
+    /// GitHub release page of `TargetVersion`; None when the module is not on github.com.
     #[serde(default, rename = "ReleaseNotesURL")]
     pub release_notes_url: Option<String>,
+    /// Git or registry; None in specs that lack the key (Patcher's own, group entries).
     #[serde(default)]
     pub source_kind: Option<SourceKind>,
+    /// The git URL the tags are listed from; None for registry modules.
     #[serde(default, rename = "RepositoryURL")]
     pub repository_url: Option<String>,
+    /// `host/namespace/name/provider` of a registry module; None for git sources.
     #[serde(default)]
     pub registry_address: Option<String>,
+    /// Every usage of the dependency; empty in the compact form.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub usages: Vec<SpecUsage>,
     /// How many usages the dependency has (also in the compact form, which lists none).
@@ -111,19 +138,29 @@ pub struct SpecDependency {
     pub members: Vec<SpecDependency>,
 }
 
+/// One usage of a dependency in the full spec.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SpecUsage {
+    /// Path relative to the working dir; a spec read back must keep it so (no `..`, not
+    /// absolute).
     #[serde(serialize_with = "path_text")]
     pub file: PathBuf,
+    /// 1-based line of the version text.
     pub line: usize,
+    /// The version text exactly as written (`v1.2.3`, `~> 5.1`).
     pub current_version: String,
+    /// The version the strategy moves this usage to; None when it stays.
     #[serde(default)]
     pub target_version: Option<String>,
+    /// The highest newer version before the next breaking change; None when there is none
+    /// (the next release already breaks).
     #[serde(default)]
     pub target_safe_version: Option<String>,
+    /// The next breaking version, else the latest; None when nothing newer is published.
     #[serde(default)]
     pub target_breaking_version: Option<String>,
+    /// Whether moving to `TargetVersion` crosses a breaking change.
     #[serde(default)]
     pub breaking: bool,
     /// Why the usage does not move although the dependency does (e.g. a range constraint).
@@ -131,13 +168,19 @@ pub struct SpecUsage {
     pub note: Option<String>,
 }
 
+/// A module reference left alone: unversioned or local, or a version the listing cannot place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SpecSkipped {
+    /// Path relative to the working dir.
     #[serde(serialize_with = "path_text")]
     pub file: PathBuf,
+    /// 1-based line of the reference.
     pub line: usize,
+    /// The source address as written (credentials redacted), or `<dependency ID>@<version>`
+    /// for a usage the listing cannot place.
     pub source: String,
+    /// Why it is left alone.
     pub reason: String,
 }
 
@@ -146,32 +189,55 @@ pub struct SpecSkipped {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SpecProblem {
+    /// The file (or folder) that could not be parsed or read, relative to the working dir; None
+    /// for a listing error.
     #[serde(default, serialize_with = "optional_path_text")]
     pub file: Option<PathBuf>,
+    /// 1-based line of the error, 0 when the file could not be read; None for a listing error.
     #[serde(default)]
     pub line: Option<usize>,
+    /// 1-based column of the error, 0 when the file could not be read; None for a listing
+    /// error.
     #[serde(default)]
     pub column: Option<usize>,
+    /// The dependency whose versions could not be listed; None for a parse error.
     #[serde(default, rename = "DependencyID")]
     pub dependency_id: Option<String>,
+    /// What went wrong.
     pub message: String,
 }
 
+/// Why a spec cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
+    /// The spec file cannot be read (missing, a symbolic link, not UTF-8).
     #[error("reading {}: {message}", path.display())]
-    Read { path: PathBuf, message: String },
-    #[error("{origin}:{line}:{column}: {message}")]
-    Parse {
-        origin: String,
-        line: usize,
-        column: usize,
+    Read {
+        /// The spec file.
+        path: PathBuf,
+        /// The I/O or decoding error.
         message: String,
     },
+    /// The text is not JSON of a spec.
+    #[error("{origin}:{line}:{column}: {message}")]
+    Parse {
+        /// Where the text came from: the file's path or the input's name.
+        origin: String,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// serde_json's message without its own position.
+        message: String,
+    },
+    /// A usage path would lead outside the working dir.
     #[error("{origin}: dependency {id}: usage path `{}` must be relative and must not contain `..`", path.display())]
     UnsafePath {
+        /// Where the text came from.
         origin: String,
+        /// Dependency ID of the entry with the path.
         id: String,
+        /// The path as the spec gives it.
         path: PathBuf,
     },
 }
@@ -376,6 +442,8 @@ pub fn read_file(path: &std::path::Path) -> Result<Spec, SpecError> {
     from_json(&text, &path.display().to_string())
 }
 
+/// Parses a spec's JSON (a leading BOM is ignored); `origin` names the text in errors. Usage
+/// paths must be relative without `..`, since a spec may come from a workflow input.
 pub fn from_json(text: &str, origin: &str) -> Result<Spec, SpecError> {
     // Editors on Windows add a BOM; it carries no meaning and would fail at 1:1.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -420,7 +488,7 @@ fn is_safe_path(path: &Path) -> bool {
 mod tests {
     use super::*;
     use crate::model::{FileError, Listed, Listings, Skipped, Source, Usage};
-    use crate::plan::plan;
+    use crate::plan::{plan, Versions, Wanted};
     use serde_json::Value;
 
     fn usage(file: &str, line: usize, source: &Source, current: &str, form: VersionForm) -> Usage {
@@ -549,7 +617,10 @@ mod tests {
     }
 
     fn spec_for(scan: &ScanResult, listings: &Listings, strategy: Strategy) -> Spec {
-        let plan = plan(scan, listings, strategy);
+        let plan = plan(&scan.usages, Versions::all(listings), &|_| {
+            Some(Wanted::Strategy(strategy))
+        })
+        .unwrap();
         from_plan(
             &plan,
             &["dev/**".into(), "{*dev*}/**".into()],

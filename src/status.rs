@@ -2,7 +2,7 @@
 //!
 //! environments → scan each (the tree is the truth) → optionally resolve every origin once for
 //! all environments together and plan per environment (latest safe / breaking, as `report`)
-//! → optionally the labelled pull requests of each environment → [`drift`] decides the
+//! → optionally the labelled pull requests of each environment → `drift` decides the
 //! promotion state and the anomalies → [`render`] prints them. The stages meet on the plain
 //! data below, which is also the `--output json` format (`docs/status.schema.json`).
 
@@ -14,7 +14,7 @@ mod time;
 use crate::environment::{Environment, EnvironmentError};
 use crate::environments_file::{environment_label, valid_name, EnvironmentsFile};
 use crate::model::{FileError, Origin, ScanResult, Skipped, Usage, VersionForm};
-use crate::plan::{self, Plan, Strategy};
+use crate::plan::{self, Plan, PlanError, Strategy, Versions, Wanted};
 use crate::promote::{valid_dependency_id, valid_version};
 use crate::publish::github::{GitHubError, IssueState, IssueTracker, LabelledIssue};
 use crate::pull_request::{one_target, parse_metadata};
@@ -29,7 +29,9 @@ pub use time::parse_timestamp;
 /// One environment of the chain, in promotion order.
 #[derive(Debug, Clone)]
 pub struct ChainEnvironment {
+    /// Environment name, from the environments file or a `NAME=GLOB` item.
     pub name: String,
+    /// Its working dir and folder globs.
     pub env: Environment,
     /// The label `update` puts on this environment's pull requests.
     pub label: String,
@@ -83,9 +85,13 @@ pub fn chain_from_globs(
     Ok(chain)
 }
 
+/// What `status` looks at and how.
 pub struct StatusOptions<'a> {
+    /// The environments, in promotion order; must not be empty.
     pub chain: Vec<ChainEnvironment>,
+    /// The update strategy the targets are planned with, as `report` would.
     pub strategy: Strategy,
+    /// Most version listings fetched at once.
     pub concurrency: usize,
     /// Lists versions; `None` is `--offline`.
     pub lister: Option<&'a dyn VersionLister>,
@@ -95,23 +101,37 @@ pub struct StatusOptions<'a> {
     pub now: u64,
 }
 
+/// Why `status` has no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {
+    /// An environment cannot be scanned (a bad glob or working dir).
     #[error("environment `{name}`: {source}")]
     Environment {
+        /// The environment's name.
         name: String,
+        /// What is wrong with it.
         source: EnvironmentError,
     },
+    /// An environment's labelled pull requests could not be listed.
     #[error("pull requests of `{name}` ({label}): {source}")]
     Pulls {
+        /// The environment's name.
         name: String,
+        /// The label its pull requests were looked up by.
         label: String,
+        /// The API's error.
         source: GitHubError,
     },
+    /// The chain is empty.
     #[error("no environments: give an environments file or NAME=GLOB environments in order")]
     NoEnvironments,
+    /// A `NAME=GLOB` item with an invalid name or an empty glob, as given.
     #[error("`{0}` is not NAME=GLOB (NAME: letters, digits, `-` or `_`)")]
     EnvironmentItem(String),
+    /// Planning an environment failed (a plan fails only on exact versions, and status asks
+    /// for none).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
 }
 
 /// The whole answer, as printed by `--output json`.
@@ -123,13 +143,16 @@ pub struct Status {
     pub resolved: bool,
     /// Whether pull requests were looked up.
     pub pull_requests: bool,
+    /// Every dependency used or pinned in any environment, by ID.
     pub dependencies: Vec<DependencyStatus>,
     /// Files that did not parse, per environment.
     pub errors: Vec<EnvironmentFileError>,
 }
 
+/// Where one dependency stands along the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DependencyStatus {
+    /// Dependency ID.
     pub id: String,
     /// Highest listed version (resolved runs only).
     pub latest: Option<String>,
@@ -137,11 +160,14 @@ pub struct DependencyStatus {
     pub listing_error: Option<String>,
     /// One entry per environment of the chain, in order, also where the dependency is absent.
     pub environments: Vec<EnvironmentStatus>,
+    /// What deserves a human's look, in chain order.
     pub anomalies: Vec<Anomaly>,
 }
 
+/// One dependency in one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnvironmentStatus {
+    /// The environment's name.
     pub name: String,
     /// Versions in use, lowest first; empty when the dependency is absent.
     pub versions: Vec<VersionUse>,
@@ -149,10 +175,14 @@ pub struct EnvironmentStatus {
     pub pins: Vec<Pin>,
     /// What `report` would move this environment to (resolved runs only).
     pub target_safe: Option<String>,
+    /// What `report` would move it to under `next-breaking` (resolved runs only).
     pub target_breaking: Option<String>,
+    /// The newest open update pull request of the dependency here; None when there is none
+    /// or pull requests were not looked up.
     pub pull_request: Option<OpenPull>,
     /// The latest merged update pull request of this dependency in this environment.
     pub last_merged: Option<MergedPull>,
+    /// Where the environment stands against the one before it.
     pub state: PromotionState,
     /// For `behind`: the version of the environment before that has not reached this one.
     pub waits_on: Option<WaitsOn>,
@@ -161,13 +191,17 @@ pub struct EnvironmentStatus {
 /// What a `behind` environment waits for: the highest version of the environment before it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WaitsOn {
+    /// The nearest earlier environment that uses the dependency.
     pub environment: String,
+    /// Its highest version in use.
     pub version: String,
     /// When that version merged there, from its update pull request (none found: `None`).
     pub merged_at: Option<String>,
+    /// Seconds from `merged_at` to the run; None when `merged_at` is None or does not parse.
     pub age_seconds: Option<u64>,
 }
 
+/// One version text of a dependency in one environment, and where it is used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VersionUse {
     /// As written: a version, or a registry constraint such as `~> 5.1`.
@@ -175,6 +209,7 @@ pub struct VersionUse {
     /// Resolved runs: the listed version the text stands for (for a constraint the lowest one
     /// it allows), which is what environments are compared by.
     pub resolved: Option<String>,
+    /// How many usages write this text, including files beyond those listed.
     pub usages: usize,
     /// Files (relative to the working dir) using this version; at most [`MAX_FILES`].
     pub files: Vec<String>,
@@ -183,41 +218,59 @@ pub struct VersionUse {
 /// Files listed per version; the count says how many there are in all.
 pub const MAX_FILES: usize = 20;
 
+/// A usage pinned to a commit or a branch rather than a version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pin {
+    /// Path relative to the working dir, `/`-separated.
     pub file: String,
+    /// 1-based line of the reference.
     pub line: usize,
     /// The `ref` as written.
     #[serde(rename = "ref")]
     pub reference: String,
+    /// What the ref looks like.
     pub kind: PinKind,
 }
 
+/// What a pinned ref is taken for, from its text alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PinKind {
+    /// Seven or more hex digits: a commit id.
     Commit,
+    /// Any other ref that names no version: a branch.
     Branch,
 }
 
+/// An open update pull request, as its metadata block describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OpenPull {
+    /// Pull request number.
     pub number: u64,
+    /// Its web page.
     pub url: String,
     /// The version its metadata block says it moves to.
     pub version: String,
     /// Whether that version is a breaking change from the highest version in use.
     pub breaking: bool,
+    /// When it was opened, GitHub's UTC timestamp; None when the API gave none.
     pub opened_at: Option<String>,
+    /// Seconds from `opened_at` to the run; None when that is unknown or does not parse.
     pub age_seconds: Option<u64>,
 }
 
+/// A merged update pull request, as its metadata block describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MergedPull {
+    /// Pull request number.
     pub number: u64,
+    /// Its web page.
     pub url: String,
+    /// The version its metadata block says it moved to.
     pub version: String,
+    /// When it merged, GitHub's UTC timestamp.
     pub merged_at: String,
+    /// Seconds from `merged_at` to the run; None when it does not parse.
     pub age_seconds: Option<u64>,
 }
 
@@ -243,13 +296,18 @@ pub enum PromotionState {
     Ahead,
 }
 
+/// Something about a dependency's place in the chain that deserves a human's look.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Anomaly {
+    /// Which kind of problem.
     pub kind: AnomalyKind,
+    /// The environment where it shows.
     pub environment: String,
+    /// One line for people, naming the versions or the file involved.
     pub message: String,
 }
 
+/// The kinds of [`Anomaly`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnomalyKind {
@@ -263,12 +321,18 @@ pub enum AnomalyKind {
     Pinned,
 }
 
+/// A file of an environment that could not be parsed or read, so its usages are missing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnvironmentFileError {
+    /// The environment's name.
     pub environment: String,
+    /// Path relative to the working dir, `/`-separated.
     pub file: String,
+    /// 1-based line of the error; 0 when the file could not be read.
     pub line: usize,
+    /// 1-based column of the error; 0 when the file could not be read.
     pub column: usize,
+    /// What went wrong.
     pub message: String,
 }
 
@@ -288,6 +352,8 @@ struct LabelledPull {
     version: String,
 }
 
+/// Scans every environment, lists and plans when a lister is given, looks up the labelled pull
+/// requests when a tracker is given, then compares the environments dependency by dependency.
 pub fn collect(opts: &StatusOptions) -> Result<Status, StatusError> {
     if opts.chain.is_empty() {
         return Err(StatusError::NoEnvironments);
@@ -306,7 +372,8 @@ pub fn collect(opts: &StatusOptions) -> Result<Status, StatusError> {
         .collect::<Result<Vec<_>, _>>()?;
     let plans = opts
         .lister
-        .map(|lister| plan_all(&scans, lister, opts.concurrency, opts.strategy));
+        .map(|lister| plan_all(&scans, lister, opts.concurrency, opts.strategy))
+        .transpose()?;
     let mut holdings = Vec::new();
     for (i, (scan, chain_env)) in scans.into_iter().zip(&opts.chain).enumerate() {
         let (open, merged) = match opts.pulls {
@@ -330,12 +397,13 @@ fn plan_all(
     lister: &dyn VersionLister,
     concurrency: usize,
     strategy: Strategy,
-) -> Vec<Plan> {
+) -> Result<Vec<Plan>, PlanError> {
     let usages: Vec<_> = scans.iter().flat_map(|s| s.usages.clone()).collect();
     let listings = resolve::listings_for(&usages, lister, concurrency);
+    let by_strategy = |_: &Usage| Some(Wanted::Strategy(strategy));
     scans
         .iter()
-        .map(|scan| plan::plan(scan, &listings, strategy))
+        .map(|scan| plan::plan(&scan.usages, Versions::all(&listings), &by_strategy))
         .collect()
 }
 

@@ -15,7 +15,9 @@ const SEPARATORS: [char; 3] = ['-', '_', '/'];
 /// A listed or written version: the text as it appears and what it means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
+    /// The version exactly as the tag or attribute writes it, prefix included.
     pub text: String,
+    /// What it means: the number after the prefix, parts it does not write as 0.
     pub semver: semver::Version,
     /// How many of major/minor/patch the text writes: `v1` is 1, `v1.2` is 2.
     pub precision: usize,
@@ -251,12 +253,20 @@ impl Constraint {
     }
 }
 
+/// Why a registry `version` attribute cannot be moved to the target.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RewriteError {
+    /// The attribute's text, which does not parse as a constraint.
     #[error("`{0}` is not a version constraint")]
     InvalidConstraint(String),
+    /// The constraint does not allow the target, and no rewrite that keeps its shape would.
     #[error("constraint `{constraint}` does not allow {target} and cannot be rewritten safely")]
-    Unsatisfied { constraint: String, target: String },
+    Unsatisfied {
+        /// The attribute's text.
+        constraint: String,
+        /// The target version, as semver.
+        target: String,
+    },
 }
 
 /// New text for a usage's version span, or None when it must stay (constraint already allows

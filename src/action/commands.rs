@@ -3,10 +3,14 @@
 
 use std::path::Path;
 
+/// Severity of an annotation, as the runner shows it on the run's page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
+    /// `::error`.
     Error,
+    /// `::warning`.
     Warning,
+    /// `::notice`.
     Notice,
 }
 
@@ -79,10 +83,12 @@ pub fn debug(message: &str) -> String {
     format!("::debug::{}", escape_data(message))
 }
 
+/// Starts a collapsible group of log lines titled `title`, until [`endgroup`].
 pub fn group(title: &str) -> String {
     format!("::group::{}", escape_data(title))
 }
 
+/// Ends the group [`group`] started.
 pub fn endgroup() -> String {
     "::endgroup::".to_owned()
 }
@@ -92,10 +98,13 @@ pub fn endgroup() -> String {
 /// `::stop-commands::` lines of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StopCommands {
+    /// `::stop-commands::<token>`: the runner ignores commands from the next line on.
     pub stop: String,
+    /// `::<token>::`: the runner reads commands again.
     pub resume: String,
 }
 
+/// A fresh pair with a random 16-byte token; fails only when no randomness can be read.
 pub fn stop_commands() -> std::io::Result<StopCommands> {
     let token = super::random_hex(16)?;
     Ok(StopCommands {
@@ -137,16 +146,20 @@ pub struct Printer {
 }
 
 impl Printer {
+    /// The printer of an action step: always guarded.
     pub fn action() -> Printer {
         Printer { guarded: true }
     }
 
+    /// The printer of the CLI: guarded when `GITHUB_ACTIONS` is set (a CLI run inside a
+    /// workflow), else plain.
     pub fn cli() -> Printer {
         Printer {
             guarded: std::env::var_os("GITHUB_ACTIONS").is_some(),
         }
     }
 
+    /// Whether untrusted text is fenced off from the runner's command processing.
     pub fn is_guarded(&self) -> bool {
         self.guarded
     }

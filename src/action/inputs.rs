@@ -9,15 +9,26 @@ pub fn input_env_name(name: &str) -> String {
     format!("INPUT_{}", name.replace(' ', "_").to_uppercase())
 }
 
+/// An input that is missing or has a value the action cannot take.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InputError {
+    /// A required input is unset or blank.
     #[error("input `{name}` is required but was not given")]
-    Missing { name: String },
+    Missing {
+        /// The input's name as in action.yml.
+        name: String,
+    },
+    /// A flag input holds something other than a YAML 1.2 core schema boolean.
     #[error(
         "input `{name}` is `{value}`, which is not a YAML 1.2 core schema boolean: \
          use true, True, TRUE, false, False or FALSE"
     )]
-    NotBoolean { name: String, value: String },
+    NotBoolean {
+        /// The input's name as in action.yml.
+        name: String,
+        /// The value given, trimmed.
+        value: String,
+    },
 }
 
 /// The `INPUT_*` variables of one step. Values may hold secrets (`github_token`), so `Debug`
@@ -28,6 +39,7 @@ pub struct Inputs {
 }
 
 impl Inputs {
+    /// The `INPUT_*` variables of this process.
     pub fn from_env() -> Inputs {
         Inputs::from_vars(super::process_env())
     }
@@ -50,6 +62,7 @@ impl Inputs {
         (!value.is_empty()).then(|| value.to_owned())
     }
 
+    /// [`Inputs::get`], with unset or blank an error.
     pub fn required(&self, name: &str) -> Result<String, InputError> {
         self.get(name).ok_or_else(|| InputError::Missing {
             name: name.to_owned(),

@@ -17,25 +17,35 @@ pub fn utf16_size(text: &str) -> usize {
     text.encode_utf16().count() * 2
 }
 
+/// An output (or all of them together) that would break one of GitHub's limits.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum OutputTooLarge {
+    /// An output passed on as an input would not fit in one environment variable.
     #[error(
         "output `{name}` would be {size} bytes, over the {limit} bytes one action input can \
          carry (Linux limits an environment variable to 128 KiB): {fix}"
     )]
     Input {
+        /// The output's name.
         name: String,
+        /// Bytes of the `INPUT_<NAME>=value` variable it would become.
         size: usize,
+        /// [`INPUT_VALUE_LIMIT`].
         limit: usize,
+        /// What the user can change to make it fit.
         fix: String,
     },
+    /// The outputs of the step together exceed [`STEP_OUTPUTS_LIMIT`].
     #[error(
         "the outputs of this step would be {size} bytes as UTF-16, over the {limit} bytes patcher \
          allows itself (GitHub keeps at most 1 MB of outputs per job): {fix}"
     )]
     Total {
+        /// Size of every name and value, in bytes of UTF-16.
         size: usize,
+        /// [`STEP_OUTPUTS_LIMIT`].
         limit: usize,
+        /// What the user can change to make them fit.
         fix: String,
     },
 }
@@ -49,10 +59,12 @@ pub struct Outputs {
 }
 
 impl Outputs {
+    /// No outputs yet.
     pub fn new() -> Outputs {
         Outputs::default()
     }
 
+    /// Adds output `name`; nothing is written before [`Outputs::write`].
     pub fn set(&mut self, name: &str, value: impl Into<String>) -> &mut Outputs {
         self.values.push((name.to_owned(), value.into()));
         self

@@ -7,6 +7,7 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+/// REST API base used when `GITHUB_API_URL` is unset (github.com).
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 const DEFAULT_SERVER_URL: &str = "https://github.com";
 /// GitHub refuses to show a step summary larger than this (1 MiB).
@@ -14,13 +15,23 @@ pub const SUMMARY_LIMIT: u64 = 1024 * 1024;
 const TRUNCATED_NOTE: &str =
     "\n\n> **Note**\n> The rest of this summary was cut: GitHub shows at most 1 MiB per step.\n";
 
+/// The event payload at `$GITHUB_EVENT_PATH` could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
+    /// The file could not be read.
     #[error("cannot read the event payload {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
+    Read {
+        /// `$GITHUB_EVENT_PATH`.
+        path: PathBuf,
+        /// The read error.
+        source: io::Error,
+    },
+    /// The file is not JSON.
     #[error("the event payload {path} is not JSON: {source}")]
     Parse {
+        /// `$GITHUB_EVENT_PATH`.
         path: PathBuf,
+        /// The JSON error, with its position.
         source: serde_json::Error,
     },
 }
@@ -32,6 +43,7 @@ pub struct Runner {
 }
 
 impl Runner {
+    /// The runner variables of this process.
     pub fn from_env() -> Runner {
         Runner::from_vars(super::process_env())
     }
@@ -88,6 +100,7 @@ impl Runner {
             .unwrap_or_else(|| PathBuf::from("."))
     }
 
+    /// `$GITHUB_EVENT_NAME`, the event that started the workflow (`pull_request`, `schedule`…).
     pub fn event_name(&self) -> Option<String> {
         self.var("GITHUB_EVENT_NAME")
     }
@@ -116,6 +129,7 @@ impl Runner {
         base_url(self.var("GITHUB_API_URL"), DEFAULT_API_URL)
     }
 
+    /// Web server base (`GITHUB_SERVER_URL`, default `https://github.com`) without a trailing `/`.
     pub fn server_url(&self) -> String {
         base_url(self.var("GITHUB_SERVER_URL"), DEFAULT_SERVER_URL)
     }

@@ -39,3 +39,37 @@ pub fn update_outcome(outcome: &Outcome) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn an_update_lists_its_files_and_pull_request() {
+        let outcome = Outcome {
+            changed: true,
+            updated_files: vec![PathBuf::from("dev/vpc/terragrunt.hcl")],
+            readmes: vec![PathBuf::from("dev/vpc/README-TO-COMPLETE-UPDATE.md")],
+            pull_request_number: Some(7),
+            pull_request_url: Some("https://github.com/acme/live/pull/7".into()),
+            ..Outcome::default()
+        };
+        assert_eq!(
+            update_outcome(&outcome),
+            "updated dev/vpc/terragrunt.hcl\n\
+             updated dev/vpc/README-TO-COMPLETE-UPDATE.md\n\
+             pull request #7: https://github.com/acme/live/pull/7\n"
+        );
+        assert_eq!(update_outcome(&Outcome::default()), "nothing to update\n");
+    }
+
+    #[test]
+    fn an_empty_report_is_its_header() {
+        let table = report_table(&Plan::default());
+        assert_eq!(
+            table.split_whitespace().collect::<Vec<_>>(),
+            ["DEPENDENCY", "CURRENT", "TARGET", "USAGES", "BREAKING"]
+        );
+    }
+}

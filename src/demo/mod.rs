@@ -3,7 +3,7 @@
 //! through git's `insteadOf` (as a mirror would be); pull requests live in an in-memory forge;
 //! merging is a real `git merge` pushed to a real bare `origin`.
 
-mod local_forge;
+pub(crate) mod local_forge;
 
 use crate::environments_file::EnvironmentsFile;
 use crate::promote::{self, PromoteOptions};
@@ -24,6 +24,9 @@ const MODULES: [(&str, &str, &str); 2] = [
 
 const CHAIN: &str = "environments:\n  - name: dev\n    include_dirs: ['dev/**']\n  - name: stage\n    include_dirs: ['stage/**']\n  - name: prod\n    include_dirs: ['prod/**']\n";
 
+/// Builds the demo's repositories and walks the chain, printing each step. With `keep`, the
+/// repositories are created in that folder (which must not exist yet) and left there; without
+/// it, in a temporary folder removed at the end.
 pub fn run(keep: Option<&Path>) -> Result<()> {
     let root = match keep {
         Some(dir) => dir.to_path_buf(),

@@ -11,29 +11,57 @@ use thiserror::Error;
 /// Identity used when neither the caller nor git's configuration names one (fresh CI images).
 const DEFAULT_IDENTITY: (&str, &str) = ("patcher", "patcher@users.noreply.github.com");
 
-/// Every `stderr` here has gone through [`gitcmd::redact`].
+/// Every `stderr` that git wrote has gone through [`crate::redact::redact`] with the token.
 #[derive(Debug, Error)]
 pub enum GitError {
+    /// Tracked files differ from HEAD before the update began.
     #[error("the working tree has uncommitted changes; commit or stash them first")]
     Dirty,
+    /// A git command (or the file work around one: lock, clean) failed.
     #[error("git {action} failed: {stderr}")]
-    Command { action: String, stderr: String },
+    Command {
+        /// What was being done, usually the git subcommand (`fetch`, `commit`, `lock`).
+        action: String,
+        /// git's error output, or the reason patcher refused to run it.
+        stderr: String,
+    },
+    /// origin refused the push of the branch (e.g. the lease no longer holds).
     #[error("the push of branch {branch} was rejected: {stderr}")]
-    PushRejected { branch: String, stderr: String },
+    PushRejected {
+        /// The pull request branch that was pushed.
+        branch: String,
+        /// The rejected refs from git's porcelain output, then its error output.
+        stderr: String,
+    },
+    /// No git repository contains this folder (or git could not be started).
     #[error("{} is not inside a git repository", .0.display())]
     NotARepository(PathBuf),
+    /// A branch name that is not a plain branch name.
     #[error(transparent)]
     BadBranch(#[from] super::refs::BadBranch),
+    /// The pull request branch is the base or the default branch, which patcher never pushes.
     #[error(
         "the pull request branch `{branch}` is the {role} branch: patcher pushes only to a \
          branch of its own; choose another pull_request_branch / --pr-branch"
     )]
-    ProtectedBranch { branch: String, role: &'static str },
+    ProtectedBranch {
+        /// The pull request branch asked for.
+        branch: String,
+        /// Which branch it collides with: `base` or `default`.
+        role: &'static str,
+    },
+    /// Another run held the checkout's lock longer than this one would wait.
     #[error(
         "another patcher run is updating this checkout (lock {}); waited {waited_secs} s for it \
          (PATCHER_LOCK_WAIT_SECS)", path.display()
     )]
-    Locked { path: PathBuf, waited_secs: u64 },
+    Locked {
+        /// The lock file, `<git dir>/patcher.lock`.
+        path: PathBuf,
+        /// How long this run waited before giving up, in seconds.
+        waited_secs: u64,
+    },
+    /// A path to commit is not a regular file in the checkout; holds it relative to the root.
     #[error("{} is not a regular file (a symbolic link?): patcher commits only regular files it wrote", .0.display())]
     NotRegular(PathBuf),
 }
@@ -45,6 +73,8 @@ pub struct CheckoutLock {
     _file: std::fs::File,
 }
 
+/// A checkout of the infrastructure repository, driven through the git CLI; the token, when
+/// given, authenticates git's HTTPS requests to the GitHub server (fetch, push).
 pub struct Repo {
     root: PathBuf,
     token: Option<String>,
@@ -69,6 +99,7 @@ impl Repo {
         })
     }
 
+    /// The top folder of the checkout, as `git rev-parse --show-toplevel` gives it.
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -207,6 +238,7 @@ impl Repo {
         Ok(())
     }
 
+    /// Checks out `rev` (a branch, tag or commit), as `git checkout` does.
     pub fn checkout(&self, rev: &str) -> Result<(), GitError> {
         check_ref(rev)?;
         self.run("checkout", &["checkout", "--quiet", rev, "--"])
@@ -259,6 +291,7 @@ impl Repo {
         self.run("rev-parse", &["rev-parse", "--verify", "HEAD"])
     }
 
+    /// The id of the tree `rev`'s commit records, to compare contents without comparing commits.
     pub fn tree_of(&self, rev: &str) -> Result<String, GitError> {
         check_ref(rev)?;
         let spec = format!("{rev}^{{tree}}");

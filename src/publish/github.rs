@@ -7,62 +7,102 @@ use crate::http::{Client, HttpError, Response};
 use serde_json::{json, Value};
 use thiserror::Error;
 
+/// A pull request as GitHub's pulls API returns it, reduced to what patcher reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullRequest {
+    /// Number in the repository (`#12`).
     pub number: u64,
+    /// Web page of the pull request.
     pub html_url: String,
+    /// Title; empty when GitHub sent none.
     pub title: String,
+    /// Description (where the metadata block lives); empty when it has none.
     pub body: String,
+    /// Names of its labels.
     pub labels: Vec<String>,
+    /// Name of its head branch.
     pub head_ref: String,
 }
 
+/// The pull request `update` asks GitHub to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPull {
+    /// Title.
     pub title: String,
+    /// Description, metadata block included.
     pub body: String,
     /// Branch name in the same repository.
     pub head: String,
+    /// Branch it is to merge into.
     pub base: String,
 }
 
 /// Never contains the token: messages are built from the status and GitHub's redacted `message`.
 #[derive(Debug, Error)]
 pub enum GitHubError {
+    /// GitHub answered 401: the token is missing, expired or wrong.
     #[error("the token was rejected: check github_token")]
     BadToken,
+    /// GitHub answered 403 without rate-limit hints: the token lacks a permission.
     #[error("{action} was refused: {hint}")]
-    MissingPermission { action: String, hint: String },
+    MissingPermission {
+        /// What was being done (`creating the pull request`).
+        action: String,
+        /// GitHub's message and the `permissions:` entry the call needs.
+        hint: String,
+    },
+    /// GitHub answered 404, which is also its answer to a token that may not see the thing.
     #[error("not found: {what}")]
-    NotFound { what: String },
+    NotFound {
+        /// What was looked for, GitHub's message and the permission that would reveal it.
+        what: String,
+    },
+    /// GitHub answered 422 (e.g. a pull request already exists for the branch).
     #[error("GitHub rejected the request: {message}")]
-    Validation { message: String },
+    Validation {
+        /// GitHub's message with the details of its `errors` array, redacted.
+        message: String,
+    },
+    /// No answer at all, after the client's retries.
     #[error(transparent)]
     Http(#[from] HttpError),
+    /// Any other status, a rate limit that outlasted the retries, or an unreadable answer.
     #[error("GitHub answered {status}: {message}")]
-    Api { status: u16, message: String },
+    Api {
+        /// HTTP status of the answer (200 when the answer itself is unusable).
+        status: u16,
+        /// GitHub's message, redacted, or what was wrong with the answer.
+        message: String,
+    },
 }
 
 /// What `update` and `promote` need from the code host.
 pub trait Forge {
+    /// The open pull request whose head is `head_branch` of this repository, if any.
     fn find_open_pull(&self, head_branch: &str) -> Result<Option<PullRequest>, GitHubError>;
     /// Creates the pull request; when GitHub says one already exists for the branch, returns it.
     fn create_pull(&self, pull: &NewPull) -> Result<PullRequest, GitHubError>;
+    /// Replaces the title and description of pull request `number`.
     fn update_pull(&self, number: u64, title: &str, body: &str)
         -> Result<PullRequest, GitHubError>;
     /// Creates the labels the repository does not have yet.
     fn ensure_labels(&self, labels: &[String]) -> Result<(), GitHubError>;
+    /// Adds `labels` to pull request `number`, keeping the ones it has.
     fn add_labels(&self, number: u64, labels: &[String]) -> Result<(), GitHubError>;
     /// The body of the release for `tag` in `github_repo` (`owner/name`); `None` without one.
     fn release_notes(&self, github_repo: &str, tag: &str) -> Result<Option<String>, GitHubError>;
+    /// Sends `repository_dispatch` `event_type` with `client_payload` to this repository.
     fn dispatch(&self, event_type: &str, client_payload: &Value) -> Result<(), GitHubError>;
 }
 
 /// `state` of an issue listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IssueState {
+    /// Only open ones.
     Open,
+    /// Only closed ones (merged pull requests included).
     Closed,
+    /// Both.
     All,
 }
 
@@ -79,13 +119,19 @@ impl IssueState {
 /// An issue or pull request as the issues listing returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelledIssue {
+    /// Number in the repository (issues and pull requests share the numbering).
     pub number: u64,
+    /// Web page of the issue or pull request.
     pub html_url: String,
+    /// Title; empty when GitHub sent none.
     pub title: String,
+    /// Description; empty when it has none.
     pub body: String,
     /// `open` or `closed`.
     pub state: String,
+    /// Whether it is a pull request rather than an issue.
     pub is_pull_request: bool,
+    /// When it was opened, as GitHub writes it (ISO 8601); `None` when the answer lacks it.
     pub created_at: Option<String>,
     /// Pull requests only: when it merged.
     pub merged_at: Option<String>,
@@ -94,7 +140,9 @@ pub struct LabelledIssue {
 /// What a changed issue gets; `None` fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IssueEdit {
+    /// New description.
     pub body: Option<String>,
+    /// New state: `Open` or `Closed`.
     pub state: Option<IssueState>,
     /// `duplicate`, `not_planned` …, sent with `state`.
     pub state_reason: Option<&'static str>,
@@ -112,12 +160,14 @@ pub trait IssueTracker {
         label: &str,
         state: IssueState,
     ) -> Result<Vec<LabelledIssue>, GitHubError>;
+    /// Opens an issue with these labels (the dashboard issue).
     fn create_issue(
         &self,
         title: &str,
         body: &str,
         labels: &[String],
     ) -> Result<LabelledIssue, GitHubError>;
+    /// Applies `edit` to issue `number` and returns it as changed.
     fn edit_issue(&self, number: u64, edit: &IssueEdit) -> Result<LabelledIssue, GitHubError>;
     /// Creates the labels the repository does not have yet.
     fn ensure_issue_labels(&self, labels: &[String]) -> Result<(), GitHubError>;
@@ -154,6 +204,7 @@ struct Call {
     what: String,
 }
 
+/// The GitHub REST API for one repository; the token, when given, goes only to `api_url`.
 pub struct GitHubClient {
     api_url: String,
     repository: String,
@@ -481,7 +532,6 @@ fn answer_of(resp: &Response, call: &Call, token: Option<&str>) -> Result<Value,
     })
 }
 
-/// The error for a non-2xx answer, carrying GitHub's own explanation.
 /// The error for a non-2xx answer, carrying GitHub's own explanation, redacted: an answer may
 /// echo the request's headers.
 fn failure(resp: &Response, call: &Call, token: Option<&str>) -> GitHubError {

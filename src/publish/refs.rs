@@ -3,11 +3,15 @@
 
 use thiserror::Error;
 
+/// A branch name that `check_branch` refused.
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("{what} {name:?} is not a branch name: {reason}")]
 pub struct BadBranch {
+    /// Which branch it was meant to be (`the base branch`, `the pull request branch`).
     pub what: String,
+    /// The refused name, as given.
     pub name: String,
+    /// The rule it breaks, in words.
     pub reason: &'static str,
 }
 

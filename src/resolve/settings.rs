@@ -10,6 +10,7 @@ const TOKEN_PREFIX: &str = "TF_TOKEN_";
 const API_URL_VARIABLE: &str = "GITHUB_API_URL";
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 
+/// How version listings are fetched: tokens, registry base URLs, concurrency, API URL.
 #[derive(Debug, Clone)]
 pub struct ResolveSettings {
     /// Sent to github.com by git as an HTTP header (see `gitcmd`), never in a URL.
@@ -91,6 +92,7 @@ impl ResolveSettings {
         }
     }
 
+    /// The API token for a registry host (case-insensitive), `None` when no `TF_TOKEN_*` set one.
     pub fn registry_token(&self, host: &str) -> Option<&str> {
         self.registry_tokens
             .get(&host.to_ascii_lowercase())

@@ -33,7 +33,10 @@ const SOURCE_BLOCKS: [&str; 4] = ["module", "terraform", "unit", "stack"];
 /// What one file yields.
 #[derive(Debug, Default)]
 pub struct FileFindings {
+    /// Versioned module references of the file; a version written in a file it reads is a
+    /// usage of that file.
     pub usages: Vec<Usage>,
+    /// Module references of the file left alone, each with its reason.
     pub skipped: Vec<Skipped>,
     /// Set when the file was read leniently (see [`crate::model::ScanResult::lenient`]).
     pub lenient: Option<FileError>,

@@ -9,7 +9,9 @@
 
 use crate::publish::github::{GitHubError, IssueEdit, IssueState, IssueTracker, LabelledIssue};
 
+/// Title of the dashboard issue when it is created; it is found by label and marker, not title.
 pub const TITLE: &str = "Patcher promotion dashboard";
+/// Label of the dashboard issue, created in the repository when missing.
 pub const LABEL: &str = "patcher-dashboard";
 /// The first line of the dashboard's body; nothing else of the body can hold it, since
 /// untrusted text is escaped (see `render`).
@@ -18,8 +20,11 @@ pub const MARKER: &str = "<!-- patcher-dashboard: this issue is rewritten by pat
 /// What the run did to the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {
+    /// Issue number of the dashboard kept.
     pub number: u64,
+    /// Its web page.
     pub url: String,
+    /// Whether this run created the dashboard that was kept.
     pub created: bool,
     /// False when the body already said the same.
     pub updated: bool,

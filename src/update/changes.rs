@@ -5,10 +5,10 @@ use super::UpdateError;
 use super::UpdateOptions;
 use crate::edit::{self, Edit};
 use crate::model::{FileError, Usage};
-use crate::plan::{self, DependencyPlan, Listings, Strategy};
-use crate::resolve::{self, VersionLister};
+use crate::plan::{self, DependencyPlan, Strategy, Wanted};
+use crate::resolve::VersionLister;
 use crate::scan;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 /// Files under a folder of this name are included by several environments (Terragrunt's
@@ -18,18 +18,22 @@ pub const SHARED_DIR: &str = "_envcommon";
 /// What an update would do, computed without touching a file.
 #[derive(Debug, Clone)]
 pub struct Changes {
+    /// The plans of the dependencies asked for, shared-file usages left out.
     pub dependencies: Vec<DependencyPlan>,
+    /// Every splice to make: each moving usage's version, and the tag comment of a commit pin.
     pub edits: Vec<Edit>,
     /// Usages that live in shared files and were left unchanged.
     pub shared: Vec<Usage>,
     /// Files of the environment that do not parse: left untouched, whatever they use.
     pub unreadable: Vec<FileError>,
+    /// What each file held at the scan, so a file changed since is refused, not overwritten.
     pub scanned: edit::Scanned,
     /// What the cooldown held back, or could not apply to.
     pub cooldown_notes: Vec<String>,
 }
 
 impl Changes {
+    /// The files the edits touch, sorted, each once.
     pub fn files(&self) -> Vec<PathBuf> {
         let set: BTreeSet<&PathBuf> = self.edits.iter().map(|e| &e.file).collect();
         set.into_iter().cloned().collect()
@@ -52,30 +56,18 @@ pub fn plan_changes(
         .usages
         .drain(..)
         .partition(|u| !opts.allow_shared_files && is_shared(u, &matcher));
-    scan.usages = own;
-    let listings = resolve::listings_for(&scan.usages, lister, opts.concurrency);
     let cooldown = opts.cooldown.filter(|_| !opts.ask().is_promotion());
-    // The fresh plan sees the cooldown's listings; exact and spec targets are checked
-    // against everything listed.
-    let filtered = crate::cooldown::apply(
-        cooldown,
-        &scan.usages,
-        listings.clone(),
-        lister,
-        opts.concurrency,
-    );
-    let usages = std::mem::take(&mut scan.usages);
-    let fresh = opts.policy.plan(usages, &filtered.listings, opts.strategy);
-    let mut dependencies = Vec::new();
-    for dep in fresh.dependencies {
-        if let Some(err) = &dep.error {
-            return Err(plan::PlanError::Listing {
-                id: dep.source.id.clone(),
-                message: err.clone(),
-            }
-            .into());
+    let listed = crate::cooldown::list(cooldown, &own, lister, opts.concurrency);
+    let planned = opts
+        .policy
+        .plan(own, listed.versions(), &|usage| wanted_of(opts, usage))?;
+    let dependencies = planned.dependencies;
+    if let Some(dep) = dependencies.iter().find(|d| d.error.is_some()) {
+        return Err(plan::PlanError::Listing {
+            id: dep.source.id.clone(),
+            message: dep.error.clone().unwrap_or_default(),
         }
-        dependencies.push(choose_targets(opts, dep, &listings)?);
+        .into());
     }
     let edits = dependencies.iter().flat_map(edits_of).collect();
     Ok(Changes {
@@ -84,7 +76,7 @@ pub fn plan_changes(
         shared,
         unreadable: scan.errors,
         scanned: scan.scanned,
-        cooldown_notes: filtered.notes,
+        cooldown_notes: listed.notes,
     })
 }
 
@@ -115,83 +107,59 @@ pub fn is_shared(usage: &Usage, env: &crate::environment::DirMatcher) -> bool {
         || !env.selects_file(&usage.file.to_string_lossy().replace('\\', "/"))
 }
 
-/// The exact version wins; then the spec's target for each usage (matched by file and current
-/// version), then the spec's target for the dependency; without a spec or with a compact one,
-/// the fresh plan's.
-fn choose_targets(
-    opts: &UpdateOptions,
-    dep: DependencyPlan,
-    listings: &Listings,
-) -> Result<DependencyPlan, UpdateError> {
-    if let Some(version) = opts.ask().exact(&dep.source.id) {
-        return Ok(plan::retarget(&dep, version, listings)?);
+/// The exact version wins; then the spec's target for the usage (matched by file and current
+/// version), then the spec's target for the dependency, and a usage with neither is left out;
+/// without a spec or with a compact one, what the strategy picks, by the same rules as the
+/// report's.
+fn wanted_of<'o>(opts: &'o UpdateOptions, usage: &Usage) -> Option<Wanted<'o>> {
+    let id = &usage.source.id;
+    if let Some(version) = opts.ask().exact(id) {
+        return Some(Wanted::Exact(version));
     }
-    // A compact spec names the dependencies but not the usages: each usage keeps the fresh
-    // plan's target, chosen by the same rules as the report's.
     let Some(spec_dep) = opts
         .spec
         .as_ref()
         .filter(|s| !s.compact)
-        .and_then(|s| s.dependency(&dep.source.id))
+        .and_then(|s| s.dependency(id))
     else {
-        return Ok(dep);
+        return Some(Wanted::Strategy(opts.strategy));
     };
-    let fallback = pick(
-        opts.strategy,
-        &spec_dep.target_safe_version,
-        &spec_dep.target_breaking_version,
-        &spec_dep.target_version,
-    );
-    let mut by_target: BTreeMap<String, Vec<plan::UsagePlan>> = BTreeMap::new();
-    for usage in &dep.usages {
-        if let Some(target) =
-            spec_usage_target(spec_dep, &usage.usage, opts.strategy).or(fallback.clone())
-        {
-            by_target.entry(target).or_default().push(usage.clone());
-        }
-    }
-    let mut usages = Vec::new();
-    for (target, group) in by_target {
-        let part = DependencyPlan {
-            usages: group,
-            ..dep.clone()
-        };
-        usages.extend(plan::retarget(&part, &target, listings)?.usages);
-    }
-    usages.sort_by(|a, b| (&a.usage.file, a.usage.line).cmp(&(&b.usage.file, b.usage.line)));
-    Ok(DependencyPlan { usages, ..dep })
-}
-
-/// The spec may come from a report run in another working dir (the seed guide reports from the
-/// repository root and updates from `dev/`), so a spec path matches when it ends with ours.
-fn spec_usage_target(
-    spec_dep: &crate::spec::SpecDependency,
-    usage: &Usage,
-    strategy: Strategy,
-) -> Option<String> {
-    let found = spec_dep
+    let in_spec = spec_dep
         .usages
         .iter()
-        .find(|u| u.file.ends_with(&usage.file) && u.current_version == usage.current)?;
-    pick(
-        strategy,
-        &found.target_safe_version,
-        &found.target_breaking_version,
-        &found.target_version,
-    )
+        .find(|u| u.file.ends_with(&usage.file) && u.current_version == usage.current);
+    let target = in_spec
+        .and_then(|u| {
+            pick(
+                opts.strategy,
+                &u.target_safe_version,
+                &u.target_breaking_version,
+                &u.target_version,
+            )
+        })
+        .or_else(|| {
+            pick(
+                opts.strategy,
+                &spec_dep.target_safe_version,
+                &spec_dep.target_breaking_version,
+                &spec_dep.target_version,
+            )
+        });
+    target.map(Wanted::Exact)
 }
 
-fn pick(
+/// The spec's target for the strategy, else the one it chose.
+fn pick<'s>(
     strategy: Strategy,
-    safe: &Option<String>,
-    breaking: &Option<String>,
-    chosen: &Option<String>,
-) -> Option<String> {
+    safe: &'s Option<String>,
+    breaking: &'s Option<String>,
+    chosen: &'s Option<String>,
+) -> Option<&'s str> {
     match strategy {
-        Strategy::NextSafe => safe.clone(),
-        Strategy::NextBreaking => breaking.clone(),
+        Strategy::NextSafe => safe.as_deref(),
+        Strategy::NextBreaking => breaking.as_deref(),
     }
-    .or_else(|| chosen.clone())
+    .or(chosen.as_deref())
 }
 
 /// The version of each usage that moves, and the `# v1.2.3` comment of a commit pin with it.
@@ -232,4 +200,152 @@ pub fn apply(opts: &UpdateOptions, changes: &Changes) -> Result<Vec<PathBuf>, Up
         file: rejected.file,
         reason: rejected.reason.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environment::Environment;
+    use crate::model::{PinComment, Source, VersionForm};
+
+    const SPEC: &str = r#"{"Dependencies": [{
+        "ID": "acme/mods/vpc", "TargetSafeVersion": "v1.2.0", "TargetVersion": "v1.2.0",
+        "Usages": [
+            {"File": "live/dev/a.tf", "Line": 1, "CurrentVersion": "v1.0.0",
+             "TargetSafeVersion": "v1.1.0", "TargetVersion": "v1.1.0", "Breaking": false},
+            {"File": "live/dev/b.tf", "Line": 1, "CurrentVersion": "v1.0.5",
+             "TargetBreakingVersion": "v2.0.0", "Breaking": false}
+        ]}]}"#;
+
+    fn options(spec: Option<&str>, version: Option<&str>) -> UpdateOptions {
+        UpdateOptions {
+            env: Environment {
+                working_dir: PathBuf::from("."),
+                include_dirs: vec!["dev/**".into()],
+                exclude_dirs: Vec::new(),
+                default_registry: None,
+            },
+            spec: spec.map(|json| crate::spec::from_json(json, "spec.json").unwrap()),
+            dependency: version.map(|_| "acme/mods/vpc".to_string()),
+            version: version.map(str::to_string),
+            members: Vec::new(),
+            strategy: Strategy::NextSafe,
+            allow_shared_files: false,
+            concurrency: 1,
+            policy: Default::default(),
+            groups: Default::default(),
+            cooldown: None,
+        }
+    }
+
+    fn usage(file: &str, current: &str) -> Usage {
+        crate::plan::tests::git_usage("mods", file, 1, current)
+    }
+
+    #[test]
+    fn an_exact_version_wins_over_the_spec() {
+        let opts = options(Some(SPEC), Some("v1.3.0"));
+        assert_eq!(
+            wanted_of(&opts, &usage("dev/a.tf", "v1.0.0")),
+            Some(Wanted::Exact("v1.3.0"))
+        );
+    }
+
+    #[test]
+    fn a_full_spec_gives_each_usage_its_own_target_else_the_dependency_target() {
+        let opts = options(Some(SPEC), None);
+        assert_eq!(
+            wanted_of(&opts, &usage("dev/a.tf", "v1.0.0")),
+            Some(Wanted::Exact("v1.1.0")),
+            "matched by the end of the spec's path and the current version"
+        );
+        assert_eq!(
+            wanted_of(&opts, &usage("dev/b.tf", "v1.0.5")),
+            Some(Wanted::Exact("v1.2.0")),
+            "no safe target of its own: the dependency's"
+        );
+        assert_eq!(
+            wanted_of(&opts, &usage("dev/a.tf", "v0.9.0")),
+            Some(Wanted::Exact("v1.2.0")),
+            "a usage the spec did not see at that version gets the dependency's target"
+        );
+        let breaking = UpdateOptions {
+            strategy: Strategy::NextBreaking,
+            ..options(Some(SPEC), None)
+        };
+        assert_eq!(
+            wanted_of(&breaking, &usage("dev/b.tf", "v1.0.5")),
+            Some(Wanted::Exact("v2.0.0"))
+        );
+    }
+
+    #[test]
+    fn a_usage_the_spec_gives_no_target_is_left_out() {
+        let spec = r#"{"Dependencies": [{"ID": "acme/mods/vpc", "Usages": [
+            {"File": "dev/a.tf", "Line": 1, "CurrentVersion": "v1.0.0", "Breaking": false}]}]}"#;
+        let opts = options(Some(spec), None);
+        assert_eq!(wanted_of(&opts, &usage("dev/a.tf", "v1.0.0")), None);
+    }
+
+    #[test]
+    fn without_a_full_spec_entry_the_strategy_picks() {
+        let strategy = Some(Wanted::Strategy(Strategy::NextSafe));
+        let none = options(None, None);
+        assert_eq!(wanted_of(&none, &usage("dev/a.tf", "v1.0.0")), strategy);
+        let mut compact = options(Some(SPEC), None);
+        compact.spec.as_mut().unwrap().compact = true;
+        assert_eq!(wanted_of(&compact, &usage("dev/a.tf", "v1.0.0")), strategy);
+        let other = options(Some(&SPEC.replace("acme/mods/vpc", "acme/mods/eks")), None);
+        assert_eq!(wanted_of(&other, &usage("dev/a.tf", "v1.0.0")), strategy);
+    }
+
+    #[test]
+    fn a_commit_pin_moves_with_its_comment() {
+        let mut pinned = usage("dev/a.tf", &"a".repeat(40));
+        pinned.form = VersionForm::CommitPin;
+        pinned.pin_comment = Some(PinComment {
+            span: 150..156,
+            tag: "v1.0.0".into(),
+        });
+        let dep = DependencyPlan {
+            source: Source::clone(&pinned.source),
+            current_versions: vec![pinned.current.clone()],
+            latest: None,
+            next_breaking: None,
+            release_notes_url: None,
+            usages: vec![plan::UsagePlan {
+                usage: pinned,
+                resolved_current: Some("v1.0.0".into()),
+                target_safe: Some("v1.1.0".into()),
+                target_breaking: None,
+                target: Some("v1.1.0".into()),
+                breaking: false,
+                new_text: Some("b".repeat(40)),
+                comment_text: Some("v1.1.0".into()),
+                note: None,
+                skipped: None,
+            }],
+            error: None,
+        };
+        let edits: Vec<_> = edits_of(&dep)
+            .into_iter()
+            .map(|e| (e.span, e.old, e.new))
+            .collect();
+        assert_eq!(
+            edits,
+            [
+                (100..140, "a".repeat(40), "b".repeat(40)),
+                (150..156, "v1.0.0".into(), "v1.1.0".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn shared_files_are_under_envcommon_or_outside_the_environment() {
+        let matcher = options(None, None).env.matcher().unwrap();
+        assert!(is_shared(&usage("_envcommon/vpc.hcl", "v1"), &matcher));
+        assert!(is_shared(&usage("dev/_envcommon/vpc.hcl", "v1"), &matcher));
+        assert!(is_shared(&usage("common.hcl", "v1"), &matcher));
+        assert!(!is_shared(&usage("dev/vpc/terragrunt.hcl", "v1"), &matcher));
+    }
 }

@@ -19,31 +19,55 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use thiserror::Error;
 
+/// Why an update cannot be planned or its files changed.
 #[derive(Debug, Error)]
 pub enum UpdateError {
+    /// The environment cannot be scanned (a bad folder glob or working dir).
     #[error(transparent)]
     Environment(#[from] crate::environment::EnvironmentError),
+    /// A dependency's versions could not be listed, or an exact or spec target is not listed
+    /// or cannot be written.
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
+    /// The group asked for is unknown, or a dispatch names a dependency that is not its member.
     #[error(transparent)]
     Group(#[from] crate::group::GroupError),
+    /// A file was refused after other files were written, a dry run's diff was refused, or a
+    /// README could not be written.
     #[error("{file}: {reason}")]
-    Edit { file: PathBuf, reason: String },
+    Edit {
+        /// The file, relative to the working dir.
+        file: PathBuf,
+        /// Why it was refused or could not be written.
+        reason: String,
+    },
     /// A file failed its checks, so no file was written.
     #[error("{}: {reason}; no file was changed", .0.file.display(), reason = .0.reason)]
     Rejected(edit::Rejected),
 }
 
+/// What `update` is asked: the environment, what to move and to what, and the rules a plan
+/// follows.
 pub struct UpdateOptions {
+    /// The working dir and the globs of the environment to scan again.
     pub env: Environment,
+    /// The report's spec: only its dependencies are updated, and a full spec's targets are the
+    /// versions moved to; None: every dependency, planned afresh.
     pub spec: Option<Spec>,
+    /// Only this Dependency ID or group ID (a matrix entry); None: every dependency the spec
+    /// lists, else all.
     pub dependency: Option<String>,
     /// Exact version to move to (promotion); otherwise the spec's or a fresh plan's target.
     pub version: Option<String>,
     /// With a group as `dependency`: its members at the exact versions of a promotion.
     pub members: Vec<Member>,
+    /// The update strategy of a fresh plan, and which of a spec's targets (safe or breaking)
+    /// to move to.
     pub strategy: Strategy,
+    /// Also edit usages in shared files (under `_envcommon`, or outside the environment's
+    /// folders), which other environments read too.
     pub allow_shared_files: bool,
+    /// How many version listings (and cooldown date look-ups) run at once.
     pub concurrency: usize,
     /// Ignore rules of the environments file.
     pub policy: crate::policy::Policy,
@@ -55,6 +79,7 @@ pub struct UpdateOptions {
 }
 
 impl UpdateOptions {
+    /// The dependency or group this run moves, and the exact versions of a promotion.
     pub fn ask(&self) -> Ask<'_> {
         let (dependency, version) = (self.dependency.as_deref(), self.version.as_deref());
         Ask::new(dependency, version, &self.members, &self.groups)
@@ -64,13 +89,23 @@ impl UpdateOptions {
 /// What an update did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Outcome {
+    /// Whether any file was edited.
     pub changed: bool,
+    /// The files edited, relative to the working dir.
     pub updated_files: Vec<PathBuf>,
+    /// The `README-TO-COMPLETE-UPDATE.md` files written next to breaking updates, relative to
+    /// the working dir.
     pub readmes: Vec<PathBuf>,
+    /// The update branch; None for a local update.
     pub branch: Option<String>,
+    /// Whether the branch was pushed: false when the remote already had the same content on the
+    /// same base (a re-run), when nothing changed, or for a local update.
     pub pushed: bool,
+    /// The pull request opened or refreshed; None when nothing changed or for a local update.
     pub pull_request_number: Option<u64>,
+    /// The web address of that pull request; None likewise.
     pub pull_request_url: Option<String>,
+    /// Shared files holding usages of what was asked for, left as they were.
     pub shared_files_not_changed: Vec<PathBuf>,
     /// What the user should read besides the lists above.
     pub notes: Vec<String>,
@@ -79,12 +114,20 @@ pub struct Outcome {
 /// What `--dry-run` shows: the diff and the pull request body; nothing is written.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Preview {
+    /// The diff of every file the edits would change (`--- a/` / `+++ b/` per file); empty
+    /// when nothing would change.
     pub diff: String,
+    /// The pull request body the update would open, metadata block included.
     pub body: String,
+    /// The files the edits would touch, sorted.
     pub files: Vec<PathBuf>,
+    /// What the user should read: the cooldown's notes, why nothing would change, files that
+    /// do not parse or are shared and would be left alone.
     pub notes: Vec<String>,
 }
 
+/// The update as a dry run: planned and checked as `update` would make it, nothing written.
+/// `environment` is the name the pull request body gives.
 pub fn preview(
     opts: &UpdateOptions,
     environment: Option<&str>,

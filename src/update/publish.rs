@@ -12,11 +12,20 @@ use thiserror::Error;
 
 /// Where and how an update is published.
 pub struct PublishOptions {
+    /// The update branch, patcher's own: force-pushed, so never the base or the default branch.
     pub branch: String,
+    /// Title of the pull request, and first line of the commit message.
     pub title: String,
+    /// Labels the pull request must carry (`updates-<env>`); created in the repository when
+    /// missing, added to the pull request when it lacks them.
     pub labels: Vec<String>,
+    /// The branch the update branch starts from (fetched fresh) and the pull request targets.
     pub base: String,
+    /// `Name <email>` of the commit's author and committer; None: git's configured identity,
+    /// else patcher's default one.
     pub author: Option<String>,
+    /// The environment named in the pull request's metadata, headings and commit message;
+    /// None when the run has no environment name.
     pub environment: Option<String>,
 }
 
@@ -203,12 +212,65 @@ impl ReleaseNotes for ForgeNotes<'_> {
     }
 }
 
+/// Why a published update failed.
 #[derive(Debug, Error)]
 pub enum PublishError {
+    /// Planning or editing failed (as for a local update).
     #[error(transparent)]
     Update(#[from] UpdateError),
+    /// The checkout is dirty or locked by another run, a branch is refused, or git failed (a
+    /// push rejected included).
     #[error(transparent)]
     Git(#[from] GitError),
+    /// A GitHub API call for the labels or the pull request failed.
     #[error(transparent)]
     GitHub(#[from] GitHubError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::local_forge::LocalForge;
+
+    fn options(labels: &[&str]) -> PublishOptions {
+        PublishOptions {
+            branch: "patcher/dev/vpc".into(),
+            title: "Update acme/mods/vpc in dev".into(),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            base: "main".into(),
+            author: None,
+            environment: Some("dev".into()),
+        }
+    }
+
+    #[test]
+    fn a_pull_request_is_opened_once_and_refreshed_after() {
+        let forge = LocalForge::default();
+        let first = open_or_refresh(&forge, &options(&["updates-dev"]), "body 1").unwrap();
+        assert_eq!(first.number, 1);
+        assert_eq!(forge.get(1).unwrap().labels, ["updates-dev"]);
+
+        let again = open_or_refresh(&forge, &options(&["updates-dev"]), "body 1").unwrap();
+        assert_eq!(again.number, 1, "a re-run finds the open pull request");
+        let refreshed =
+            open_or_refresh(&forge, &options(&["updates-dev", "team"]), "body 2").unwrap();
+        assert_eq!(refreshed.number, 1);
+        let pr = forge.get(1).unwrap();
+        assert_eq!(pr.body, "body 2");
+        assert_eq!(
+            pr.labels,
+            ["updates-dev", "team"],
+            "only missing labels are added"
+        );
+        assert!(forge.get(2).is_err(), "no second pull request");
+    }
+
+    #[test]
+    fn a_merged_pull_request_is_not_refreshed() {
+        let forge = LocalForge::default();
+        open_or_refresh(&forge, &options(&[]), "body").unwrap();
+        forge.mark_merged(1, "abc");
+        let next = open_or_refresh(&forge, &options(&[]), "body").unwrap();
+        assert_eq!(next.number, 2);
+    }
 }

@@ -2,7 +2,7 @@
 //! later moves to exactly that version although a newer one has been released since.
 
 use patcher::model::{Listed, Listings, Origin, ScanResult, Source, Usage, VersionForm};
-use patcher::plan::{plan, retarget, Strategy};
+use patcher::plan::{plan, Plan, Strategy, Versions, Wanted};
 use patcher::spec::{from_json, from_plan, to_json};
 
 fn source() -> Source {
@@ -44,11 +44,15 @@ fn listings(tags: &[&str]) -> Listings {
     listings
 }
 
+fn planned(scan: &ScanResult, listings: &Listings, wanted: Wanted) -> Plan {
+    plan(&scan.usages, Versions::all(listings), &|_| Some(wanted)).unwrap()
+}
+
 #[test]
 fn prod_moves_to_the_version_dev_tested() {
     let dev_scan = scan("dev", "v0.8.0");
     let at_report = listings(&["v0.8.0", "v0.8.1", "v0.8.2", "v0.9.0"]);
-    let dev_plan = plan(&dev_scan, &at_report, Strategy::NextSafe);
+    let dev_plan = planned(&dev_scan, &at_report, Wanted::Strategy(Strategy::NextSafe));
     let spec = from_plan(
         &dev_plan,
         &["{*dev*}/**".into()],
@@ -66,10 +70,11 @@ fn prod_moves_to_the_version_dev_tested() {
     // v0.8.3 appeared after dev was tested; prod must not skip ahead to it.
     let prod_scan = scan("prod", "v0.8.0");
     let now = listings(&["v0.8.0", "v0.8.1", "v0.8.2", "v0.8.3", "v0.9.0"]);
-    let prod_plan = plan(&prod_scan, &now, Strategy::NextSafe);
+    let prod_plan = planned(&prod_scan, &now, Wanted::Strategy(Strategy::NextSafe));
     let prod_dep = &prod_plan.dependencies[0];
     assert_eq!(prod_dep.usages[0].target.as_deref(), Some("v0.8.3"));
-    let moved = retarget(prod_dep, promoted, &now).unwrap();
+    let exact = planned(&prod_scan, &now, Wanted::Exact(promoted));
+    let moved = &exact.dependencies[0];
     let files: Vec<_> = moved
         .usages
         .iter()
