@@ -13,15 +13,8 @@ const SQS: &str = "acme/terraform-aws-sqs/sqs";
 /// A folder name no shell should ever see unquoted: quotes, `$(…)`, backticks and a newline.
 const NASTY: &str = "we'ird \"$(touch pwned)\" `id`\nline";
 
-/// The shared world whose steps run in its checkout on a `workflow_dispatch`.
-struct World(world::World);
-
-impl std::ops::Deref for World {
-    type Target = world::World;
-
-    fn deref(&self) -> &world::World {
-        &self.0
-    }
+crate::world::module_world! {
+    /// The shared world whose steps run in its checkout on a `workflow_dispatch`.
 }
 
 /// sqs at v1.0.0 in dev (twice, once under [`NASTY`]) and in stage, and `extra`.

@@ -15,15 +15,8 @@ const VPC: &str = "acme/terraform-aws-vpc/vpc";
 
 const CHAIN: &str = "environments:\n  - name: dev\n    include_dirs: ['{*dev*}/**']\n  - name: stage\n    include_dirs: ['{*stage*}/**']\n  - name: prod\n    include_dirs: ['{*prod*}/**']\n";
 
-/// The shared world with this chain's jobs.
-struct World(world::World);
-
-impl std::ops::Deref for World {
-    type Target = world::World;
-
-    fn deref(&self) -> &world::World {
-        &self.0
-    }
+crate::world::module_world! {
+    /// The shared world with this chain's jobs.
 }
 
 /// dev, stage and prod accounts each using sqs at v1.0.0 and vpc at v0.5.0, and the

@@ -19,15 +19,8 @@ const FILE: &str = "environments:
     include_dirs: ['stage/**']
 ";
 
-/// The shared world, where each door opens its pull request.
-struct World(world::World);
-
-impl std::ops::Deref for World {
-    type Target = world::World;
-
-    fn deref(&self) -> &world::World {
-        &self.0
-    }
+crate::world::module_world! {
+    /// The shared world, where each door opens its pull request.
 }
 
 /// The environments file [`FILE`], and sqs at v1.0.0 in dev and stage.

@@ -32,16 +32,9 @@ groups:
     dependencies: ['acme/terraform-aws-sqs/*', 'terraform-aws-modules/*']
 ";
 
-/// The shared world: the infrastructure repository on the GitHub server, the two git modules
-/// (sqs in the group, rds outside it) and the registry serving the group's vpc.
-struct World(world::World);
-
-impl std::ops::Deref for World {
-    type Target = world::World;
-
-    fn deref(&self) -> &world::World {
-        &self.0
-    }
+crate::world::module_world! {
+    /// The shared world: the infrastructure repository on the GitHub server, the two git modules
+    /// (sqs in the group, rds outside it) and the registry serving the group's vpc.
 }
 
 fn world() -> World {

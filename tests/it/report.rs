@@ -8,15 +8,8 @@ use std::path::{Path, PathBuf};
 use testkit::registry::Registry;
 use testkit::spec::dependency;
 
-/// The shared world: `files` as a plain folder, two module repositories and the registry.
-struct World(world::World);
-
-impl std::ops::Deref for World {
-    type Target = world::World;
-
-    fn deref(&self) -> &world::World {
-        &self.0
-    }
+crate::world::module_world! {
+    /// The shared world: `files` as a plain folder, two module repositories and the registry.
 }
 
 const DEV: &[(&str, &str)] = &[

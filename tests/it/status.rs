@@ -29,15 +29,8 @@ const DASHBOARD_MARKER: &str =
 
 const CHAIN: &str = "environments:\n  - name: dev\n    include_dirs: ['dev/**']\n  - name: stage\n    include_dirs: ['stage/**']\n  - name: prod\n    include_dirs: ['prod/**']\n";
 
-/// The shared world with a plain tree (status reads files, not git) and the GitHub server.
-struct World(world::World);
-
-impl std::ops::Deref for World {
-    type Target = world::World;
-
-    fn deref(&self) -> &world::World {
-        &self.0
-    }
+crate::world::module_world! {
+    /// The shared world with a plain tree (status reads files, not git) and the GitHub server.
 }
 
 fn tree() -> Vec<(String, String)> {

@@ -17,15 +17,8 @@ const BRANCH: &str = "patcher/dev/sqs";
 const PULLS: &str = "/repos/acme/infrastructure-live/pulls";
 const README: &str = "README-TO-COMPLETE-UPDATE.md";
 
-/// The shared world, with the binary run as a CLI that has the token in `GITHUB_TOKEN`.
-struct World(world::World);
-
-impl std::ops::Deref for World {
-    type Target = world::World;
-
-    fn deref(&self) -> &world::World {
-        &self.0
-    }
+crate::world::module_world! {
+    /// The shared world, with the binary run as a CLI that has the token in `GITHUB_TOKEN`.
 }
 
 /// `files` committed on origin's main; sqs has v1.0.0 … v2.0.0, vpc v0.5.0 and v0.5.1.

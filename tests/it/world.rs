@@ -12,6 +12,31 @@ use testkit::github::GitHubServer;
 use testkit::registry::Registry;
 use testkit::runner::{Step, StepRun};
 
+/// Declares a test module's `World`: the shared [`World`] under a type of the module's own, to
+/// which the module adds the jobs it runs in an `impl World` block.
+macro_rules! module_world {
+    ($(#[$attr:meta])* pub) => {
+        $(#[$attr])*
+        pub struct World(crate::world::World);
+        crate::world::module_world!(@deref);
+    };
+    ($(#[$attr:meta])*) => {
+        $(#[$attr])*
+        struct World(crate::world::World);
+        crate::world::module_world!(@deref);
+    };
+    (@deref) => {
+        impl std::ops::Deref for World {
+            type Target = crate::world::World;
+
+            fn deref(&self) -> &crate::world::World {
+                &self.0
+            }
+        }
+    };
+}
+pub(crate) use module_world;
+
 /// Root of the fake github.com that git run inside this process reaches.
 ///
 /// Tests that call the library (not the binary) run git as children of this process, so the

@@ -20,15 +20,9 @@ pub const DEV: &str = "{*dev*}/**";
 /// What every injected workflow command carries, so a forged one is recognised.
 pub const MARK: &str = "PWNED";
 
-/// The shared world with the attacks' token, registry token and checks.
-pub struct World(crate::world::World);
-
-impl std::ops::Deref for World {
-    type Target = crate::world::World;
-
-    fn deref(&self) -> &crate::world::World {
-        &self.0
-    }
+crate::world::module_world! {
+    /// The shared world with the attacks' token, registry token and checks.
+    pub
 }
 
 fn build(files: &[(&str, &str)], registry: Option<Registry>) -> World {
