@@ -9,7 +9,7 @@
 use crate::world;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::Command;
 use testkit::registry::Registry;
 use testkit::spec::dependency;
@@ -78,24 +78,14 @@ fn world() -> World {
 
 /// Every file of the fixture tree, by `/`-separated relative path.
 fn fixture_files() -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut pending = vec![PathBuf::from(FIXTURE)];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-                continue;
-            }
-            let rel = path
-                .strip_prefix(FIXTURE)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            out.insert(rel, std::fs::read_to_string(&path).unwrap());
-        }
-    }
-    out
+    crate::world::files_under(Path::new(FIXTURE))
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let rel = path.strip_prefix(FIXTURE).unwrap().to_string_lossy();
+            (rel.replace('\\', "/"), text)
+        })
+        .collect()
 }
 
 impl World {

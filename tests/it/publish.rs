@@ -2,6 +2,7 @@
 //! the GitHub REST fake of testkit on 127.0.0.1, which checks every request against GitHub's
 //! OpenAPI description.
 
+use crate::world::files_under;
 use patcher::http::{Client, RetryPolicy};
 use patcher::publish::git::{GitError, Repo};
 use patcher::publish::github::{Forge, GitHubClient, GitHubError, NewPull};
@@ -87,19 +88,6 @@ impl Fixture {
 
 const MODULE_V1: &str = "module \"vpc\" {\n  source = \"git::https://github.com/acme/modules.git//vpc?ref=v1.0.0\"\n}\n";
 const MODULE_V2: &str = "module \"vpc\" {\n  source = \"git::https://github.com/acme/modules.git//vpc?ref=v1.2.0\"\n}\n";
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else if path.is_file() {
-            out.push(path);
-        }
-    }
-    out
-}
 
 const BRANCH: &str = "patcher/dev/acme-modules-vpc";
 const BOT: &str = "Patch Bot <bot@example.com>";

@@ -518,20 +518,13 @@ fn case(name: &str) -> Case {
 
 /// Every regular file under `dir`, by path relative to it.
 fn tree_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(at) = stack.pop() {
-        for entry in fs::read_dir(&at).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).unwrap().to_path_buf();
-                files.insert(rel, fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
+    crate::world::files_under(dir)
+        .into_iter()
+        .map(|path| {
+            let bytes = fs::read(&path).unwrap();
+            (path.strip_prefix(dir).unwrap().to_path_buf(), bytes)
+        })
+        .collect()
 }
 
 fn write_files(root: &Path, under: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) {

@@ -3,7 +3,7 @@
 //! 127.0.0.1. Module sources are bare repositories with real tags reached from their github.com
 //! addresses through `insteadOf`.
 
-use crate::world::{self, sqs_unit, Run, REPO};
+use crate::world::{self, files_under, sqs_unit, Run, REPO};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -846,20 +846,6 @@ fn the_api_down_mid_way_fails_clearly_and_a_rerun_opens_exactly_one_pull_request
     assert_eq!(pulls[0].head_sha, pushed, "the pushed branch is reused");
     w.assert_checkout_untouched();
     w.assert_no_violations();
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[test]

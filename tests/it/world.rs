@@ -70,6 +70,25 @@ pub fn process_git() -> &'static Path {
     })
 }
 
+/// Every regular file under `dir`, recursively, sorted; symbolic links are neither followed
+/// nor listed, so a link planted in a tree cannot lead a check outside it.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(at) = pending.pop() {
+        for entry in std::fs::read_dir(&at).unwrap().flatten() {
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 /// The infrastructure repository every world's checkout belongs to on the GitHub server.
 pub const REPO: &str = "acme/infrastructure-live";
 

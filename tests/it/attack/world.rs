@@ -226,17 +226,9 @@ fn repository_text(git_dir: &Path) -> String {
 /// Regular files under `dir` (links are not followed).
 fn tree_text(dir: &Path) -> String {
     let mut text = String::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let kind = entry.file_type().unwrap();
-            if kind.is_dir() {
-                stack.push(entry.path());
-            } else if kind.is_file() {
-                let bytes = std::fs::read(entry.path()).unwrap_or_default();
-                text.push_str(&String::from_utf8_lossy(&bytes));
-            }
-        }
+    for file in crate::world::files_under(dir) {
+        let bytes = std::fs::read(file).unwrap_or_default();
+        text.push_str(&String::from_utf8_lossy(&bytes));
     }
     text
 }
