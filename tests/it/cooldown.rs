@@ -6,7 +6,6 @@
 
 use crate::world::{self, Run};
 use serde_json::Value;
-use std::path::Path;
 use testkit::git::ModuleRepo;
 use testkit::github::timestamp;
 use testkit::registry_tree::{RegistryTree, TOKEN};
@@ -30,9 +29,7 @@ fn ago(seconds: u64) -> String {
 /// One dev file using `source` at 1.0.0; the registry has 1.0.0 (old), 1.1.0 (10 days) and
 /// 1.2.0 (1 hour), with dates.
 fn dated_tree(source: &str) -> RegistryTree {
-    let t = RegistryTree::generate(Path::new(env!("CARGO_BIN_EXE_patcher")), 0, 0, 1, |_| {
-        String::new()
-    });
+    let t = RegistryTree::generate(crate::world::bin(), 0, 0, 1, |_| String::new());
     let (old, ten_days, hour) = (ago(400 * DAY), ago(10 * DAY), ago(3600));
     t.registry.add_dated(
         "acme",

@@ -1,25 +1,21 @@
 //! `patcher demo` is the README's "see it work" command: it must walk the whole chain offline
 //! and end with stage and prod on the version dev was tested with.
 
+use crate::world::Run;
 use std::process::Command;
 
 #[test]
 fn the_demo_walks_the_chain_and_promotes_the_tested_version() {
     let dir = tempfile::tempdir().unwrap();
     let keep = dir.path().join("demo");
-    let out = Command::new(env!("CARGO_BIN_EXE_patcher"))
+    let out = Command::new(crate::world::bin())
         .args(["demo", "--keep"])
         .arg(&keep)
         .env_remove("GIT_CONFIG_GLOBAL")
         .env_remove("GITHUB_TOKEN")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = Run::of(out).ok().stdout;
     for line in [
         "dev    sqs  v1.1.0",
         "stage  sqs  v1.1.0",

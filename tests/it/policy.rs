@@ -2,7 +2,7 @@
 //! dependencies, versions to skip) and the inline `# patcher:ignore` comment, over registry
 //! modules served by the local registry.
 
-use std::path::Path;
+use crate::world::Run;
 use testkit::registry_tree::{module_id as id, module_name, RegistryTree};
 use testkit::spec::find_dependency;
 
@@ -18,13 +18,7 @@ ignore:
 /// Six modules, one file each in dev at 1.0.0; mod002 also has 1.2.0; mod004 has a second
 /// usage whose version line carries the comment, mod005 one whose source line does.
 fn tree() -> RegistryTree {
-    let t = RegistryTree::generate(
-        Path::new(env!("CARGO_BIN_EXE_patcher")),
-        6,
-        6,
-        1,
-        module_name,
-    );
+    let t = RegistryTree::generate(crate::world::bin(), 6, 6, 1, module_name);
     t.registry.add_module("acme", "mod002", "aws", &["1.2.0"]);
     t.write(
         "dev/pinned/main.tf",
@@ -101,17 +95,13 @@ fn ignored_dependencies_and_usages_are_skipped_with_their_rule() {
 #[test]
 fn update_leaves_ignored_usages_and_skipped_versions_alone() {
     let t = tree();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_patcher"))
+    let update = std::process::Command::new(crate::world::bin())
         .current_dir(&t.workspace)
         .args(["update", ".", "--include-dirs", "dev/**"])
         .envs([t.registry_env()])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Run::of(update).ok();
     let version = |rel: &str| {
         let text = t.read(rel);
         let at = text.find("version = \"").unwrap() + 11;

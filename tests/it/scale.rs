@@ -2,9 +2,9 @@
 //! read back with the runner's rules and sized as GitHub sizes it (UTF-16), and
 //! `max_pull_requests` against the GitHub server holding open labelled pull requests.
 
+use crate::world::Run;
 use patcher::action::{utf16_size, STEP_OUTPUTS_LIMIT};
 use serde_json::{json, Value};
-use std::path::Path;
 use testkit::registry_tree::{module_block, module_id as id, module_name, RegistryTree};
 
 /// Linux's limit on one environment variable (`MAX_ARG_STRLEN`): a later step gets the `spec`
@@ -17,11 +17,7 @@ fn tree(
     per_file: usize,
     name: impl Fn(usize) -> String,
 ) -> RegistryTree {
-    RegistryTree::generate(bin(), modules, files, per_file, name)
-}
-
-fn bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_patcher"))
+    RegistryTree::generate(crate::world::bin(), modules, files, per_file, name)
 }
 
 fn ids_of(spec: &Value) -> Vec<String> {
@@ -193,18 +189,14 @@ fn update_from_the_compact_spec_gives_each_usage_its_own_target() {
     assert!(run.success, "{}{}", run.stdout, run.stderr);
     let compact = t.workspace.join("compact.json");
     std::fs::write(&compact, run.output("spec")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_patcher"))
+    let update = std::process::Command::new(crate::world::bin())
         .args(["update", "--include-dirs", "dev/**", "--spec-file"])
         .arg(&compact)
         .arg(&t.workspace)
         .envs([t.registry_env()])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Run::of(update).ok();
     let read = |dir: &str| t.read(&format!("{dir}/main.tf"));
     assert!(
         read("dev/old").contains("version = \"1.1.0\""),
