@@ -50,6 +50,14 @@ fn two_envs() -> World {
 }
 
 impl World {
+    /// The checkout's dev unit uses sqs at `version`, byte for byte.
+    fn assert_dev_sqs_at(&self, version: &str) {
+        assert_eq!(
+            self.read_bytes("dev/sqs/terragrunt.hcl"),
+            sqs_unit(version).as_bytes()
+        );
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = self.0.command(args);
         cmd.env("GITHUB_TOKEN", TOKEN);
@@ -229,10 +237,7 @@ fn without_publish_the_files_are_edited_in_place_and_listed() {
         "{}",
         run.text()
     );
-    assert_eq!(
-        w.read_bytes("dev/sqs/terragrunt.hcl"),
-        sqs_unit("v1.2.0").as_bytes()
-    );
+    w.assert_dev_sqs_at("v1.2.0");
     assert_eq!(
         w.read_bytes("stage/sqs/terragrunt.hcl"),
         sqs_unit("v1.0.0").as_bytes()
@@ -390,10 +395,7 @@ fn a_breaking_registry_update_keeps_the_operator_and_leaves_a_range_that_exclude
 fn an_exact_version_wins_over_newer_releases() {
     let w = two_envs();
     w.update(&["--version", "v1.1.0"]).ok();
-    assert_eq!(
-        w.read_bytes("dev/sqs/terragrunt.hcl"),
-        sqs_unit("v1.1.0").as_bytes()
-    );
+    w.assert_dev_sqs_at("v1.1.0");
 }
 
 #[test]
@@ -403,10 +405,7 @@ fn a_version_the_source_does_not_have_is_an_error_and_nothing_is_written() {
     assert!(run.stderr.contains("v9.9.9"), "{}", run.text());
     assert!(run.stderr.contains(SQS), "{}", run.text());
     assert!(!run.stdout.contains("updated"), "{}", run.text());
-    assert_eq!(
-        w.read_bytes("dev/sqs/terragrunt.hcl"),
-        sqs_unit("v1.0.0").as_bytes()
-    );
+    w.assert_dev_sqs_at("v1.0.0");
     w.assert_checkout_untouched();
 }
 
@@ -427,10 +426,7 @@ fn spec_paths_outside_the_working_dir_are_rejected() {
             "{bad}: {}",
             run.text()
         );
-        assert_eq!(
-            w.read_bytes("dev/sqs/terragrunt.hcl"),
-            sqs_unit("v1.0.0").as_bytes()
-        );
+        w.assert_dev_sqs_at("v1.0.0");
         w.assert_checkout_untouched();
     }
 }
@@ -473,10 +469,7 @@ fn dry_run_prints_the_diff_and_the_pull_request_and_does_nothing() {
         run.text()
     );
     assert_eq!(metadata(&run.stdout).len(), 1, "{}", run.text());
-    assert_eq!(
-        w.read_bytes("dev/sqs/terragrunt.hcl"),
-        sqs_unit("v1.0.0").as_bytes()
-    );
+    w.assert_dev_sqs_at("v1.0.0");
     w.assert_checkout_untouched();
     assert_eq!(w.infra().origin_branches(), vec!["main".to_string()]);
     assert_eq!(w.infra().git(&["branch", "--list"]), "* main");
@@ -515,10 +508,7 @@ fn publish_pushes_one_commit_and_opens_a_labelled_pull_request() {
         "{message}"
     );
     w.assert_checkout_untouched();
-    assert_eq!(
-        w.read_bytes("dev/sqs/terragrunt.hcl"),
-        sqs_unit("v1.0.0").as_bytes()
-    );
+    w.assert_dev_sqs_at("v1.0.0");
 
     let pulls = w.server.pulls(REPO);
     let [pull] = pulls.as_slice() else {
@@ -726,10 +716,7 @@ fn a_breaking_update_leaves_instructions_next_to_the_file() {
         .json();
     let readme = format!("dev/sqs/{README}");
     assert_eq!(out["readmes"], serde_json::json!([readme]));
-    assert_eq!(
-        w.read_bytes("dev/sqs/terragrunt.hcl"),
-        sqs_unit("v2.0.0").as_bytes()
-    );
+    w.assert_dev_sqs_at("v2.0.0");
     let text = String::from_utf8(w.read_bytes(&readme)).unwrap();
     assert!(text.contains(SQS), "{text}");
     assert!(text.contains("v1.0.0 → v2.0.0"), "{text}");
@@ -800,10 +787,7 @@ fn a_rejected_push_is_reported_and_leaves_the_checkout_as_it_was_then_a_rerun_su
         run.text()
     );
     w.assert_checkout_untouched();
-    assert_eq!(
-        w.read_bytes("dev/sqs/terragrunt.hcl"),
-        sqs_unit("v1.0.0").as_bytes()
-    );
+    w.assert_dev_sqs_at("v1.0.0");
     assert_eq!(w.infra().origin_branches(), vec!["main".to_string()]);
     assert!(w.server.pulls(REPO).is_empty());
 
@@ -1013,10 +997,7 @@ fn a_failed_commit_leaves_no_edited_or_new_files_behind() {
     let run = w.publish(&["--update-strategy", "next-breaking"]).failed();
     assert!(run.stderr.contains("lint failed"), "{}", run.text());
     w.assert_checkout_untouched();
-    assert_eq!(
-        w.read_bytes("dev/sqs/terragrunt.hcl"),
-        sqs_unit("v1.0.0").as_bytes()
-    );
+    w.assert_dev_sqs_at("v1.0.0");
     assert!(!w.infra().dir.join(format!("dev/sqs/{README}")).exists());
     assert_eq!(w.infra().origin_branches(), vec!["main".to_string()]);
     assert!(w.server.pulls(REPO).is_empty());
@@ -1132,10 +1113,7 @@ fn a_breaking_dry_run_names_the_readme_it_would_write_and_writes_none() {
         run.text()
     );
     assert!(!w.infra().dir.join(&readme).exists());
-    assert_eq!(
-        w.read_bytes("dev/sqs/terragrunt.hcl"),
-        sqs_unit("v1.0.0").as_bytes()
-    );
+    w.assert_dev_sqs_at("v1.0.0");
     assert!(w.server.requests().is_empty());
 }
 
@@ -1244,10 +1222,7 @@ fn a_workspace_owned_by_another_user_is_published() {
         sqs_unit("v1.2.0").as_bytes()
     );
     assert_eq!(w.server.pulls(REPO).len(), 1);
-    assert_eq!(
-        w.read_bytes("dev/sqs/terragrunt.hcl"),
-        sqs_unit("v1.0.0").as_bytes()
-    );
+    w.assert_dev_sqs_at("v1.0.0");
     w.assert_no_violations();
 }
 
