@@ -1211,7 +1211,7 @@ pub(crate) mod tests {
     }
 
     /// The usages of `dep` planned to exactly `version`.
-    fn retarget(
+    fn plan_exact(
         dep: &DependencyPlan,
         version: &str,
         listings: &Listings,
@@ -1234,7 +1234,7 @@ pub(crate) mod tests {
             &listings,
         );
         for wanted in ["v1.1.0", "1.1.0"] {
-            let moved = retarget(&dep, wanted, &listings).unwrap();
+            let moved = plan_exact(&dep, wanted, &listings).unwrap();
             assert_eq!(moved.usages[0].target.as_deref(), Some("v1.1.0"));
             assert_eq!(moved.usages[0].new_text.as_deref(), Some("v1.1.0"));
             assert_eq!(moved.usages[1].new_text, None, "already there");
@@ -1255,13 +1255,13 @@ pub(crate) mod tests {
             ],
             &listings,
         );
-        let moved = retarget(&dep, "v1.1.0", &listings).unwrap();
+        let moved = plan_exact(&dep, "v1.1.0", &listings).unwrap();
         let texts: Vec<_> = moved.usages.iter().map(|u| u.new_text.as_deref()).collect();
         assert_eq!(texts, [Some("1.1.0"), Some("v1.1.0")]);
-        let only_prefixed = retarget(&dep, "1.2.0", &listings).unwrap();
+        let only_prefixed = plan_exact(&dep, "1.2.0", &listings).unwrap();
         assert_eq!(only_prefixed.usages[0].new_text.as_deref(), Some("v1.2.0"));
         assert!(matches!(
-            retarget(&dep, "main", &listings),
+            plan_exact(&dep, "main", &listings),
             Err(PlanError::VersionNotFound { .. })
         ));
     }
@@ -1276,7 +1276,7 @@ pub(crate) mod tests {
             ],
             &listings,
         );
-        let moved = retarget(&dep, "v2.1.0", &listings).unwrap();
+        let moved = plan_exact(&dep, "v2.1.0", &listings).unwrap();
         assert!(moved.usages[0].breaking);
         assert!(!moved.usages[1].breaking);
         assert_eq!(moved.usages[1].new_text.as_deref(), Some("v2.1.0"));
@@ -1286,7 +1286,7 @@ pub(crate) mod tests {
     fn exact_to_an_older_version_says_so() {
         let listings = listing(git_origin("mods"), &["v1.1.0", "v1.2.0"]);
         let dep = planned(vec![git_usage("mods", "a.tf", 1, "v1.2.0")], &listings);
-        let moved = retarget(&dep, "v1.1.0", &listings).unwrap();
+        let moved = plan_exact(&dep, "v1.1.0", &listings).unwrap();
         assert_eq!(moved.usages[0].new_text.as_deref(), Some("v1.1.0"));
         assert_eq!(
             moved.usages[0].note.as_deref(),
@@ -1298,7 +1298,7 @@ pub(crate) mod tests {
     fn exact_errors() {
         let listings = listing(git_origin("mods"), &["v1.0.0", "v1.1.0"]);
         let dep = planned(vec![git_usage("mods", "a.tf", 1, "v1.0.0")], &listings);
-        match retarget(&dep, "v1.5.0", &listings) {
+        match plan_exact(&dep, "v1.5.0", &listings) {
             Err(PlanError::VersionNotFound { id, version }) => {
                 assert_eq!((id.as_str(), version.as_str()), ("acme/mods/vpc", "v1.5.0"));
             }
@@ -1306,7 +1306,7 @@ pub(crate) mod tests {
         }
         let mut failing = Listings::new();
         failing.insert(git_origin("mods"), Err("timed out".into()));
-        let unlisted = retarget(&dep, "v1.1.0", &failing).unwrap();
+        let unlisted = plan_exact(&dep, "v1.1.0", &failing).unwrap();
         assert_eq!(unlisted.error.as_deref(), Some("timed out"));
         assert!(!unlisted.has_update());
     }
@@ -1315,17 +1315,17 @@ pub(crate) mod tests {
     fn exact_rewrites_registry_constraints_or_fails() {
         let listings = listing(registry_origin(), &["5.1.0", "5.4.0", "6.0.0"]);
         let pinned = planned(vec![registry_usage("a.tf", "= 5.1.0")], &listings);
-        let moved = retarget(&pinned, "5.4.0", &listings).unwrap();
+        let moved = plan_exact(&pinned, "5.4.0", &listings).unwrap();
         assert_eq!(moved.usages[0].new_text.as_deref(), Some("= 5.4.0"));
         let ranged = planned(vec![registry_usage("a.tf", ">= 5.0, < 6.0")], &listings);
-        let shifted = retarget(&ranged, "6.0.0", &listings).unwrap();
+        let shifted = plan_exact(&ranged, "6.0.0", &listings).unwrap();
         assert_eq!(shifted.usages[0].new_text.as_deref(), Some(">= 6.0, < 7.0"));
         let fenced = planned(vec![registry_usage("a.tf", ">= 5.0, < 5.9")], &listings);
         assert!(matches!(
-            retarget(&fenced, "6.0.0", &listings),
+            plan_exact(&fenced, "6.0.0", &listings),
             Err(PlanError::Rewrite { line: 3, .. })
         ));
-        let allowed = retarget(&ranged, "5.4.0", &listings).unwrap();
+        let allowed = plan_exact(&ranged, "5.4.0", &listings).unwrap();
         assert!(!allowed.has_update());
     }
 
@@ -1550,7 +1550,7 @@ pub(crate) mod tests {
             safe.usages[0].note.as_deref(),
             Some("the commit of tag v1.2.0 is not known")
         );
-        let moved = retarget(&dep, "v1.1.0", &listings).unwrap();
+        let moved = plan_exact(&dep, "v1.1.0", &listings).unwrap();
         assert_eq!(
             moved.usages[0].new_text.as_deref(),
             Some("b".repeat(40).as_str())

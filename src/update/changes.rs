@@ -50,7 +50,7 @@ pub fn plan_changes(
     opts.policy.skip_ignored(&mut scan);
     // Dependencies the spec says are up to date are dropped before any listing is fetched.
     scan.usages
-        .retain(|u| wanted(opts, &u.source.id) && !spec_says_up_to_date(opts, &u.source.id));
+        .retain(|u| selected(opts, &u.source.id) && !spec_says_up_to_date(opts, &u.source.id));
     let matcher = opts.env.matcher()?;
     let (shared, own): (Vec<Usage>, Vec<Usage>) = scan
         .usages
@@ -81,7 +81,7 @@ pub fn plan_changes(
 }
 
 /// The dependency (or group) asked for, else every dependency of the spec, else all.
-fn wanted(opts: &UpdateOptions, id: &str) -> bool {
+fn selected(opts: &UpdateOptions, id: &str) -> bool {
     match (&opts.dependency, &opts.spec) {
         (Some(_), _) => opts.ask().selects(id),
         (None, Some(spec)) => spec.dependency(id).is_some(),
